@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { coerceError } from '../errors/index.js';
+import { registerCommands } from './commands/index.js';
+
+/**
+ * The only place where an error becomes an exit code (documented in README "Exit codes"):
+ * 0 ok · 1 nothing could be done (one-line reason, no stack trace) · 2 partial (rejected rows, failed users, lint errors).
+ */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('fleet-rollout')
+    .description('Mass Outlook profile migration to RPC over HTTP: CSV intake, offline PRF generation, SSH push and apply.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 1;
+    }
+    const fleetError = coerceError(error);
+    const where = fleetError.details['file'] ? ` (${String(fleetError.details['file'])})` : '';
+    process.stderr.write(`fleet-rollout: ${fleetError.code}: ${fleetError.message}${where}\n`);
+    if (fleetError.code === 'FR_ERR_INTERNAL' && process.env['FLEET_DEBUG'] && error instanceof Error) {
+      process.stderr.write(`${error.stack ?? ''}\n`);
+    }
+    return fleetError.exitCode;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`fleet-rollout: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

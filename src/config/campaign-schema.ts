@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The campaign file (YAML or JSON), validated once. Keys are snake_case like the CSV columns.
+ * Pure: parsing the file's text is done by the caller (src/config/load-campaign-file.ts).
+ */
+
+const yesNo = z.union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', '1', '0'])]);
+
+/** Defaults for any CSV column (same names and rules as the CSV; validated again per row). */
+export const columnDefaultsSchema = z
+  .object({
+    email: z.string(),
+    display_name: z.string(),
+    mailbox: z.string(),
+    exchange_server: z.string(),
+    proxy: z.string(),
+    auth: z.string(),
+    mutual_auth: yesNo,
+    principal: z.string(),
+    http_first_fast: yesNo,
+    http_first_slow: yesNo,
+    host: z.string(),
+    site: z.string(),
+    office: z.union([z.string(), z.number()]),
+    profile_name: z.string(),
+  })
+  .partial()
+  .strict()
+  .describe('Default value for any CSV column, used when the column is absent or the cell is empty');
+
+export const profileSchema = z
+  .object({
+    mode: z.enum(['modify-default', 'create']).default('modify-default').describe('modify the existing default profile, or create a new one'),
+    default_profile: z.boolean().default(true),
+    backup_profile: z.boolean().default(false).describe('false avoids "Backup of" profiles and duplicate accounts'),
+    cached_mode: z.boolean().default(false),
+    codepage: z.number().int().default(1252).describe('single-byte Windows code page of ANSI output'),
+    encoding: z.enum(['ansi', 'utf16le']).default('ansi'),
+  })
+  .strict();
+
+export const retrySchema = z
+  .object({
+    max_attempts: z.number().int().min(1).max(1000).default(25),
+    base_delay_seconds: z.number().positive().default(30),
+    max_delay_seconds: z.number().positive().default(3600),
+    jitter: z.number().min(0).max(1).default(0.2),
+    horizon_hours: z.number().positive().default(72),
+  })
+  .strict();
+
+const sshTargetSchema = z
+  .object({
+    user: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    target_os: z.enum(['windows', 'posix']),
+    staging_dir: z.string().min(1),
+    apply_command: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+export const deploySchema = z
+  .object({
+    transport: z.enum(['local', 'ssh']).default('local'),
+    timeout_seconds: z.number().positive().default(300).describe('whole deploy step of one user (connect+upload+apply)'),
+    per_host_concurrency: z.number().int().min(1).max(100).default(10),
+    ssh: sshTargetSchema.default({}),
+    /** Per-site overrides of the ssh settings, keyed by the CSV `site` value. */
+    sites: z.record(z.string(), sshTargetSchema).default({}),
+    local_root: z.string().optional().describe('local transport: directory holding one simulated workstation per host'),
+  })
+  .strict();
+
+export const campaignFileSchema = z
+  .object({
+    name: z.string().optional(),
+    defaults: columnDefaultsSchema.default({}),
+    profile: profileSchema.default(profileSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    deploy: deploySchema.default(deploySchema.parse({})),
+  })
+  .strict();
+
+export type CampaignFile = z.infer<typeof campaignFileSchema>;
+export type ColumnDefaults = z.infer<typeof columnDefaultsSchema>;

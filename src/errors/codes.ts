@@ -1,0 +1,95 @@
+/**
+ * THE error table (fastify's idea): every failure the tool can report, with its class and exit code.
+ * `transient` failures are retried with backoff; `permanent` ones never are.
+ * docs/errors.md documents every code; test/unit/errors-table.test.ts keeps both in sync.
+ * Add codes with a single targeted edit (several people work in this file).
+ */
+export type FailureClass = 'transient' | 'permanent';
+
+export interface ErrorSpec {
+  /** Default message when the thrower gives none. */
+  readonly message: string;
+  readonly failureClass: FailureClass;
+  /** Process exit code when this error ends a CLI command. */
+  readonly exitCode: number;
+  /** HTTP status when the dashboard answers with it. */
+  readonly httpStatus: number;
+}
+
+const transient = (message: string, exitCode = 1, httpStatus = 503): ErrorSpec => ({
+  message,
+  failureClass: 'transient',
+  exitCode,
+  httpStatus,
+});
+const permanent = (message: string, exitCode = 1, httpStatus = 400): ErrorSpec => ({
+  message,
+  failureClass: 'permanent',
+  exitCode,
+  httpStatus,
+});
+
+export const ERROR_CODES = {
+  // --- generic -------------------------------------------------------------------------------
+  FR_ERR_INTERNAL: permanent('internal error (this is a bug, please report it)', 1, 500),
+  FR_ERR_USAGE: permanent('invalid command-line usage', 1),
+  FR_ERR_CANCELLED: permanent('cancelled', 1, 409),
+
+  // --- input files (CSV, campaign file) -------------------------------------------------------
+  FR_ERR_FILE_UNREADABLE: permanent('file cannot be read', 1),
+  FR_ERR_CSV_EMPTY: permanent('the CSV file has no header row or no data rows', 1),
+  FR_ERR_CSV_MISSING_COLUMNS: permanent('required columns are missing from the CSV header and the campaign defaults', 1),
+  FR_ERR_CSV_MALFORMED: permanent('the CSV file cannot be parsed', 1),
+  FR_ERR_CAMPAIGN_FILE_INVALID: permanent('the campaign file is invalid', 1),
+  FR_ERR_CONFIG_INVALID: permanent('the configuration is invalid', 1),
+
+  // --- row-level rejections (reported per row, never thrown out of intake) --------------------
+  FR_ERR_ROW_FIELD_REQUIRED: permanent('a required field is empty', 2),
+  FR_ERR_ROW_FIELD_INVALID: permanent('a field value is invalid', 2),
+  FR_ERR_ROW_DUPLICATE: permanent('the username appears on an earlier line', 2),
+  FR_ERR_ROW_FIELD_COUNT: permanent('the row has more or fewer fields than the header', 2),
+  FR_ERR_ROW_MALFORMED: permanent('the row cannot be parsed', 2),
+  FR_ERR_ROW_UNREPRESENTABLE: permanent('a value cannot be written in the chosen code page', 2),
+
+  // --- profile generation ---------------------------------------------------------------------
+  FR_ERR_PROFILE_UNSAFE_VALUE: permanent('a value would open a new PRF line, key or section', 1),
+
+  // --- Redis, records, campaigns ----------------------------------------------------------------
+  FR_ERR_REDIS_UNREACHABLE: transient('Redis cannot be reached', 1),
+  FR_ERR_REDIS_EVICTION_POLICY: permanent('Redis maxmemory-policy would evict keys (use noeviction)', 1, 500),
+  FR_ERR_CAMPAIGN_NAME_INVALID: permanent('invalid campaign name', 1),
+  FR_ERR_CAMPAIGN_NOT_FOUND: permanent('no such campaign', 1, 404),
+  FR_ERR_CAMPAIGN_STATE: permanent('the campaign is not in a state that allows this', 1, 409),
+  FR_ERR_USER_NOT_FOUND: permanent('no such user in this campaign', 1, 404),
+  FR_ERR_JOB_PAYLOAD_INVALID: permanent('job payload is invalid', 1),
+  FR_ERR_RETRY_HORIZON_EXCEEDED: permanent('the host stayed unreachable past the retry horizon', 1),
+  FR_ERR_ATTEMPTS_EXHAUSTED: permanent('transient failures used up every attempt', 1),
+
+  // --- transport: connection (ssh) ----------------------------------------------------------------
+  FR_ERR_SSH_CONNECT_REFUSED: transient('connection refused'),
+  FR_ERR_SSH_CONNECT_TIMEOUT: transient('connection timed out'),
+  FR_ERR_SSH_HOST_UNREACHABLE: transient('host unreachable'),
+  FR_ERR_SSH_HOST_NOT_FOUND: transient('host name not found in DNS (laptop offline?)'),
+  FR_ERR_SSH_CONNECTION_RESET: transient('connection reset'),
+  FR_ERR_SSH_AUTH_FAILED: permanent('authentication failed'),
+  FR_ERR_SSH_HOSTKEY_CHANGED: permanent('host key changed (possible man-in-the-middle); not accepted'),
+  FR_ERR_SSH_HOSTKEY_UNKNOWN: permanent('host key unknown (not in known_hosts, policy strict)'),
+  FR_ERR_SSH_UPLOAD_FAILED: transient('upload failed'),
+  FR_ERR_SSH_CHECKSUM_MISMATCH: transient('uploaded file checksum does not match'),
+  FR_ERR_TRANSPORT_TIMEOUT: transient('the deploy step timed out'),
+  FR_ERR_TRANSPORT_SPAWN: permanent('the apply command could not be started'),
+
+  // --- remote contract (apply script exit codes, sysexits) ----------------------------------------
+  FR_ERR_REMOTE_TEMPORARY: transient('workstation busy (exit 75: session busy, hive locked or Outlook running)'),
+  FR_ERR_REMOTE_BAD_ARTIFACT: permanent('workstation rejected the profile file (exit 65)'),
+  FR_ERR_REMOTE_UNAVAILABLE: permanent('Outlook not installed or unsupported version (exit 69)'),
+  FR_ERR_REMOTE_PERMISSION: permanent('permission denied on the workstation (exit 77)'),
+  FR_ERR_REMOTE_FAILED: permanent('apply command failed'),
+  FR_ERR_REMOTE_PROTOCOL: permanent('apply command broke the remote contract (no result JSON)'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}

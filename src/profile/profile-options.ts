@@ -1,0 +1,29 @@
+/**
+ * Campaign-level choices for the PRF (not per user). See ../shared/reference/prf-format.md §1.2 and §7.
+ */
+export interface ProfileOptions {
+  /**
+   * `modify-default`: ModifyDefaultProfileIfPresent=TRUE + OverwriteProfile=Append — updates the profile the
+   * user already has (the seed's case). `create`: a new profile named ProfileName (OverwriteProfile=Yes).
+   */
+  readonly mode: 'modify-default' | 'create';
+  /** DefaultProfile=Yes|No */
+  readonly defaultProfile: boolean;
+  /** BackupProfile=No stops "Backup of <profile>" copies; with UniqueService=Yes it avoids duplicate accounts. */
+  readonly backupProfile: boolean;
+  /** Add the Microsoft Outlook Client section with CachedExchangeMode. */
+  readonly cachedMode: boolean;
+  /** Single-byte Windows code page for `ansi` output (1252 by default; 1250, 1251, ...). */
+  readonly codepage: number;
+  /** `ansi`: code page bytes, CRLF, no BOM (safe for Outlook 2003). `utf16le`: BOM + CRLF, as the OCT writes. */
+  readonly encoding: 'ansi' | 'utf16le';
+}
+
+export const DEFAULT_PROFILE_OPTIONS: ProfileOptions = Object.freeze({
+  mode: 'modify-default',
+  defaultProfile: true,
+  backupProfile: false,
+  cachedMode: false,
+  codepage: 1252,
+  encoding: 'ansi',
+});

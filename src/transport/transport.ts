@@ -1,0 +1,63 @@
+import type { OfficeVersion } from '../csv/user-spec.js';
+import type { RemoteResult } from '../rollout/remote-result.js';
+
+export type TargetOs = 'windows' | 'posix';
+
+/** Where and how to reach one workstation. Credentials are NOT here: the agent process holds them. */
+export interface DeployTarget {
+  /** Validated hostname or IP literal (never a raw CSV string). */
+  readonly host: string;
+  readonly port: number;
+  /** Remote login (ssh user); ignored by the local transport. */
+  readonly login: string;
+  readonly targetOs: TargetOs;
+  /** Staging root on the workstation; the PRF goes to `<stagingDir>/<campaign>/<fileName>`. */
+  readonly stagingDir: string;
+  /** Optional apply-command template (see docs/remote-contract.md); default = the shipped agent script. */
+  readonly applyCommand?: string;
+}
+
+export interface ArtifactToDeploy {
+  /** `<username>.prf` */
+  readonly fileName: string;
+  readonly bytes: Uint8Array;
+  /** hex SHA-256 of bytes */
+  readonly sha256: string;
+}
+
+export interface ApplyRequest {
+  readonly campaign: string;
+  /** Windows user whose profile is changed (validated). */
+  readonly user: string;
+  readonly office: OfficeVersion;
+  readonly artifact: ArtifactToDeploy;
+  readonly target: DeployTarget;
+  /** Aborted on job timeout or shutdown: the transport must stop promptly and throw FR_ERR_TRANSPORT_TIMEOUT/CANCELLED. */
+  readonly signal: AbortSignal;
+}
+
+export interface RollbackRequest {
+  readonly campaign: string;
+  readonly user: string;
+  readonly office: OfficeVersion;
+  readonly fileName: string;
+  readonly target: DeployTarget;
+  readonly signal: AbortSignal;
+}
+
+/** What a successful remote run reports, plus timings the attempt history keeps. */
+export interface TransportOutcome extends RemoteResult {
+  readonly durationMs: number;
+  readonly stderrTail: string;
+}
+
+/**
+ * One way to reach workstations. Failures are thrown as FleetError with a code from src/errors
+ * (transient or permanent) and details { host, exitCode?, stderrTail? } — never secrets.
+ */
+export interface Transport {
+  readonly kind: 'local' | 'ssh';
+  apply(request: ApplyRequest): Promise<TransportOutcome>;
+  rollback(request: RollbackRequest): Promise<TransportOutcome>;
+  close(): Promise<void>;
+}
