@@ -1,11 +1,14 @@
 /**
- * The seam between admin use-cases (src/campaign: import, start, retry, rollback) and the BullMQ pipeline.
- * Implemented by createPipelineQueues(...) in src/queue/pipeline-queues.ts.
+ * The seam between admin use-cases (src/campaign: import, start, pause, cancel, retry, rollback) and the
+ * BullMQ pipeline. Implemented by createPipelineQueues(connection, prefix) in src/queue/pipeline-queues.ts.
  *
- * Queues: `generate` (one job per chunk of users: renders and records checksums, then enqueues deploy jobs)
- * and `deploy` (one job per user and run; name `apply` or `rollback`). Job ids are deterministic and
- * never contain ':' — e.g. `dep.<campaign>.<userKey>.r<run>` — so re-adding the same work is a no-op, and a
- * retry or an edited spec (new run) gets a new id.
+ * One pair of queues per campaign: `gen-<campaign>` (one job per chunk of ~500 users: renders each user's PRF,
+ * records checksum + state `generated`, then enqueues deploy jobs) and `dep-<campaign>` (one job per user and
+ * run; job name `apply` or `rollback`). Agents discover running campaigns from the store and start/stop Workers
+ * for them, so pausing a campaign is BullMQ's own `queue.pause()` (no churn on 100k waiting jobs), and one
+ * campaign's backlog never starves another. Job ids are deterministic and never contain ':' —
+ * `dep.<userKey>.r<run>`, `rb.<userKey>.r<run>` — so re-adding the same work is a no-op and a retry or an edited
+ * spec (new run) gets a new id.
  */
 export interface QueuedUser {
   readonly userKey: string;
@@ -19,5 +22,12 @@ export interface PipelineQueues {
   enqueueGenerate(campaign: string, users: readonly QueuedUser[]): Promise<number>;
   /** Adds one deploy job per user (chunked addBulk); returns how many jobs were added. */
   enqueueDeploy(campaign: string, users: readonly QueuedUser[], mode: DeployMode): Promise<number>;
+  /** BullMQ queue.pause()/resume() on both queues of the campaign. */
+  pause(campaign: string): Promise<void>;
+  resume(campaign: string): Promise<void>;
+  /** Removes every waiting/delayed job of the campaign (cancel); running jobs see the cancelled state and stop. */
+  drain(campaign: string): Promise<void>;
+  /** Waiting, active, delayed, failed counts of both queues (status). */
+  jobCounts(campaign: string): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
