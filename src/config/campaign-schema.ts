@@ -31,11 +31,21 @@ export const columnDefaultsSchema = z
 
 export const profileSchema = z
   .object({
-    mode: z.enum(['modify-default', 'create']).default('modify-default').describe('modify the existing default profile, or create a new one'),
+    mode: z
+      .enum(['modify-default', 'create'])
+      .default('modify-default')
+      .describe('modify the existing default profile, or create a new one'),
     default_profile: z.boolean().default(true),
     backup_profile: z.boolean().default(false).describe('false avoids "Backup of" profiles and duplicate accounts'),
     cached_mode: z.boolean().default(false),
-    codepage: z.number().int().default(1252).describe('single-byte Windows code page of ANSI output'),
+    codepage: z
+      .number()
+      .int()
+      .refine((value) => [874, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258].includes(value), {
+        message: 'must be a single-byte Windows code page: 874 or 1250 to 1258',
+      })
+      .default(1252)
+      .describe('single-byte Windows code page of ANSI output'),
     encoding: z.enum(['ansi', 'utf16le']).default('ansi'),
   })
   .strict();

@@ -1,0 +1,1 @@
+# placeholder: written later in this session

@@ -1,0 +1,90 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { CsvEncoding, Delimiter } from '../csv/index.js';
+import { toCsvLine } from '../csv/index.js';
+import type { AcceptedRow, Rejection } from '../csv/user-spec.js';
+import { renderProfile } from '../profile/index.js';
+import type { ProfileOptions } from '../profile/profile-options.js';
+import type { CampaignFile } from '../config/campaign-schema.js';
+import { AtomicLineWriter } from './atomic-line-writer.js';
+import { readRosterFile } from './read-roster-file.js';
+
+/** How to read a roster (same flags for both passes of an import). */
+export interface RosterReadOptions {
+  readonly encoding?: CsvEncoding;
+  readonly delimiter?: Delimiter;
+  readonly onWarning?: (message: string) => void;
+}
+
+export type CheckedRow = { kind: 'accepted'; row: AcceptedRow } | { kind: 'rejected'; rejection: Rejection };
+
+/**
+ * Streams the roster and renders each accepted row, so a value the PRF cannot hold (code page, unsafe value) is a
+ * rejected row too. Constant memory apart from the reader's set of seen usernames.
+ */
+export async function* checkRosterRows(
+  csvPath: string,
+  settings: CampaignFile,
+  profile: ProfileOptions,
+  options: RosterReadOptions,
+): AsyncGenerator<CheckedRow> {
+  const items = readRosterFile(csvPath, {
+    encoding: options.encoding ?? 'auto',
+    defaults: settings.defaults,
+    ...(options.delimiter && { delimiter: options.delimiter }),
+    ...(options.onWarning && { onWarning: options.onWarning }),
+  });
+  for await (const item of items) {
+    if (item.kind === 'rejected') {
+      yield item;
+      continue;
+    }
+    const rendered = renderProfile(item.row.spec, profile);
+    if (rendered.ok) yield item;
+    else yield { kind: 'rejected', rejection: { ...rendered.rejection, line: item.row.line, username: item.row.spec.username } };
+  }
+}
+
+export interface ValidationSummary {
+  readonly valid: number;
+  readonly rejected: number;
+  /** Written only when some row was rejected (a stale report of an earlier import is removed). */
+  readonly reportPath?: string;
+}
+
+export const REJECTION_HEADER = ['line', 'column', 'value', 'reason'] as const;
+
+/** Pass 1 of an import: validates every row and writes the formula-safe rejection report. */
+export async function validateRoster(
+  csvPath: string,
+  settings: CampaignFile,
+  profile: ProfileOptions,
+  reportPath: string,
+  options: RosterReadOptions,
+): Promise<ValidationSummary> {
+  let valid = 0;
+  let rejected = 0;
+  let writer: AtomicLineWriter | undefined;
+  try {
+    for await (const item of checkRosterRows(csvPath, settings, profile, options)) {
+      if (item.kind === 'accepted') {
+        valid += 1;
+        continue;
+      }
+      rejected += 1;
+      if (!writer) {
+        await mkdir(dirname(reportPath), { recursive: true });
+        writer = new AtomicLineWriter(reportPath);
+        await writer.write(toCsvLine(REJECTION_HEADER));
+      }
+      const { line, column, value, reason } = item.rejection;
+      await writer.write(toCsvLine([String(line), column, value, reason]));
+    }
+    if (writer) await writer.commit();
+    else await rm(reportPath, { force: true });
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  }
+  return writer ? { valid, rejected, reportPath } : { valid, rejected };
+}

@@ -1,0 +1,84 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger } from '../../log/logger.js';
+import type { AgentRole } from '../../workers/campaign-workers.js';
+import type { TransportKind } from '../../workers/agent-runner.js';
+import { waitForStopSignal } from '../../workers/shutdown-signal.js';
+import { AGENT_DEFAULTS, startAgent } from '../../workers/start-agent.js';
+import type { TransportRegistryOptions } from '../../workers/transport-registry.js';
+import { addConnectionOptions, toConnectionFlags, withContext } from '../context.js';
+
+function parseCount(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+function parseList<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.filter((i) => !(allowed as readonly string[]).includes(i));
+    if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a list of ${allowed.join(', ')}`);
+    return items as T[];
+  };
+}
+
+/**
+ * The SSH hook: the SSH transport's flags (--ssh-key, --known-hosts, --host-key-policy) are added by
+ * src/transport/ssh's owner here, and this returns the factory the registry calls on the first ssh campaign.
+ * Without it, this agent serves local campaigns only.
+ */
+function createSshHook(_options: Record<string, unknown>): TransportRegistryOptions['createSsh'] {
+  return undefined;
+}
+
+export function registerAgent(program: Command): void {
+  const command = program
+    .command('agent')
+    .description('Run generate and deploy workers until SIGTERM/SIGINT (any number of agents may share one Redis)')
+    .option('--concurrency <n>', 'deploy jobs in flight per campaign', parseCount(1), AGENT_DEFAULTS.concurrency)
+    .option('--role <roles>', 'generate,deploy', parseList<AgentRole>(['generate', 'deploy']), [...AGENT_DEFAULTS.roles])
+    .option('--transport <kinds>', 'serve only campaigns using these transports (local,ssh)', parseList<TransportKind>(['local', 'ssh']))
+    .option('--local-root <dir>', "local transport: simulated workstations (default: the campaign's deploy.local_root, else .fleet/hosts)")
+    .option('--lock-ms <ms>', 'job lock (renewed while running; bounds how fast a dead agent\'s job is taken over)', parseCount(500), AGENT_DEFAULTS.lockMs)
+    .option('--stalled-ms <ms>', 'how often to look for jobs of dead agents', parseCount(200), AGENT_DEFAULTS.stalledMs)
+    .option('--max-stalls <n>', 'fail a user (FR_ERR_JOB_STALLED) whose job stalled more often than this', parseCount(1), AGENT_DEFAULTS.maxStalls)
+    .option('--grace-ms <ms>', 'on SIGTERM, how long in-flight jobs may take to finish', parseCount(0), AGENT_DEFAULTS.graceMs)
+    .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_DEFAULTS.pollMs)
+    .option('--log-level <level>', 'pino level', 'info')
+    .addOption(new Option('--local-apply <mode>', 'script | noop (benchmarks)').choices(['script', 'noop']).default('script').hideHelp());
+  addConnectionOptions(command).action(async (options: Record<string, unknown>) => {
+    const logger = createLogger({ level: String(options['logLevel']) });
+    const createSsh = createSshHook(options);
+    const kinds = (options['transport'] as TransportKind[] | undefined) ?? (createSsh ? ['local', 'ssh'] : ['local']);
+    await withContext(
+      toConnectionFlags(options),
+      async (context) => {
+        const agent = await startAgent({
+          connection: context.redis,
+          prefix: context.flags.prefix,
+          roles: options['role'] as AgentRole[],
+          concurrency: options['concurrency'] as number,
+          lockMs: options['lockMs'] as number,
+          stalledMs: options['stalledMs'] as number,
+          maxStalls: options['maxStalls'] as number,
+          graceMs: options['graceMs'] as number,
+          pollMs: options['pollMs'] as number,
+          transportKinds: kinds,
+          localApply: options['localApply'] as 'script' | 'noop',
+          ...(typeof options['localRoot'] === 'string' ? { localRoot: options['localRoot'] } : {}),
+          ...(createSsh ? { createSsh } : {}),
+          logger,
+        });
+        logger.info({ pid: process.pid, roles: options['role'], transports: kinds }, 'agent started');
+        const signal = await waitForStopSignal();
+        logger.info({ signal }, 'stopping: no new jobs, finishing in-flight ones');
+        const drained = await agent.stop();
+        logger.info({ drained }, 'agent stopped');
+      },
+      { role: 'worker', warn: (message) => logger.warn(message) },
+    );
+    logger.flush();
+  });
+}

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import { assertEvictionPolicy, type ConnectionRole, createRedisConnection } from '../queue/connection.js';
+import { createPipelineQueues } from '../queue/pipeline-queues.js';
+import type { PipelineQueues } from '../queue/types.js';
+import { createRecordStore } from '../store/record-store.js';
+import type { RecordStore } from '../store/types.js';
+
+/** Options every command that talks to Redis shares (flag > environment > default). */
+export interface ConnectionFlags {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly allowEviction: boolean;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_PREFIX = 'fleet';
+
+/** Adds --redis-url, --prefix and --allow-eviction to a command. */
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)', process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL)
+    .option('--prefix <prefix>', 'key prefix of queues and records (env FLEET_PREFIX)', process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX)
+    .option('--allow-eviction', 'run even if Redis maxmemory-policy may evict keys (data loss risk)', false);
+}
+
+/** Reads the connection flags out of commander's parsed options. */
+export function toConnectionFlags(options: Record<string, unknown>): ConnectionFlags {
+  return {
+    redisUrl: String(options['redisUrl'] ?? process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+    prefix: String(options['prefix'] ?? process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX),
+    allowEviction: options['allowEviction'] === true,
+  };
+}
+
+export interface CliContext {
+  readonly redis: Redis;
+  readonly store: RecordStore;
+  readonly queues: PipelineQueues;
+  readonly flags: ConnectionFlags;
+  /** The clock of this process (use-cases take `now` as an argument). */
+  now(): number;
+}
+
+export interface ContextOptions {
+  /** `worker` keeps reconnecting forever (agents); `cli` fails fast. Default `cli`. */
+  readonly role?: ConnectionRole;
+  readonly onError?: (error: Error) => void;
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * Opens Redis, refuses an evicting Redis, builds the store and the queues, runs `fn`, and always closes them.
+ */
+export async function withContext<T>(
+  flags: ConnectionFlags,
+  fn: (context: CliContext) => Promise<T>,
+  options: ContextOptions = {},
+): Promise<T> {
+  const redis = await createRedisConnection(flags.redisUrl, {
+    role: options.role ?? 'cli',
+    ...(options.onError && { onError: options.onError }),
+  });
+  let queues: PipelineQueues | undefined;
+  try {
+    await assertEvictionPolicy(redis, {
+      allowEviction: flags.allowEviction,
+      ...(options.warn && { warn: options.warn }),
+    });
+    const store = createRecordStore(redis, flags.prefix);
+    queues = createPipelineQueues(redis, flags.prefix);
+    return await fn({ redis, store, queues, flags, now: () => Date.now() });
+  } finally {
+    await queues?.close().catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}

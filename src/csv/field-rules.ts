@@ -1,0 +1,108 @@
+import { checkHostName } from './host-rules.js';
+import { countCharacters, describeControlCharacter, hasControlCharacter } from './text-rules.js';
+import type { OfficeVersion, ProxyAuth } from './user-spec.js';
+
+/** Field parsers (pure). Each returns the parsed value or `{ reason }`. */
+export type FieldResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const ok = <T>(value: T): FieldResult<T> => ({ ok: true, value });
+const fail = <T>(reason: string): FieldResult<T> => ({ ok: false, reason });
+
+const FORBIDDEN_NAME_CHARS = /["/\\[\]:;|=,+*?<>@]/;
+
+/** Windows logon name rules (also used for `mailbox`). */
+export function parseAccountName(value: string): FieldResult<string> {
+  const length = countCharacters(value);
+  if (length < 1 || length > 64) return fail(`must be 1 to 64 characters (has ${length})`);
+  if (hasControlCharacter(value)) return fail(describeControlCharacter(value));
+  const forbidden = FORBIDDEN_NAME_CHARS.exec(value);
+  if (forbidden) return fail(`character ${forbidden[0]} is not allowed (none of " / \\ [ ] : ; | = , + * ? < > @)`);
+  if (/^[ .]|[ .]$/.test(value)) return fail('must not start or end with a space or a dot');
+  return ok(value);
+}
+
+const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+export function parseEmail(value: string): FieldResult<string> {
+  if (hasControlCharacter(value)) return fail(describeControlCharacter(value));
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return fail('not an e-mail address (expected name@domain)');
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  if (local.length > 64 || !LOCAL_PART.test(local)) return fail(`invalid local part "${local.slice(0, 64)}"`);
+  if (value.length > 254) return fail('e-mail address longer than 254 characters');
+  const reason = checkHostName(domain, 2);
+  return reason ? fail(`e-mail domain: ${reason}`) : ok(value);
+}
+
+/** Free text for display (reports): any printable character, bounded. */
+export function parseFreeText(value: string, max: number): FieldResult<string> {
+  if (hasControlCharacter(value)) return fail(describeControlCharacter(value));
+  const length = countCharacters(value);
+  if (length > max) return fail(`longer than ${max} characters (has ${length})`);
+  return ok(value);
+}
+
+/** Site labels end up in queue names and filters: keep them to a safe alphabet. */
+export function parseSite(value: string): FieldResult<string> {
+  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u.test(value)) {
+    return fail(
+      'site must be 1 to 64 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit',
+    );
+  }
+  return ok(value);
+}
+
+const TRUE_WORDS = new Set(['yes', 'true', '1']);
+const FALSE_WORDS = new Set(['no', 'false', '0']);
+
+export function parseYesNo(value: string): FieldResult<boolean> {
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return ok(true);
+  if (FALSE_WORDS.has(word)) return ok(false);
+  return fail('expected yes/no (also true/false, 1/0)');
+}
+
+export function parseAuth(value: string): FieldResult<ProxyAuth> {
+  const word = value.trim().toLowerCase();
+  if (word === 'ntlm' || word === 'basic') return ok(word);
+  return fail('expected ntlm or basic');
+}
+
+const OFFICE_BY_NAME: Readonly<Record<string, OfficeVersion>> = {
+  '2003': '11.0',
+  '2007': '12.0',
+  '2010': '14.0',
+  '2013': '15.0',
+  '2016': '16.0',
+  '2019': '16.0',
+  '2021': '16.0',
+  '2024': '16.0',
+  '365': '16.0',
+  '11': '11.0',
+  '11.0': '11.0',
+  '12': '12.0',
+  '12.0': '12.0',
+  '14': '14.0',
+  '14.0': '14.0',
+  '15': '15.0',
+  '15.0': '15.0',
+  '16': '16.0',
+  '16.0': '16.0',
+};
+
+export function parseOfficeVersion(value: string): FieldResult<OfficeVersion> {
+  const version = OFFICE_BY_NAME[value.trim()];
+  return version ? ok(version) : fail('expected 2003, 2007, 2010, 2013, 2016 (or 2019/2021/2024/365) or 11.0 to 16.0');
+}
+
+/** `msstd:` + FQDN, or `msstd:*.` + a domain of two labels or more. */
+export function parsePrincipal(value: string): FieldResult<string> {
+  const text = value.trim();
+  if (!/^msstd:/i.test(text)) return fail('must start with msstd: (e.g. msstd:mail.contoso.com)');
+  const name = text.slice('msstd:'.length);
+  const host = name.startsWith('*.') ? name.slice(2) : name;
+  const reason = checkHostName(host, 2);
+  if (reason) return fail(`principal: ${reason}`);
+  return ok(`msstd:${name.toLowerCase()}`);
+}

@@ -1,0 +1,71 @@
+/**
+ * Host names (RFC 1123), NetBIOS names and IP literals (pure, no `net` module).
+ */
+
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+
+/** `null` when valid, otherwise the reason. `minLabels` = 2 demands a fully-qualified name. */
+export function checkHostName(value: string, minLabels = 1): string | null {
+  if (value.length === 0) return 'empty host name';
+  if (value.length > 253) return 'host name longer than 253 characters';
+  if (value.endsWith('.')) return 'host name ends with a dot';
+  const labels = value.split('.');
+  for (const label of labels) {
+    if (label.length === 0) return 'host name has an empty label (two dots in a row?)';
+    if (label.length > 63) return `label "${label.slice(0, 20)}…" is longer than 63 characters`;
+    if (!LABEL.test(label)) {
+      return `label "${label}" is not a valid RFC 1123 label (letters, digits and inner hyphens only)`;
+    }
+  }
+  if (labels.length < minLabels) return 'not a fully-qualified domain name (needs a dot, e.g. mail.contoso.com)';
+  if (labels.length > 1 && /^\d+$/.test(labels[labels.length - 1] ?? '')) {
+    return 'the last label is all digits (not a host name; an IP address?)';
+  }
+  return null;
+}
+
+/** NetBIOS name (one label, ≤ 15 characters) or FQDN. */
+export function checkServerName(value: string): string | null {
+  const reason = checkHostName(value);
+  if (reason) return reason;
+  if (!value.includes('.') && value.length > 15) return 'a NetBIOS name has at most 15 characters (use the FQDN)';
+  return null;
+}
+
+export function isIpv4(value: string): boolean {
+  return IPV4.test(value);
+}
+
+export function isIpv6(value: string): boolean {
+  let text = value;
+  let groupsNeeded = 8;
+  if (text.includes('.')) {
+    const lastColon = text.lastIndexOf(':');
+    if (!isIpv4(text.slice(lastColon + 1))) return false;
+    text = `${text.slice(0, lastColon + 1)}0`;
+    groupsNeeded = 7;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const parse = (part: string): string[] | null => {
+    if (part === '') return [];
+    const groups = part.split(':');
+    return groups.every((group) => HEX_GROUP.test(group)) ? groups : null;
+  };
+  const head = parse(halves[0] ?? '');
+  const tail = halves.length === 2 ? parse(halves[1] ?? '') : [];
+  if (!head || !tail) return false;
+  const count = head.length + tail.length;
+  return halves.length === 2 ? count < groupsNeeded : count === groupsNeeded;
+}
+
+/** Workstation: host name (single label allowed) or IPv4/IPv6 literal (brackets accepted around IPv6). */
+export function checkWorkstation(value: string): string | null {
+  if (isIpv4(value)) return null;
+  const unbracketed = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  if (unbracketed.includes(':')) return isIpv6(unbracketed) ? null : 'not a valid IPv6 address';
+  if (/^[\d.]+$/.test(value)) return 'not a valid IPv4 address';
+  return checkHostName(value);
+}

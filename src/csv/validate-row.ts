@@ -1,0 +1,161 @@
+import type { ColumnDefaults } from '../config/campaign-schema.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { Column, HeaderMap } from './columns.js';
+import {
+  type FieldResult,
+  parseAccountName,
+  parseAuth,
+  parseEmail,
+  parseFreeText,
+  parseOfficeVersion,
+  parsePrincipal,
+  parseSite,
+  parseYesNo,
+} from './field-rules.js';
+import { checkServerName, checkWorkstation } from './host-rules.js';
+import { parseProxyUrl } from './proxy-url.js';
+import { describeValue } from './text-rules.js';
+import type { AcceptedRow, Rejection, UserSpec } from './user-spec.js';
+
+/** Campaign defaults as CSV cell text (booleans → yes/no, `office: 16` → `16.0`). */
+export type DefaultCells = Readonly<Partial<Record<Column, string>>>;
+
+export function toDefaultCells(defaults: ColumnDefaults): DefaultCells {
+  const cells: Partial<Record<Column, string>> = {};
+  for (const [key, value] of Object.entries(defaults) as [Column, string | number | boolean | undefined][]) {
+    if (value === undefined) continue;
+    cells[key] = typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
+  }
+  return cells;
+}
+
+/** Returns the line of an earlier row with the same username, or null after recording this one. */
+export type ClaimUsername = (username: string, line: number) => number | null;
+
+export type RowResult = { ok: true; row: AcceptedRow } | { ok: false; rejection: Rejection };
+
+class RowRejected extends Error {
+  constructor(
+    readonly column: Column | '*',
+    readonly value: string,
+    readonly reason: string,
+    readonly code: ErrorCode,
+  ) {
+    super(reason);
+  }
+}
+
+function need<T>(result: FieldResult<T>, column: Column, value: string): T {
+  if (result.ok) return result.value;
+  throw new RowRejected(column, value, result.reason, 'FR_ERR_ROW_FIELD_INVALID');
+}
+
+/** Validates one record against the column contract; the first problem found is reported. */
+export function validateRow(
+  cells: readonly string[],
+  line: number,
+  header: HeaderMap,
+  defaults: DefaultCells,
+  claimUsername: ClaimUsername,
+): RowResult {
+  let username: string | undefined;
+  try {
+    if (cells.length !== header.width) {
+      const reason = `the row has ${cells.length} field(s), the header has ${header.width}`;
+      throw new RowRejected('*', describeValue(cells.join(',')), reason, 'FR_ERR_ROW_FIELD_COUNT');
+    }
+    const read = (column: Column): string | undefined => {
+      const index = header.indexes.get(column);
+      const cell = index === undefined ? undefined : cells[index];
+      if (cell !== undefined && cell.trim() !== '') return cell;
+      return defaults[column];
+    };
+    const required = (column: Column): string => {
+      const value = read(column);
+      if (value === undefined) throw new RowRejected(column, '', `${column} is required`, 'FR_ERR_ROW_FIELD_REQUIRED');
+      return value;
+    };
+    const optional = <T>(column: Column, parse: (value: string) => FieldResult<T>): T | undefined => {
+      const value = read(column);
+      return value === undefined ? undefined : need(parse(value), column, value);
+    };
+
+    const rawName = required('username');
+    const name = need(parseAccountName(rawName), 'username', rawName);
+    const firstLine = claimUsername(name, line);
+    if (firstLine !== null) {
+      throw new RowRejected(
+        'username',
+        name,
+        `duplicate username (first seen on line ${firstLine})`,
+        'FR_ERR_ROW_DUPLICATE',
+      );
+    }
+    username = name;
+
+    const email = optional('email', (value) => parseEmail(value.trim()));
+    const displayName = optional('display_name', (value) => parseFreeText(value.trim(), 256));
+    const mailbox = optional('mailbox', parseAccountName) ?? name;
+    const exchangeRaw = required('exchange_server');
+    const exchangeServer = exchangeRaw.trim().toLowerCase();
+    const serverReason = checkServerName(exchangeServer);
+    if (serverReason) throw new RowRejected('exchange_server', exchangeRaw, serverReason, 'FR_ERR_ROW_FIELD_INVALID');
+
+    const proxyRaw = required('proxy');
+    const proxy = parseProxyUrl(proxyRaw);
+    if (!proxy.ok) throw new RowRejected('proxy', proxyRaw, proxy.reason, 'FR_ERR_ROW_FIELD_INVALID');
+
+    const auth = optional('auth', parseAuth) ?? 'ntlm';
+    if (auth === 'basic' && !proxy.ssl) {
+      const reason = `Basic authentication needs SSL but the proxy is http://${proxy.host}; use https://`;
+      throw new RowRejected('auth', read('auth') ?? 'basic', reason, 'FR_ERR_ROW_FIELD_INVALID');
+    }
+    const mutualAuth = optional('mutual_auth', parseYesNo) ?? false;
+    if (mutualAuth && !proxy.ssl) {
+      const reason = `mutual authentication needs SSL but the proxy is http://${proxy.host}; use https://`;
+      throw new RowRejected('mutual_auth', read('mutual_auth') ?? 'yes', reason, 'FR_ERR_ROW_FIELD_INVALID');
+    }
+    // A principal without mutual auth is not written to the PRF, so a campaign-wide default does not reject rows.
+    const principal = mutualAuth ? (optional('principal', parsePrincipal) ?? `msstd:${proxy.host}`) : undefined;
+    const httpFirstFast = optional('http_first_fast', parseYesNo) ?? false;
+    const httpFirstSlow = optional('http_first_slow', parseYesNo) ?? true;
+    const host = optional('host', (value) => {
+      const reason = checkWorkstation(value.trim());
+      return reason ? { ok: false, reason } : { ok: true, value: value.trim().toLowerCase() };
+    });
+    const site = optional('site', (value) => parseSite(value.trim()));
+    const office = optional('office', parseOfficeVersion) ?? '11.0';
+    const profileName = optional('profile_name', (value) => parseFreeText(value, 64)) ?? 'Outlook';
+
+    const spec: UserSpec = {
+      username: name,
+      ...(email === undefined ? {} : { email }),
+      ...(displayName === undefined ? {} : { displayName }),
+      mailbox,
+      exchangeServer,
+      proxyHost: proxy.host,
+      ssl: proxy.ssl,
+      auth,
+      mutualAuth,
+      ...(principal === undefined ? {} : { principal }),
+      httpFirstFast,
+      httpFirstSlow,
+      ...(host === undefined ? {} : { host }),
+      ...(site === undefined ? {} : { site }),
+      office,
+      profileName,
+    };
+    return { ok: true, row: { line, spec } };
+  } catch (error) {
+    if (!(error instanceof RowRejected)) throw error;
+    const rejection: Rejection = {
+      line,
+      column: error.column,
+      value: describeValue(error.value),
+      reason: error.reason,
+      code: error.code,
+      ...(username === undefined ? {} : { username }),
+    };
+    return { ok: false, rejection };
+  }
+}

@@ -1,0 +1,98 @@
+import { type GeneratePayload, PIPELINE_JOB_OPTIONS, generatePayloadSchema, GENERATE_JOB_NAME } from '../queue/job-specs.js';
+import type { QueuedUser } from '../queue/types.js';
+import type { UserRecord } from '../store/types.js';
+import type { JobDeps, JobDisposition } from './types.js';
+
+/** How long a job of a paused/halted campaign that slipped through waits before it looks again. */
+export const PAUSED_RECHECK_MS = 5000;
+
+/**
+ * Generate stage, one job per chunk of users: render each user's PRF (pure, deterministic), record its checksum
+ * (`queued` → `generated`), then enqueue the deploy jobs. No PRF bytes are stored: deploy renders again and
+ * checks the checksum. A render rejection fails the user for good. Re-running a chunk (stalled job) is safe:
+ * users already `generated` in this run are only re-enqueued (deterministic job ids make that a no-op).
+ */
+export async function processGenerate(payload: GeneratePayload, deps: JobDeps): Promise<JobDisposition> {
+  const campaign = await deps.getCampaign(payload.campaign);
+  if (!campaign) return { kind: 'done' };
+  if (campaign.state === 'paused' || campaign.state === 'halted') {
+    return { kind: 'delay', until: deps.now() + PAUSED_RECHECK_MS };
+  }
+  const users = await deps.store.getUsers(
+    payload.campaign,
+    payload.users.map((u) => u.userKey),
+  );
+  const started = deps.now();
+  const results = await Promise.all(
+    payload.users.map((job, i) => generateOne(payload.campaign, job, users[i], campaign.state === 'cancelled', deps)),
+  );
+  const toDeploy = results.filter((r): r is QueuedUser => r !== undefined);
+  if (toDeploy.length > 0) await deps.queues.enqueueDeploy(payload.campaign, toDeploy, 'apply');
+  deps.logger.debug(
+    { campaign: payload.campaign, stage: 'generate', users: payload.users.length, deploy: toDeploy.length, ms: deps.now() - started },
+    'chunk generated',
+  );
+  return { kind: 'done' };
+}
+
+async function generateOne(
+  campaignName: string,
+  job: QueuedUser,
+  user: UserRecord | undefined,
+  cancelled: boolean,
+  deps: JobDeps,
+): Promise<QueuedUser | undefined> {
+  if (!user || user.run !== job.run) return undefined; // stale: a newer run owns this user
+  if (user.state === 'generated') return job; // crashed after recording, before enqueueing
+  if (user.state !== 'queued') return undefined;
+  const now = deps.now();
+  if (cancelled) {
+    await deps.store.transition(campaignName, user.userKey, { run: job.run, from: ['queued'], to: 'cancelled' }, now);
+    return undefined;
+  }
+  const campaign = await deps.getCampaign(campaignName);
+  if (!campaign) return undefined;
+  const rendered = deps.render(user.spec, campaign.profileOptions);
+  if (!rendered.ok) {
+    const lastError = {
+      failureClass: 'permanent' as const,
+      code: rendered.rejection.code,
+      message: rendered.rejection.reason,
+    };
+    const moved = await deps.store.transition(
+      campaignName,
+      user.userKey,
+      { run: job.run, from: ['queued'], to: 'failed', patch: { lastError } },
+      now,
+    );
+    if (moved) {
+      await deps.store.appendAttempt(campaignName, user.userKey, {
+        at: now,
+        stage: 'generate',
+        run: job.run,
+        attempt: 0,
+        durationMs: 0,
+        outcome: 'failed',
+        code: lastError.code,
+        message: lastError.message,
+        agent: deps.agentId,
+      });
+    }
+    return undefined;
+  }
+  const moved = await deps.store.transition(
+    campaignName,
+    user.userKey,
+    { run: job.run, from: ['queued'], to: 'generated', patch: { checksum: rendered.artifact.sha256 } },
+    now,
+  );
+  return moved ? job : undefined;
+}
+
+/** The generate stage as the runner sees it. */
+export const generateJob = Object.freeze({
+  name: GENERATE_JOB_NAME,
+  payload: generatePayloadSchema,
+  options: PIPELINE_JOB_OPTIONS,
+  process: processGenerate,
+});

@@ -1,0 +1,68 @@
+import type { CampaignFile } from '../config/campaign-schema.js';
+import type { UserSpec } from '../csv/user-spec.js';
+import type { ErrorCode, FleetError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import type { ProfileOptions } from '../profile/profile-options.js';
+import type { PipelineQueues } from '../queue/types.js';
+import type { RetryPolicy } from '../rollout/retry-policy.js';
+import type { RecordStore } from '../store/types.js';
+import type { Transport } from '../transport/transport.js';
+
+/** What renderProfile (src/profile) answers; typed here structurally so processors can take it as a dependency. */
+export type RenderResult =
+  | {
+      readonly ok: true;
+      readonly artifact: {
+        readonly fileName: string;
+        readonly bytes: Uint8Array;
+        readonly sha256: string;
+      };
+    }
+  | { readonly ok: false; readonly rejection: { readonly code: ErrorCode; readonly reason: string } };
+
+export type RenderProfile = (spec: UserSpec, options: ProfileOptions) => RenderResult;
+
+/** Campaign settings a processor needs, derived once per campaign and cached briefly. */
+export interface CampaignSettings {
+  readonly name: string;
+  readonly state: string;
+  readonly file: CampaignFile;
+  readonly profileOptions: ProfileOptions;
+  readonly retryPolicy: RetryPolicy;
+}
+
+/** Everything a processor touches, passed in (so processors run without a Worker in tests). */
+export interface JobDeps {
+  readonly store: RecordStore;
+  readonly queues: PipelineQueues;
+  readonly logger: Logger;
+  readonly render: RenderProfile;
+  /** Cached campaign settings; undefined when the campaign does not exist. */
+  readonly getCampaign: (name: string) => Promise<CampaignSettings | undefined>;
+  /** The transport for a campaign's deploy settings (created lazily by the runner). */
+  readonly getTransport: (deploy: CampaignFile['deploy']) => Promise<Transport>;
+  readonly now: () => number;
+  /** 0 ≤ r < 1, for retry jitter. */
+  readonly random: () => number;
+  /** hostname:pid, kept in attempt records to trace double runs. */
+  readonly agentId: string;
+}
+
+/**
+ * What the runner must do with the BullMQ job once a processor returns: nothing more (completed), park it until
+ * `until` (our retry policy, or a paused campaign), or fail it for good. Processors never throw for outcomes
+ * they recorded; what they throw is infrastructure trouble (Redis), retried by BullMQ.
+ */
+export type JobDisposition =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'delay'; readonly until: number }
+  | { readonly kind: 'fail'; readonly error: FleetError };
+
+export interface JobContext {
+  /** Aborted when the agent shuts down past its grace period (BullMQ's own signal is combined in). */
+  readonly signal: AbortSignal;
+  /** How many times this job was recovered after its agent died (BullMQ's stalledCounter). */
+  readonly stalls: number;
+  /** Past this many stalls the user is failed (FR_ERR_JOB_STALLED) instead of killing yet another agent. */
+  readonly maxStalls: number;
+}

@@ -1,0 +1,36 @@
+import { decodePrfBytes, detectLineEndings } from './decode-prf-bytes.js';
+import { bindServices, lintMappings } from './lint-mapping-rules.js';
+import { lintGeneral, lintRpc } from './lint-profile-rules.js';
+import { lintEncoding, lintSyntax } from './lint-syntax-rules.js';
+import type { LintContext, LintFinding, LintReport, LintSeverity } from './lint-types.js';
+import { parsePrf } from './parse-prf.js';
+
+const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
+
+/**
+ * Checks any PRF — ours, hand-written or exported by the Office Customization Tool — for what makes Outlook
+ * ignore or misread it. Pure: bytes in, report out. Rule names are listed in docs/prf.md.
+ */
+export function lintPrf(bytes: Uint8Array): LintReport {
+  const decoded = decodePrfBytes(bytes);
+  const { endings, firstOddLine } = detectLineEndings(decoded.text);
+  const findings: LintFinding[] = [];
+  const ctx: LintContext = {
+    prf: parsePrf(decoded.text),
+    report(line, severity, rule, message) {
+      findings.push({ line, severity, rule, message });
+    },
+  };
+  lintEncoding(ctx, decoded, endings, firstOddLine);
+  lintSyntax(ctx, decoded.text);
+  lintGeneral(ctx);
+  const bindings = bindServices(ctx);
+  lintMappings(ctx, bindings);
+  lintRpc(ctx, bindings);
+  findings.sort((a, b) => a.line - b.line || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  return { encoding: decoded.encoding, lineEndings: endings, findings };
+}
+
+export function hasLintErrors(report: LintReport): boolean {
+  return report.findings.some((finding) => finding.severity === 'error');
+}

@@ -1,0 +1,99 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  type DeployPayload,
+  GENERATE_CHUNK_SIZE,
+  GENERATE_JOB_NAME,
+  type GeneratePayload,
+  PIPELINE_JOB_OPTIONS,
+} from './job-specs.js';
+import { toDeployJobId, toDeployQueueName, toGenerateJobId, toGenerateQueueName } from './names.js';
+import type { DeployMode, PipelineQueues, QueuedUser } from './types.js';
+
+/** addBulk batch size: one Lua call per job anyway, but fewer JS promises and round trips. */
+const ADD_BATCH = 1000;
+
+/** The BullMQ `prefix` of pipeline queues: the tool prefix itself (records live under `<prefix>:fr:`, see store/keys.ts). */
+export function toBullPrefix(prefix: string): string {
+  return prefix;
+}
+
+/** Queues are created lazily per campaign and cached; they share the given connection. */
+export function createPipelineQueues(connection: Redis, prefix: string): PipelineQueues {
+  const queues = new Map<string, Queue>();
+  const bullPrefix = toBullPrefix(prefix);
+
+  function getQueue(name: string): Queue {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection, prefix: bullPrefix });
+      // Errors surface on the calls themselves; an unhandled 'error' event would crash the process.
+      queue.on('error', () => {});
+      queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  const both = (campaign: string): Queue[] => [
+    getQueue(toGenerateQueueName(campaign)),
+    getQueue(toDeployQueueName(campaign)),
+  ];
+
+  return {
+    async enqueueGenerate(campaign: string, users: readonly QueuedUser[]): Promise<number> {
+      const queue = getQueue(toGenerateQueueName(campaign));
+      const jobs = [];
+      for (let i = 0; i < users.length; i += GENERATE_CHUNK_SIZE) {
+        const chunk = users.slice(i, i + GENERATE_CHUNK_SIZE).map((u) => ({ userKey: u.userKey, run: u.run }));
+        const data: GeneratePayload = { campaign, users: chunk };
+        jobs.push({ name: GENERATE_JOB_NAME, data, opts: { ...PIPELINE_JOB_OPTIONS, jobId: toGenerateJobId(chunk) } });
+      }
+      for (let i = 0; i < jobs.length; i += ADD_BATCH) await queue.addBulk(jobs.slice(i, i + ADD_BATCH));
+      return users.length;
+    },
+
+    async enqueueDeploy(campaign: string, users: readonly QueuedUser[], mode: DeployMode): Promise<number> {
+      const queue = getQueue(toDeployQueueName(campaign));
+      for (let i = 0; i < users.length; i += ADD_BATCH) {
+        const jobs = users.slice(i, i + ADD_BATCH).map((u) => {
+          const data: DeployPayload = { campaign, userKey: u.userKey, run: u.run };
+          return { name: mode, data, opts: { ...PIPELINE_JOB_OPTIONS, jobId: toDeployJobId(u.userKey, u.run, mode) } };
+        });
+        await queue.addBulk(jobs);
+      }
+      return users.length;
+    },
+
+    async pause(campaign: string): Promise<void> {
+      await Promise.all(both(campaign).map((q) => q.pause()));
+    },
+
+    async resume(campaign: string): Promise<void> {
+      await Promise.all(both(campaign).map((q) => q.resume()));
+    },
+
+    async drain(campaign: string): Promise<void> {
+      // drain(true) also removes delayed jobs (users waiting for their next attempt).
+      await Promise.all(both(campaign).map((q) => q.drain(true)));
+    },
+
+    async jobCounts(campaign: string): Promise<Record<string, number>> {
+      const [gen, dep] = await Promise.all(
+        both(campaign).map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'failed')),
+      );
+      const counts: Record<string, number> = {};
+      for (const [stage, values] of [
+        ['generate', gen],
+        ['deploy', dep],
+      ] as const) {
+        for (const [state, n] of Object.entries(values ?? {})) counts[`${stage}.${state}`] = n;
+      }
+      return counts;
+    },
+
+    async close(): Promise<void> {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      queues.clear();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { FleetError } from '../errors/index.js';
+
+/**
+ * Every Redis key of our records, in one place. All live under `<prefix>:fr:` so they never collide with
+ * BullMQ's `<prefix>:<queue>:` keys (queue names start with `gen-`/`dep-`). Per-campaign keys share the hash tag
+ * `{<campaign>}` so one campaign's keys sit in one Cluster slot and a Lua script may touch them all.
+ *
+ *   <p>:fr:campaigns                 zset  campaign names (score = createdAt)
+ *   <p>:fr:c:{<c>}:meta              hash  campaign record
+ *   <p>:fr:c:{<c>}:u:<userKey>       hash  user record (see user-codec.ts)
+ *   <p>:fr:c:{<c>}:a:<userKey>       list  attempt history, newest first, ≤ 20
+ *   <p>:fr:c:{<c>}:count             hash  users per state (changed only inside the Lua scripts)
+ *   <p>:fr:c:{<c>}:st:<state>        zset  userKey by updatedAt
+ *   <p>:fr:c:{<c>}:site:<site>       zset  userKey, score 0 (lexicographic paging)
+ *   <p>:fr:c:{<c>}:code:<code>       zset  userKey, score 0
+ *   <p>:fr:c:{<c>}:names             zset  `lowercase(username)\0userKey`, score 0
+ *   <p>:fr:c:{<c>}:tput              hash  minute epoch ms → users that reached a final state
+ */
+const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function assertCampaignName(name: string): void {
+  if (!CAMPAIGN_NAME.test(name)) {
+    throw new FleetError(
+      'FR_ERR_CAMPAIGN_NAME_INVALID',
+      `invalid campaign name ${JSON.stringify(name.slice(0, 80))}: use 1-64 letters, digits, '_' or '-'`,
+    );
+  }
+}
+
+/** Stable, PII-free id of a user inside a campaign. */
+export function toUserKey(username: string): string {
+  return createHash('sha256').update(normalizeUsername(username)).digest('hex').slice(0, 20);
+}
+
+export function normalizeUsername(username: string): string {
+  return username.normalize('NFC').toLowerCase();
+}
+
+/** Member of the name index: sorts by name, and the userKey after NUL makes it unique. */
+export function toNameMember(username: string, userKey: string): string {
+  return `${normalizeUsername(username)}\0${userKey}`;
+}
+
+export function parseNameMember(member: string): string {
+  return member.slice(member.lastIndexOf('\0') + 1);
+}
+
+export interface StoreKeys {
+  readonly campaigns: string;
+  /** Base of every per-campaign key; the Lua scripts derive the others from it with the suffixes below. */
+  campaignBase(campaign: string): string;
+  campaign(campaign: string): string;
+  user(campaign: string, userKey: string): string;
+  attempts(campaign: string, userKey: string): string;
+  counts(campaign: string): string;
+  byState(campaign: string, state: string): string;
+  bySite(campaign: string, site: string): string;
+  byCode(campaign: string, code: string): string;
+  names(campaign: string): string;
+  throughput(campaign: string): string;
+  /** SCAN pattern of every user hash of a campaign (recount only). */
+  userPattern(campaign: string): string;
+  /** SCAN pattern of every key of a campaign (cleanup in tests). */
+  campaignPattern(campaign: string): string;
+}
+
+/** Suffixes shared with the Lua scripts (they build keys from the campaign base). */
+export const KEY_SUFFIX = {
+  meta: ':meta',
+  user: ':u:',
+  attempts: ':a:',
+  counts: ':count',
+  state: ':st:',
+  site: ':site:',
+  code: ':code:',
+  names: ':names',
+  throughput: ':tput',
+} as const;
+
+export function createStoreKeys(prefix: string): StoreKeys {
+  const root = `${prefix}:fr`;
+  const base = (campaign: string): string => `${root}:c:{${campaign}}`;
+  return {
+    campaigns: `${root}:campaigns`,
+    campaignBase: base,
+    campaign: (c) => base(c) + KEY_SUFFIX.meta,
+    user: (c, userKey) => base(c) + KEY_SUFFIX.user + userKey,
+    attempts: (c, userKey) => base(c) + KEY_SUFFIX.attempts + userKey,
+    counts: (c) => base(c) + KEY_SUFFIX.counts,
+    byState: (c, state) => base(c) + KEY_SUFFIX.state + state,
+    bySite: (c, site) => base(c) + KEY_SUFFIX.site + site,
+    byCode: (c, code) => base(c) + KEY_SUFFIX.code + code,
+    names: (c) => base(c) + KEY_SUFFIX.names,
+    throughput: (c) => base(c) + KEY_SUFFIX.throughput,
+    userPattern: (c) => `${escapeGlob(base(c))}${KEY_SUFFIX.user}*`,
+    campaignPattern: (c) => `${escapeGlob(base(c))}:*`,
+  };
+}
+
+/** SCAN/MATCH glob escaping ({ } are literal in globs, but [ ] * ? \ are not). */
+export function escapeGlob(text: string): string {
+  return text.replace(/[[\]*?\\]/g, '\\$&');
+}

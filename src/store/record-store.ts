@@ -1,0 +1,226 @@
+import type { Redis } from 'ioredis';
+import { FleetError } from '../errors/index.js';
+import {
+  CAMPAIGN_STATES,
+  CAMPAIGN_TRANSITIONS,
+  type CampaignState,
+  USER_STATES,
+  type UserState,
+} from '../rollout/states.js';
+import { decodeCampaign, encodeCampaign, STATE_FIELDS } from './campaign-codec.js';
+import { assertCampaignName, createStoreKeys, toNameMember, toUserKey } from './keys.js';
+import { registerStoreScripts } from './store-scripts.js';
+import type { AttemptRecord, CampaignRecord, RecordStore, UpsertResult, UserRecord } from './types.js';
+import { decodeUser, encodeError, encodePatch, encodeSpec } from './user-codec.js';
+import { queryUserPage } from './user-query.js';
+
+/** Attempt history kept per user (newest first), and the stderr tail kept per attempt. */
+export const MAX_ATTEMPTS_KEPT = 20;
+export const MAX_STDERR_TAIL = 2_048;
+const SCAN_BATCH = 1_000;
+
+/** The store of record on Redis (see keys.ts for the layout and lua-scripts.ts for the atomic changes). */
+export function createRecordStore(redis: Redis, prefix: string): RecordStore {
+  const keys = createStoreKeys(prefix);
+  const scripts = registerStoreScripts(redis);
+  const base = (campaign: string): string => {
+    assertCampaignName(campaign);
+    return keys.campaignBase(campaign);
+  };
+
+  const store: RecordStore = {
+    async getCampaign(name) {
+      return decodeCampaign(await redis.hgetall(keys.campaign(checkName(name))));
+    },
+
+    async saveCampaign(record) {
+      const key = keys.campaign(checkName(record.name));
+      const fields = encodeCampaign(record);
+      const stateFields: string[] = STATE_FIELDS.filter((field) => field in fields);
+      const plain = Object.entries(fields).filter(([field]) => !stateFields.includes(field));
+      // State fields are only written when the campaign is new; afterwards only the state scripts change them.
+      const multi = redis.multi().hset(key, Object.fromEntries(plain));
+      for (const field of stateFields) multi.hsetnx(key, field, fields[field] ?? '');
+      multi.zadd(keys.campaigns, 'NX', record.createdAt, record.name);
+      await multi.exec();
+    },
+
+    async setCampaignState(name, to, reason, now) {
+      const allowedFrom = CAMPAIGN_STATES.filter((from) => canReach(from, to));
+      const [previous, ok] = (await scripts.run('frCampaignState', base(name), [
+        to,
+        reason,
+        now,
+        `,${allowedFrom.join(',')},`,
+      ])) as [string, number];
+      if (previous === '') throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
+      if (ok !== 1) {
+        throw new FleetError('FR_ERR_CAMPAIGN_STATE', `campaign ${name} is ${previous}: it cannot become ${to}`, {
+          campaign: name,
+          state: previous,
+        });
+      }
+      const record = await store.getCampaign(name);
+      if (!record) throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
+      return record;
+    },
+
+    async listCampaigns() {
+      const names = await redis.zrange(keys.campaigns, '0', '-1');
+      const records = await Promise.all(names.map((name) => store.getCampaign(name)));
+      return records.filter((record): record is CampaignRecord => record !== undefined);
+    },
+
+    async upsertUsers(campaign, rows, now) {
+      const args: Array<string | number> = [now];
+      const userKeys: string[] = [];
+      for (const row of rows) {
+        const userKey = toUserKey(row.spec.username);
+        userKeys.push(userKey);
+        args.push(
+          userKey,
+          row.spec.username,
+          toNameMember(row.spec.username, userKey),
+          row.line,
+          encodeSpec(row.spec),
+          row.specHash,
+          row.spec.host ?? '',
+          row.spec.site ?? '',
+          row.spec.displayName ?? '',
+        );
+      }
+      const result = { queued: [] as Array<{ userKey: string; run: number }>, added: 0, changed: 0, unchanged: 0 };
+      if (rows.length === 0) return result;
+      const out = (await scripts.run('frUpsert', base(campaign), args)) as number[];
+      userKeys.forEach((userKey, index) => {
+        const kind = out[index * 2];
+        const run = out[index * 2 + 1] ?? 0;
+        if (kind === 0) result.unchanged += 1;
+        else {
+          if (kind === 1) result.added += 1;
+          else result.changed += 1;
+          result.queued.push({ userKey, run });
+        }
+      });
+      return result satisfies UpsertResult;
+    },
+
+    async markSkipped(campaign, rows, now) {
+      if (rows.length === 0) return;
+      const args: Array<string | number> = [now];
+      for (const row of rows) {
+        const userKey = toUserKey(row.username);
+        const member = toNameMember(row.username, userKey);
+        args.push(userKey, row.username, member, row.line, encodeError(row.error), row.error.code);
+      }
+      await scripts.run('frMarkSkipped', base(campaign), args);
+    },
+
+    async getUser(campaign, userKey) {
+      return decodeUser(campaign, userKey, await redis.hgetall(keys.user(checkName(campaign), userKey)));
+    },
+
+    async getUsers(campaign, userKeys) {
+      return Promise.all(userKeys.map((userKey) => store.getUser(campaign, userKey)));
+    },
+
+    async findUserByName(campaign, username) {
+      return store.getUser(campaign, toUserKey(username));
+    },
+
+    async transition(campaign, userKey, transition, now) {
+      const from = transition.from ? `,${transition.from.join(',')},` : '';
+      const patch = JSON.stringify(encodePatch(transition.patch));
+      const args = [userKey, transition.run, from, transition.to, now, patch];
+      const result = (await scripts.run('frTransition', base(campaign), args)) as number;
+      return result > 0;
+    },
+
+    async requeue(campaign, userKey, now) {
+      const run = (await scripts.run('frRequeue', base(campaign), [userKey, now])) as number;
+      return run > 0 ? run : undefined;
+    },
+
+    async appendAttempt(campaign, userKey, attempt) {
+      const key = keys.attempts(checkName(campaign), userKey);
+      const bounded: AttemptRecord = {
+        ...attempt,
+        ...(attempt.stderrTail !== undefined && { stderrTail: attempt.stderrTail.slice(-MAX_STDERR_TAIL) }),
+        ...(attempt.message !== undefined && { message: attempt.message.slice(0, 500) }),
+      };
+      await redis
+        .multi()
+        .lpush(key, JSON.stringify(bounded))
+        .ltrim(key, 0, MAX_ATTEMPTS_KEPT - 1)
+        .exec();
+    },
+
+    async getAttempts(campaign, userKey) {
+      const items = await redis.lrange(keys.attempts(checkName(campaign), userKey), 0, MAX_ATTEMPTS_KEPT - 1);
+      return items.map((item) => JSON.parse(item) as AttemptRecord);
+    },
+
+    async countByState(campaign) {
+      return toCounts(await redis.hgetall(keys.counts(checkName(campaign))));
+    },
+
+    async recount(campaign) {
+      const counts = toCounts({});
+      for await (const batch of scanUserKeys(redis, keys.userPattern(checkName(campaign)))) {
+        const pipeline = redis.pipeline();
+        for (const key of batch) pipeline.hget(key, 's');
+        for (const [, state] of (await pipeline.exec()) ?? []) {
+          if (typeof state === 'string' && state in counts) counts[state as UserState] += 1;
+        }
+      }
+      return counts;
+    },
+
+    async completionsPerMinute(campaign, minutes, now) {
+      const last = now - (now % 60_000);
+      const slots = Array.from({ length: minutes }, (_, index) => last - (minutes - 1 - index) * 60_000);
+      if (slots.length === 0) return [];
+      const values = await redis.hmget(keys.throughput(checkName(campaign)), ...slots.map(String));
+      return slots.map((slot, index): [number, number] => [slot, Number(values[index] ?? 0)]);
+    },
+
+    queryUsers(campaign, filter, page) {
+      return queryUserPage(redis, scripts, keys, checkName(campaign), filter, page);
+    },
+
+    async *scanUsers(campaign, filter, batchSize = SCAN_BATCH) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.queryUsers(campaign, filter, { limit: batchSize, ...(cursor && { cursor }) });
+        if (page.users.length > 0) yield page.users as UserRecord[];
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+    },
+  };
+  return store;
+}
+
+function checkName(campaign: string): string {
+  assertCampaignName(campaign);
+  return campaign;
+}
+
+function canReach(from: CampaignState, to: CampaignState): boolean {
+  return from !== to && CAMPAIGN_TRANSITIONS[from].includes(to);
+}
+
+function toCounts(hash: Record<string, string>): Record<UserState, number> {
+  const counts = Object.fromEntries(USER_STATES.map((state) => [state, 0])) as Record<UserState, number>;
+  for (const state of USER_STATES) counts[state] = Number(hash[state] ?? 0);
+  return counts;
+}
+
+async function* scanUserKeys(redis: Redis, pattern: string): AsyncIterable<string[]> {
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+    cursor = next;
+    // Attempt lists share the campaign prefix but not the `:u:` part, so the pattern only yields user hashes.
+    if (batch.length > 0) yield batch;
+  } while (cursor !== '0');
+}

@@ -1,0 +1,185 @@
+import type { Redis } from 'ioredis';
+import { FleetError } from '../errors/index.js';
+import { normalizeUsername, parseNameMember, type StoreKeys, toUserKey } from './keys.js';
+import type { UserFilter, UserPage, UserRecord } from './types.js';
+import type { StoreScripts } from './store-scripts.js';
+import { decodeUser } from './user-codec.js';
+
+/**
+ * Paged queries over the indexes, never "load all": one index drives the walk (name prefix, error code, site,
+ * state or the name index), the other filters apply to the records fetched, and a page stops after at most
+ * SCAN_BUDGET index entries (a substring search is a bounded scan that hands back a cursor to continue).
+ * Cursors are keyset positions (last member seen), so pages stay stable while nothing changes.
+ */
+const SCAN_BUDGET = 10_000;
+const MAX_CHUNK = 1_000;
+
+interface Position {
+  /** last member consumed */
+  readonly m: string;
+  /** its score (state index only) */
+  readonly s?: number;
+}
+
+interface Entry {
+  readonly member: string;
+  readonly userKey: string;
+  readonly score?: number;
+}
+
+interface Driver {
+  fetch(after: Position | undefined, count: number): Promise<Entry[]>;
+}
+
+export async function queryUserPage(
+  redis: Redis,
+  scripts: StoreScripts,
+  keys: StoreKeys,
+  campaign: string,
+  filter: UserFilter,
+  page: { cursor?: string; limit: number },
+): Promise<UserPage> {
+  const limit = Math.max(1, Math.min(page.limit, MAX_CHUNK));
+  if (filter.user !== undefined) return queryOneUser(redis, keys, campaign, filter, page.cursor);
+  const driver = chooseDriver(redis, scripts, keys, campaign, filter);
+  const nameFilter = toNameFilter(filter);
+  const users: UserRecord[] = [];
+  let after = decodeCursor(page.cursor);
+  let scanned = 0;
+  while (scanned < SCAN_BUDGET) {
+    const chunk = Math.min(MAX_CHUNK, Math.max(limit * 2, 100));
+    const entries = await driver.fetch(after, chunk);
+    scanned += entries.length;
+    const candidates = entries.filter((entry) => nameFilter(entry.member));
+    const records = await fetchRecords(redis, keys, campaign, candidates);
+    for (const entry of entries) {
+      after = entry.score === undefined ? { m: entry.member } : { m: entry.member, s: entry.score };
+      const record = records.get(entry.userKey);
+      if (record && matchesFilter(record, filter)) users.push(record);
+      if (users.length === limit) return { users, nextCursor: encodeCursor(after) };
+    }
+    if (entries.length < chunk) return { users };
+  }
+  return after ? { users, nextCursor: encodeCursor(after) } : { users };
+}
+
+export function matchesFilter(user: UserRecord, filter: UserFilter): boolean {
+  if (filter.state !== undefined && user.state !== filter.state) return false;
+  if (filter.site !== undefined && user.site !== filter.site) return false;
+  if (filter.code !== undefined && user.lastError?.code !== filter.code) return false;
+  const name = normalizeUsername(user.username);
+  if (filter.prefix !== undefined && !name.startsWith(normalizeUsername(filter.prefix))) return false;
+  if (filter.search !== undefined && !name.includes(normalizeUsername(filter.search))) return false;
+  if (filter.user !== undefined && name !== normalizeUsername(filter.user)) return false;
+  return true;
+}
+
+async function queryOneUser(
+  redis: Redis,
+  keys: StoreKeys,
+  campaign: string,
+  filter: UserFilter,
+  cursor: string | undefined,
+): Promise<UserPage> {
+  if (cursor !== undefined) return { users: [] };
+  const userKey = toUserKey(filter.user ?? '');
+  const record = decodeUser(campaign, userKey, await redis.hgetall(keys.user(campaign, userKey)));
+  return { users: record && matchesFilter(record, filter) ? [record] : [] };
+}
+
+function chooseDriver(
+  redis: Redis,
+  scripts: StoreScripts,
+  keys: StoreKeys,
+  campaign: string,
+  filter: UserFilter,
+): Driver {
+  if (filter.prefix !== undefined) {
+    const prefix = normalizeUsername(filter.prefix);
+    const upper = Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]);
+    return lexDriver(redis, keys.names(campaign), `[${prefix}`, upper, parseNameMember);
+  }
+  if (filter.code !== undefined) return lexDriver(redis, keys.byCode(campaign, filter.code), '-', '+', (m) => m);
+  if (filter.site !== undefined) return lexDriver(redis, keys.bySite(campaign, filter.site), '-', '+', (m) => m);
+  if (filter.state !== undefined) return scoreDriver(scripts, keys.byState(campaign, filter.state));
+  return lexDriver(redis, keys.names(campaign), '-', '+', parseNameMember);
+}
+
+function lexDriver(
+  redis: Redis,
+  key: string,
+  min: string,
+  max: string | Buffer,
+  toKey: (member: string) => string,
+): Driver {
+  return {
+    async fetch(after, count) {
+      const from = after ? `(${after.m}` : min;
+      const members = (await redis.call('ZRANGEBYLEX', [key, from, max, 'LIMIT', 0, count])) as string[];
+      return members.map((member) => ({ member, userKey: toKey(member) }));
+    },
+  };
+}
+
+/** Ordered by (updatedAt, userKey); each page resumes exactly after the last entry seen (see PAGE_BY_SCORE_LUA). */
+function scoreDriver(scripts: StoreScripts, key: string): Driver {
+  return {
+    async fetch(after, count) {
+      const args = [after?.s ?? 0, after?.m ?? '', count];
+      const reply = (await scripts.run('frPageByScore', key, args)) as unknown[];
+      return toScoredPairs(reply).map(([member, score]) => ({ member, userKey: member, score }));
+    },
+  };
+}
+
+/** RESP3 answers WITHSCORES with [member, score] pairs, RESP2 with a flat list. */
+function toScoredPairs(reply: readonly unknown[]): Array<[string, number]> {
+  if (reply.length > 0 && Array.isArray(reply[0])) {
+    return (reply as Array<[string, string | number]>).map(([member, score]) => [member, Number(score)]);
+  }
+  const pairs: Array<[string, number]> = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), Number(reply[i + 1])]);
+  return pairs;
+}
+
+function toNameFilter(filter: UserFilter): (member: string) => boolean {
+  if (filter.search === undefined) return () => true;
+  const needle = normalizeUsername(filter.search);
+  // Name members start with the lowercased name: filter before fetching records. Other indexes hold bare keys.
+  return (member) => !member.includes('\0') || member.slice(0, member.lastIndexOf('\0')).includes(needle);
+}
+
+async function fetchRecords(
+  redis: Redis,
+  keys: StoreKeys,
+  campaign: string,
+  entries: readonly Entry[],
+): Promise<Map<string, UserRecord>> {
+  const map = new Map<string, UserRecord>();
+  if (entries.length === 0) return map;
+  const pipeline = redis.pipeline();
+  for (const entry of entries) pipeline.hgetall(keys.user(campaign, entry.userKey));
+  const replies = (await pipeline.exec()) ?? [];
+  entries.forEach((entry, index) => {
+    const [error, hash] = replies[index] ?? [null, {}];
+    if (error) throw error;
+    const record = decodeUser(campaign, entry.userKey, hash as Record<string, string>);
+    if (record) map.set(entry.userKey, record);
+  });
+  return map;
+}
+
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Position | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  try {
+    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
+    if (typeof position.m !== 'string') throw new Error('no member');
+    return position;
+  } catch {
+    throw new FleetError('FR_ERR_USAGE', 'invalid page cursor');
+  }
+}

@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { FleetError, isFleetError } from '../../errors/index.js';
+import { interpretRemoteRun, tailOf } from '../../rollout/remote-result.js';
+import type { ApplyRequest, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
+import { stageFileAtomically } from './stage-file.js';
+
+export interface LocalTransportOptions {
+  /** Directory holding one simulated workstation per host: `<root>/<host>/`. */
+  readonly root: string;
+  /** The POSIX apply script (agent/posix/apply-profile.sh). */
+  readonly scriptPath: string;
+  /** `noop`: stage the PRF but skip the script and answer `applied` (benchmarks measure the pipeline, not sh). */
+  readonly apply?: 'script' | 'noop';
+}
+
+/** A host name becomes a directory name: refuse anything that could leave the root. */
+function toHostDir(root: string, host: string): string {
+  if (host === '' || host === '.' || host === '..' || /[/\\\u0000-\u001f]/.test(host)) {
+    throw new FleetError('FR_ERR_ROW_FIELD_INVALID', 'host cannot name a local workstation directory', { host });
+  }
+  return join(root, host);
+}
+
+interface ScriptRun {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `sh <script> args…` (an argument array, never a shell string); the signal kills it. */
+function runScript(scriptPath: string, args: readonly string[], signal: AbortSignal, host: string): Promise<ScriptRun> {
+  return new Promise((done, fail) => {
+    execFile(
+      'sh',
+      [scriptPath, ...args],
+      { signal, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } },
+      (error, stdout, stderr) => {
+        if (signal.aborted) {
+          fail(toAbortError(signal, host));
+          return;
+        }
+        if (error && typeof error.code !== 'number') {
+          fail(new FleetError('FR_ERR_TRANSPORT_SPAWN', error.message, { host }));
+          return;
+        }
+        done({ exitCode: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The caller's abort reason when it is ours (timeout, cancel), else a cancellation. */
+function toAbortError(signal: AbortSignal, host: string): FleetError {
+  const reason: unknown = signal.reason;
+  if (isFleetError(reason)) return new FleetError(reason.code, reason.message, { ...reason.details, host });
+  return new FleetError('FR_ERR_CANCELLED', 'the deploy step was aborted', { host });
+}
+
+/**
+ * The local transport: each host is a directory under `root`, the PRF is staged atomically into
+ * `<root>/<host>/<stagingDir>/<campaign>/<fileName>` and the POSIX agent script applies it there.
+ */
+export function createLocalTransport(options: LocalTransportOptions): Transport {
+  const root = resolve(options.root);
+  const scriptPath = resolve(options.scriptPath);
+
+  async function runRemote(host: string, args: readonly string[], signal: AbortSignal): Promise<TransportOutcome> {
+    const started = performance.now();
+    const run = await runScript(scriptPath, args, signal, host);
+    const result = interpretRemoteRun(run, host);
+    return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
+  }
+
+  return {
+    kind: 'local',
+
+    async apply(request: ApplyRequest): Promise<TransportOutcome> {
+      const { target, artifact, signal } = request;
+      if (signal.aborted) throw toAbortError(signal, target.host);
+      const started = performance.now();
+      const hostDir = toHostDir(root, target.host);
+      const prfPath = join(hostDir, target.stagingDir, request.campaign, artifact.fileName);
+      await stageFileAtomically(prfPath, artifact.bytes, artifact.sha256, target.host);
+      if (options.apply === 'noop') {
+        return {
+          status: 'applied',
+          checksum: artifact.sha256,
+          officeVersion: request.office,
+          durationMs: Math.round(performance.now() - started),
+          stderrTail: '',
+        };
+      }
+      const args = ['--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
+      args.push('--office', request.office, '--checksum', artifact.sha256, '--root', hostDir);
+      return runRemote(target.host, args, signal);
+    },
+
+    async rollback(request: RollbackRequest): Promise<TransportOutcome> {
+      const { target, signal } = request;
+      if (signal.aborted) throw toAbortError(signal, target.host);
+      const hostDir = toHostDir(root, target.host);
+      const prfPath = join(hostDir, target.stagingDir, request.campaign, request.fileName);
+      if (options.apply === 'noop') {
+        return { status: 'rolled-back', officeVersion: request.office, durationMs: 0, stderrTail: '' };
+      }
+      const args = ['--rollback', '--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
+      args.push('--office', request.office, '--root', hostDir);
+      return runRemote(target.host, args, signal);
+    },
+
+    async close(): Promise<void> {},
+  };
+}

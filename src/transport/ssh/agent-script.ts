@@ -1,0 +1,44 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { TargetOs } from '../transport.js';
+import type { RemotePaths } from './remote-paths.js';
+import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
+
+export interface AgentScript {
+  readonly bytes: Buffer;
+  readonly sha256: string;
+}
+
+export type AgentScripts = Readonly<Record<TargetOs, AgentScript>>;
+
+/** The package's agent/ directory (same relative place from src/ and from dist/). */
+export const DEFAULT_AGENT_DIR = fileURLToPath(new URL('../../../agent/', import.meta.url));
+
+async function loadOne(path: string): Promise<AgentScript> {
+  const bytes = await readFile(path);
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+export async function loadAgentScripts(agentDir = DEFAULT_AGENT_DIR): Promise<AgentScripts> {
+  const [posix, windows] = await Promise.all([
+    loadOne(`${agentDir}/posix/apply-profile.sh`),
+    loadOne(`${agentDir}/windows/apply-profile.ps1`),
+  ]);
+  return { posix, windows };
+}
+
+/**
+ * Push the apply script when the host lacks it or holds another version (compared by SHA-256, read back over
+ * SFTP), so a workstation needs nothing but its SSH server and shell. Written under a unique temp name and
+ * renamed, so concurrent agents never run a half-written script.
+ */
+export async function ensureAgentScript(call: SftpCall, paths: RemotePaths, script: AgentScript): Promise<boolean> {
+  const remote = await hashRemoteFile(call, paths.script);
+  if (remote === script.sha256) return false;
+  await ensureRemoteDir(call, paths.scriptDir);
+  const tmp = `${paths.script}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeRemoteFile(call, tmp, script.bytes);
+  await renameRemoteFile(call, tmp, paths.script);
+  return true;
+}

@@ -1,0 +1,148 @@
+import type { DeployTarget } from '../transport.js';
+import { dialSsh } from './dial.js';
+import type { HostKeyVerifier } from './host-key-verifier.js';
+import type { SshCredentials, SshTimeouts, TransportLogger } from './options.js';
+import { abortError, Semaphore } from './semaphore.js';
+import { SshConnection } from './ssh-connection.js';
+
+export interface PoolOptions {
+  readonly credentials: SshCredentials;
+  readonly hostKeys: HostKeyVerifier;
+  readonly timeouts: SshTimeouts;
+  readonly perHostConcurrency: number;
+  readonly maxSessionsPerConnection: number;
+  readonly reuseConnections: boolean;
+  readonly logger?: TransportLogger;
+}
+
+interface HostEntry {
+  readonly slots: Semaphore;
+  connection?: SshConnection;
+  dialing?: Promise<SshConnection>;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Counters a test or benchmark can read. */
+export interface PoolStats {
+  dials: number;
+  reused: number;
+}
+
+/**
+ * One connection per host:port:login, shared by the users deployed on that host (terminal servers), at most
+ * `perHostConcurrency` of them at once; closed after `idleCloseMs` unused; dropped and re-dialled when broken.
+ */
+export class ConnectionPool {
+  readonly stats: PoolStats = { dials: 0, reused: 0 };
+  private readonly hosts = new Map<string, HostEntry>();
+  private closed = false;
+
+  constructor(private readonly options: PoolOptions) {}
+
+  async withConnection<T>(target: DeployTarget, signal: AbortSignal, work: (c: SshConnection) => Promise<T>) {
+    const key = `${target.login}@${target.host}:${target.port}`;
+    let entry = this.hosts.get(key);
+    if (!entry) {
+      entry = { slots: new Semaphore(this.options.perHostConcurrency) };
+      this.hosts.set(key, entry);
+    }
+    const held = entry;
+    await held.slots.acquire(signal);
+    let connection: SshConnection | undefined;
+    try {
+      connection = this.options.reuseConnections
+        ? await this.obtain(held, target, signal)
+        : await this.dial(target, signal);
+      connection.leases += 1;
+      clearTimeout(held.idleTimer);
+      return await work(connection);
+    } finally {
+      if (connection) {
+        connection.leases -= 1;
+        if (!this.options.reuseConnections) connection.end();
+        else if (connection.leases === 0) this.scheduleIdleClose(key, held, connection);
+      }
+      held.slots.release();
+      if (!held.connection && !held.dialing && held.slots.inUse === 0) this.hosts.delete(key);
+    }
+  }
+
+  private async obtain(entry: HostEntry, target: DeployTarget, signal: AbortSignal): Promise<SshConnection> {
+    if (entry.connection && !entry.connection.broken) {
+      this.stats.reused += 1;
+      return entry.connection;
+    }
+    entry.connection = undefined;
+    if (!entry.dialing) {
+      const dialing = this.dial(target, new AbortController().signal);
+      entry.dialing = dialing;
+      dialing.then(
+        (c) => {
+          entry.connection = c;
+          entry.dialing = undefined;
+        },
+        () => {
+          entry.dialing = undefined;
+        },
+      );
+    }
+    // A waiter that gives up does not cancel the dial others share.
+    return raceAbort(entry.dialing, signal, target.host);
+  }
+
+  private async dial(target: DeployTarget, signal: AbortSignal): Promise<SshConnection> {
+    if (this.closed) throw abortError(signal, target.host);
+    const { credentials, hostKeys, timeouts, logger } = this.options;
+    this.stats.dials += 1;
+    logger?.debug({ host: target.host, port: target.port, login: target.login }, 'ssh connect');
+    const client = await dialSsh({ ...target, credentials, hostKeys, timeouts, signal });
+    return new SshConnection(client, target.host, this.options.maxSessionsPerConnection);
+  }
+
+  private scheduleIdleClose(key: string, entry: HostEntry, connection: SshConnection): void {
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = setTimeout(() => {
+      if (connection.leases > 0) return;
+      connection.end();
+      if (entry.connection === connection) entry.connection = undefined;
+      if (!entry.dialing && entry.slots.inUse === 0) this.hosts.delete(key);
+    }, this.options.timeouts.idleCloseMs);
+    entry.idleTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending: Promise<unknown>[] = [];
+    for (const entry of this.hosts.values()) {
+      clearTimeout(entry.idleTimer);
+      entry.connection?.end();
+      if (entry.dialing)
+        pending.push(
+          entry.dialing.then(
+            (c) => c.end(),
+            () => undefined,
+          ),
+        );
+    }
+    this.hosts.clear();
+    await Promise.all(pending);
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, host: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal, host));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal, host));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,174 @@
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { FleetError } from '../../errors/index.js';
+import type { RemoteRun } from '../../rollout/remote-result.js';
+import { classifyChannelError } from './classify-error.js';
+import { abortError, Semaphore } from './semaphore.js';
+
+/** Output beyond this is dropped from the front (the contract only needs the last line and a tail). */
+const MAX_OUTPUT_CHARS = 64 * 1024;
+
+export interface RunOptions {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** Names the step in errors (never the command: it holds paths and user names only, but stays out anyway). */
+  readonly step: string;
+}
+
+function keepTail(text: string): string {
+  return text.length > MAX_OUTPUT_CHARS ? text.slice(text.length - MAX_OUTPUT_CHARS) : text;
+}
+
+/**
+ * One authenticated SSH connection shared by every user deployed on that host. Channels are capped
+ * (sshd MaxSessions); the SFTP session is opened once and kept; per-connection memos avoid re-checking the
+ * staging folder and the agent script for each user.
+ */
+export class SshConnection {
+  broken = false;
+  leases = 0;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private readonly channels: Semaphore;
+  private readonly memos = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly client: Client,
+    readonly host: string,
+    maxSessions: number,
+  ) {
+    this.channels = new Semaphore(maxSessions);
+    const markBroken = (): void => {
+      this.broken = true;
+    };
+    // An 'error' without a listener would crash the process; the connection is just dropped.
+    client.on('error', markBroken);
+    client.on('close', markBroken);
+    client.on('end', markBroken);
+  }
+
+  /** Run `work` once per connection for `key` (concurrent callers share it; a failure is not remembered). */
+  once(key: string, work: () => Promise<void>): Promise<void> {
+    let memo = this.memos.get(key);
+    if (!memo) {
+      memo = work().catch((error: unknown) => {
+        this.memos.delete(key);
+        throw error;
+      });
+      this.memos.set(key, memo);
+    }
+    return memo;
+  }
+
+  sftp(signal: AbortSignal): Promise<SFTPWrapper> {
+    if (!this.sftpSession) {
+      const session = this.openSftp(signal);
+      this.sftpSession = session;
+      session.catch(() => {
+        if (this.sftpSession === session) this.sftpSession = undefined;
+      });
+    }
+    return this.sftpSession;
+  }
+
+  private async openSftp(signal: AbortSignal): Promise<SFTPWrapper> {
+    await this.channels.acquire(signal);
+    return new Promise<SFTPWrapper>((resolve, reject) => {
+      this.client.sftp((error, sftp) => {
+        if (error) {
+          this.channels.release();
+          reject(classifyChannelError(error, this.host, 'sftp'));
+          return;
+        }
+        sftp.on('close', () => {
+          this.sftpSession = undefined;
+          this.channels.release();
+        });
+        sftp.on('error', () => undefined);
+        resolve(sftp);
+      });
+    });
+  }
+
+  /** exec one command; resolves with its exit code and output, rejects on timeout/abort/broken connection. */
+  async run(command: string, options: RunOptions): Promise<RemoteRun> {
+    const { signal, timeoutMs, step } = options;
+    await this.channels.acquire(signal);
+    return new Promise<RemoteRun>((resolve, reject) => {
+      let settled = false;
+      let channel: ClientChannel | undefined;
+      let released = false;
+      let stdout = '';
+      let stderr = '';
+      let exitCode: number | undefined;
+      const releaseChannel = (): void => {
+        if (!released) {
+          released = true;
+          this.channels.release();
+        }
+      };
+      const settle = (error: FleetError | undefined, run?: RemoteRun): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else if (run) resolve(run);
+      };
+      const stop = (error: FleetError): void => {
+        // Kill the remote command, then close the channel; the connection stays for other users.
+        if (channel) {
+          try {
+            channel.signal('KILL');
+          } catch {
+            // the server may refuse signals; closing the channel is enough
+          }
+          channel.close();
+        }
+        settle(error);
+      };
+      const onAbort = (): void => stop(abortError(signal, this.host));
+      const timer = setTimeout(() => {
+        stop(
+          new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `${step} on ${this.host} took longer than ${timeoutMs} ms`, {
+            host: this.host,
+            step,
+          }),
+        );
+      }, timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+
+      this.client.exec(command, (error, opened) => {
+        if (error) {
+          releaseChannel();
+          settle(classifyChannelError(error, this.host, step));
+          return;
+        }
+        channel = opened;
+        if (settled) {
+          opened.close();
+        }
+        opened.setEncoding('utf8');
+        opened.stderr.setEncoding('utf8');
+        opened.on('data', (chunk: string) => {
+          stdout = keepTail(stdout + chunk);
+        });
+        opened.stderr.on('data', (chunk: string) => {
+          stderr = keepTail(stderr + chunk);
+        });
+        opened.on('exit', (code: number | null) => {
+          exitCode = typeof code === 'number' ? code : -1;
+        });
+        opened.on('close', () => {
+          releaseChannel();
+          if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
+          else settle(undefined, { exitCode, stdout, stderr });
+        });
+      });
+    });
+  }
+
+  end(): void {
+    this.broken = true;
+    this.client.end();
+  }
+}

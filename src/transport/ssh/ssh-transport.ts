@@ -1,0 +1,137 @@
+import { performance } from 'node:perf_hooks';
+import { FleetError } from '../../errors/index.js';
+import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
+import type { ApplyRequest, DeployTarget, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
+import { type AgentScripts, ensureAgentScript, loadAgentScripts } from './agent-script.js';
+import { buildApplyCommand, buildPosixPrelude, CHECKSUM_MISMATCH_MARKER, checkApplyTemplate } from './apply-command.js';
+import { ConnectionPool, type PoolStats } from './connection-pool.js';
+import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
+import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
+import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
+import type { SshConnection } from './ssh-connection.js';
+
+export interface SshTransport extends Transport {
+  readonly kind: 'ssh';
+  /** Dials and connection reuses so far (tests, benchmark). */
+  readonly stats: PoolStats;
+}
+
+const USER_RE = /^[^\u0000-\u001f\u007f/\\]{1,104}$/;
+
+function checkRequest(target: DeployTarget, user: string): void {
+  if (!USER_RE.test(user) || user === '.' || user === '..') {
+    throw new FleetError('FR_ERR_JOB_PAYLOAD_INVALID', 'invalid user name for a remote command', {
+      host: target.host,
+    });
+  }
+  if (target.applyCommand !== undefined) checkApplyTemplate(target.applyCommand);
+}
+
+/**
+ * The `ssh` transport: SFTP upload to `<staging>/<campaign>/<user>.prf.tmp`, verify, atomic rename, run the
+ * apply command, interpret exit code + last JSON line (docs/remote-contract.md). Credentials stay in `options`.
+ */
+export async function createSshTransport(options: SshTransportOptions): Promise<SshTransport> {
+  const { credentials } = options;
+  if (!credentials.privateKey && !credentials.agentSocket && credentials.password === undefined) {
+    throw new FleetError('FR_ERR_CONFIG_INVALID', 'ssh transport needs a private key, an ssh-agent or a password file');
+  }
+  const timeouts: SshTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const scripts: AgentScripts = await loadAgentScripts(options.agentDir);
+  const pool = new ConnectionPool({
+    credentials,
+    hostKeys: options.hostKeys,
+    timeouts,
+    perHostConcurrency: options.perHostConcurrency ?? 10,
+    maxSessionsPerConnection: options.maxSessionsPerConnection ?? 10,
+    reuseConnections: options.reuseConnections ?? true,
+    logger: options.logger,
+  });
+
+  async function prepare(conn: SshConnection, target: DeployTarget, paths: RemotePaths, signal: AbortSignal) {
+    const call: SftpCall = { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
+    const script = scripts[target.targetOs];
+    await Promise.all([
+      conn.once(`dir:${paths.campaignDir}`, () => ensureRemoteDir(call, paths.campaignDir)),
+      conn.once(`script:${paths.script}:${script.sha256}`, async () => {
+        const pushed = await ensureAgentScript(call, paths, script);
+        if (pushed) options.logger?.info({ host: target.host, script: paths.script }, 'apply script pushed');
+      }),
+    ]);
+    return call;
+  }
+
+  async function runApply(conn: SshConnection, request: ApplyRequest): Promise<RemoteRun> {
+    const { target, artifact, signal } = request;
+    const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
+    const call = await prepare(conn, target, paths, signal);
+    await writeRemoteFile(call, paths.prfTmp, artifact.bytes);
+    const values = {
+      script: paths.nativeScript,
+      prf: paths.nativePrf,
+      user: request.user,
+      office: request.office,
+      campaign: request.campaign,
+      checksum: artifact.sha256,
+      rollback: false,
+    };
+    let command = buildApplyCommand(target.targetOs, values, target.applyCommand);
+    if (target.targetOs === 'posix') {
+      command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
+    } else {
+      // Windows: size + content read back over SFTP, then the atomic rename; the script checks Get-FileHash too.
+      if ((await hashRemoteFile(call, paths.prfTmp)) !== artifact.sha256) throw checksumMismatch(target.host);
+      await renameRemoteFile(call, paths.prfTmp, paths.prf);
+    }
+    const run = await conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'apply' });
+    if (run.exitCode === 65 && run.stdout.trimEnd().endsWith(CHECKSUM_MISMATCH_MARKER)) {
+      throw checksumMismatch(target.host);
+    }
+    return run;
+  }
+
+  async function runRollback(conn: SshConnection, request: RollbackRequest): Promise<RemoteRun> {
+    const { target, signal } = request;
+    const paths = resolveRemotePaths(target, request.campaign, request.fileName);
+    await prepare(conn, target, paths, signal);
+    const values = {
+      script: paths.nativeScript,
+      prf: paths.nativePrf,
+      user: request.user,
+      office: request.office,
+      campaign: request.campaign,
+      checksum: '',
+      rollback: true,
+    };
+    const command = buildApplyCommand(target.targetOs, values, target.applyCommand);
+    return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
+  }
+
+  async function execute(
+    target: DeployTarget,
+    user: string,
+    signal: AbortSignal,
+    step: (conn: SshConnection) => Promise<RemoteRun>,
+  ): Promise<TransportOutcome> {
+    checkRequest(target, user);
+    const started = performance.now();
+    const run = await pool.withConnection(target, signal, step);
+    const result = interpretRemoteRun(run, target.host);
+    return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
+  }
+
+  return {
+    kind: 'ssh',
+    stats: pool.stats,
+    apply: (request) => execute(request.target, request.user, request.signal, (c) => runApply(c, request)),
+    rollback: (request) => execute(request.target, request.user, request.signal, (c) => runRollback(c, request)),
+    close: () => pool.close(),
+  };
+}
+
+function checksumMismatch(host: string): FleetError {
+  return new FleetError('FR_ERR_SSH_CHECKSUM_MISMATCH', `uploaded file checksum does not match on ${host}`, {
+    host,
+    step: 'verify',
+  });
+}

@@ -1,0 +1,136 @@
+import { hostname } from 'node:os';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
+import type { JobDeps, RenderProfile } from '../jobs/types.js';
+import type { Logger } from '../log/logger.js';
+import { createPipelineQueues } from '../queue/pipeline-queues.js';
+import type { CampaignState } from '../rollout/states.js';
+import type { RecordStore } from '../store/types.js';
+import { startCampaignWorkers, type WorkerSettings } from './campaign-workers.js';
+import type { TransportRegistry } from './transport-registry.js';
+
+/** Campaigns whose queues an agent serves; paused/halted keep their Workers (the queues are paused instead). */
+const SERVED_STATES: readonly CampaignState[] = ['running', 'paused', 'halted'];
+
+export interface AgentRunnerOptions extends WorkerSettings {
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly store: RecordStore;
+  readonly logger: Logger;
+  readonly transports: TransportRegistry;
+  readonly render: RenderProfile;
+  readonly derive: SettingsDerivation;
+  /** How often the campaign list is read (new campaigns start being served within this). */
+  readonly pollMs: number;
+  /** How long in-flight jobs may take to finish after stop() before they are handed back. */
+  readonly graceMs: number;
+  /** Serve only campaigns whose `deploy.transport` is listed (an agent without SSH keys serves local only). */
+  readonly transportKinds?: readonly TransportKind[];
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export type TransportKind = 'local' | 'ssh';
+
+export interface AgentRunner {
+  /** Serves campaigns until stop(); resolves once the first discovery ran. */
+  start(): Promise<void>;
+  /** Stops taking jobs, lets in-flight ones finish within graceMs; true when everything drained in time. */
+  stop(): Promise<boolean>;
+  /** Campaigns currently served (status, tests). */
+  served(): string[];
+}
+
+export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
+  const now = options.now ?? Date.now;
+  const shutdown = new AbortController();
+  const queues = createPipelineQueues(options.connection, options.prefix);
+  const deps: JobDeps = {
+    store: options.store,
+    queues,
+    logger: options.logger,
+    render: options.render,
+    getCampaign: createCampaignCache(options.store, options.derive, now),
+    getTransport: options.transports.getTransport,
+    now,
+    random: options.random ?? Math.random,
+    agentId: `${hostname()}:${process.pid}`,
+  };
+  const workers = new Map<string, Worker[]>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+
+  async function discover(): Promise<void> {
+    const campaigns = await options.store.listCampaigns();
+    const kinds = options.transportKinds;
+    const wanted = new Set(
+      campaigns
+        .filter((c) => SERVED_STATES.includes(c.state))
+        .filter((c) => !kinds || kinds.includes(c.settings.deploy.transport))
+        .map((c) => c.name),
+    );
+    for (const name of wanted) {
+      if (workers.has(name) || stopping) continue;
+      options.logger.info({ campaign: name }, 'serving campaign');
+      workers.set(
+        name,
+        startCampaignWorkers(name, options.connection, options.prefix, options, deps, shutdown.signal, options.logger),
+      );
+    }
+    for (const [name, list] of workers) {
+      if (wanted.has(name)) continue;
+      workers.delete(name);
+      options.logger.info({ campaign: name }, 'campaign finished, workers closed');
+      await Promise.allSettled(list.map((w) => w.close()));
+    }
+  }
+
+  function schedule(): void {
+    if (stopping) return;
+    timer = setTimeout(() => {
+      discover()
+        .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'campaign discovery failed'))
+        .finally(schedule);
+    }, options.pollMs);
+  }
+
+  return {
+    async start() {
+      try {
+        await discover();
+      } catch (error) {
+        options.logger.warn({ err: (error as Error).message }, 'campaign discovery failed');
+      }
+      schedule();
+    },
+
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      const all = [...workers.values()].flat();
+      workers.clear();
+      const closing = Promise.allSettled(all.map((w) => w.close()));
+      let graceTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace'>((done) => {
+        graceTimer = setTimeout(() => done('grace'), options.graceMs);
+      });
+      const drained = (await Promise.race([closing.then(() => 'drained' as const), graceOver])) === 'drained';
+      clearTimeout(graceTimer);
+      if (!drained) {
+        // Past the grace period: abort in-flight steps; their users are handed back for another agent.
+        options.logger.warn({ inFlight: all.length }, 'grace period over, aborting in-flight jobs');
+        shutdown.abort();
+        await Promise.race([closing, new Promise((done) => setTimeout(done, 5000))]);
+        await Promise.allSettled(all.map((w) => w.close(true)));
+      }
+      await queues.close();
+      await options.transports.closeAll();
+      return drained;
+    },
+
+    served() {
+      return [...workers.keys()];
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+import { toProfileOptions, toRetryPolicy } from '../config/campaign-settings.js';
+import type { Logger } from '../log/logger.js';
+import { renderProfile } from '../profile/render-profile.js';
+import { createRedisConnection } from '../queue/connection.js';
+import { createRecordStore } from '../store/record-store.js';
+import { type AgentRunner, createAgentRunner } from './agent-runner.js';
+import type { AgentRole } from './campaign-workers.js';
+import type { TransportKind } from './agent-runner.js';
+import { createTransportRegistry, type TransportRegistryOptions } from './transport-registry.js';
+
+export interface AgentConfig extends TransportRegistryOptions {
+  /** A worker-role connection (maxRetriesPerRequest null) owned by the caller; else one is opened from redisUrl. */
+  readonly connection?: Redis;
+  readonly redisUrl?: string;
+  /** Serve only campaigns whose `deploy.transport` is listed (default: all). */
+  readonly transportKinds?: readonly TransportKind[];
+  readonly prefix: string;
+  readonly roles: readonly AgentRole[];
+  readonly concurrency: number;
+  readonly generateConcurrency?: number;
+  readonly lockMs: number;
+  readonly stalledMs: number;
+  readonly maxStalls: number;
+  readonly pollMs: number;
+  readonly graceMs: number;
+  readonly logger: Logger;
+}
+
+export const AGENT_DEFAULTS = Object.freeze({
+  roles: ['generate', 'deploy'] as readonly AgentRole[],
+  concurrency: 20,
+  generateConcurrency: 2,
+  lockMs: 30_000,
+  stalledMs: 15_000,
+  maxStalls: 20,
+  pollMs: 2_000,
+  graceMs: 30_000,
+});
+
+export interface RunningAgent {
+  readonly runner: AgentRunner;
+  readonly connection: Redis;
+  /** Drains (see AgentRunner.stop) and closes the connection; true when in-flight jobs finished in time. */
+  stop(): Promise<boolean>;
+}
+
+/** Wires one agent: its own worker connection (reconnects forever), the store, the transports, the runner. */
+export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
+  let lastLog = 0;
+  const owned = config.connection === undefined;
+  const connection =
+    config.connection ??
+    (await createRedisConnection(config.redisUrl ?? 'redis://127.0.0.1:6379', {
+      role: 'worker',
+      onError: (error) => {
+        if (Date.now() - lastLog < 5000) return;
+        lastLog = Date.now();
+        config.logger.warn({ err: error.message }, 'redis connection error (reconnecting)');
+      },
+    }));
+  const runner = createAgentRunner({
+    connection,
+    prefix: config.prefix,
+    store: createRecordStore(connection, config.prefix),
+    logger: config.logger,
+    transports: createTransportRegistry(config),
+    render: renderProfile,
+    derive: { toProfileOptions: (file) => toProfileOptions(file), toRetryPolicy },
+    roles: new Set(config.roles),
+    concurrency: config.concurrency,
+    generateConcurrency: config.generateConcurrency ?? AGENT_DEFAULTS.generateConcurrency,
+    lockMs: config.lockMs,
+    stalledMs: config.stalledMs,
+    maxStalls: config.maxStalls,
+    pollMs: config.pollMs,
+    graceMs: config.graceMs,
+    ...(config.transportKinds ? { transportKinds: config.transportKinds } : {}),
+  });
+  await runner.start();
+  return {
+    runner,
+    connection,
+    async stop() {
+      const drained = await runner.stop();
+      if (owned) connection.disconnect();
+      return drained;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import type { PipelineQueues } from '../../src/queue/types.js';
+import { toUserKey } from '../../src/store/keys.js';
+import { startAgent } from '../../src/workers/start-agent.js';
+import { makeSpec, seedCampaign, waitForFinal, writeFault } from '../helpers/pipeline-campaign.js';
+import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+
+const prefix = createTestPrefix('pipeline-local');
+const redis = connectTestRedis();
+const root = mkdtempSync(join(tmpdir(), 'fleet-hosts-'));
+const logger = createLogger({ level: 'silent' });
+
+const agentConfig = {
+  redisUrl: TEST_REDIS_URL,
+  prefix,
+  roles: ['generate', 'deploy'] as const,
+  concurrency: 8,
+  lockMs: 5000,
+  stalledMs: 2000,
+  maxStalls: 5,
+  pollMs: 200,
+  graceMs: 5000,
+  localRoot: root,
+  logger,
+};
+
+async function waitForIdleQueues(queues: PipelineQueues, campaign: string): Promise<void> {
+  for (;;) {
+    const counts = await queues.jobCounts(campaign);
+    if (Object.values(counts).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function registryValue(host: string, user: string, name: string): string | undefined {
+  const path = join(root, host, 'registry', user, 'Software/Microsoft/Office/16.0/Outlook/Setup', name);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
+let agent: Awaited<ReturnType<typeof startAgent>>;
+
+beforeAll(async () => {
+  agent = await startAgent(agentConfig);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('pipeline on the local transport', () => {
+  it('applies a whole campaign, retries transient failures and never retries permanent ones', async () => {
+    // 30 users on 6 hosts; host-busy answers 75 twice for user00001 then works; host-broken rejects user00002.
+    const specs = Array.from({ length: 30 }, (_, i) => makeSpec(i, `ws-${i % 6}`));
+    specs[1] = makeSpec(1, 'host-busy');
+    specs[2] = makeSpec(2, 'host-broken');
+    writeFault(root, 'host-busy', ['exit=75', 'times=2', 'user=user00001']);
+    writeFault(root, 'host-broken', ['exit=65']);
+    const { store } = await seedCampaign(redis, prefix, 'whole', specs);
+
+    const counts = await waitForFinal(store, 'whole', 30);
+    expect(counts.applied).toBe(29);
+    expect(counts.failed).toBe(1);
+    expect(await store.recount('whole')).toEqual(await store.countByState('whole'));
+
+    // Every applied user really has the profile on its workstation, with the recorded checksum.
+    for (const spec of specs.filter((s) => s.host !== 'host-broken')) {
+      const user = await store.findUserByName('whole', spec.username);
+      expect(user?.state).toBe('applied');
+      expect(registryValue(spec.host!, spec.username, 'FleetRolloutChecksum')).toBe(user?.checksum);
+      expect(registryValue(spec.host!, spec.username, 'ImportPRF')).toMatch(/whole\/user\d+\.prf$/);
+    }
+
+    const busy = await store.getUser('whole', toUserKey('user00001'));
+    expect(busy?.attempts).toBe(3);
+    const busyHistory = await store.getAttempts('whole', toUserKey('user00001'));
+    expect(busyHistory.map((a) => a.outcome).sort()).toEqual(['applied', 'retrying', 'retrying']);
+    expect(busyHistory.find((a) => a.outcome === 'retrying')).toMatchObject({ code: 'FR_ERR_REMOTE_TEMPORARY', exitCode: 75 });
+
+    const broken = await store.getUser('whole', toUserKey('user00002'));
+    expect(broken).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(broken?.lastError).toMatchObject({ failureClass: 'permanent', code: 'FR_ERR_REMOTE_BAD_ARTIFACT', exitCode: 65 });
+    const brokenHistory = await store.getAttempts('whole', toUserKey('user00002'));
+    expect(brokenHistory).toHaveLength(1);
+    expect(brokenHistory[0]?.stderrTail).toContain('fault switch: exit 65');
+
+    const campaign = await store.getCampaign('whole');
+    expect(campaign?.state).toBe('done');
+  });
+
+  it('gives up when transient failures use up max_attempts, and records the cause', async () => {
+    writeFault(root, 'host-down', ['exit=75']);
+    const { store } = await seedCampaign(redis, prefix, 'exhaust', [makeSpec(100, 'host-down')], {
+      retry: { max_attempts: 3, base_delay_seconds: 0.05, max_delay_seconds: 0.1, jitter: 0, horizon_hours: 1 },
+    });
+    await waitForFinal(store, 'exhaust', 1);
+    const user = await store.getUser('exhaust', toUserKey('user00100'));
+    expect(user).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(user?.lastError?.code).toBe('FR_ERR_ATTEMPTS_EXHAUSTED');
+    expect(user?.lastError?.message).toContain('FR_ERR_REMOTE_TEMPORARY');
+  });
+
+  it('ignores jobs of a stale run and deploys the current one', async () => {
+    const specs = [makeSpec(200, 'ws-stale'), makeSpec(201, 'ws-stale')];
+    const { store, queues, queued } = await seedCampaign(redis, prefix, 'stale', specs, {}, { enqueue: false });
+    const staleKey = toUserKey('user00200');
+    const newRun = await store.requeue('stale', staleKey, Date.now()); // run 2: the run-1 jobs below are stale
+    await queues.enqueueGenerate('stale', queued);
+    await queues.enqueueDeploy('stale', [{ userKey: staleKey, run: 1 }], 'apply');
+    await waitForFinal(store, 'stale', 1);
+    await waitForIdleQueues(queues, 'stale'); // the stale jobs have run too
+    const stale = await store.getUser('stale', staleKey);
+    expect(stale).toMatchObject({ state: 'queued', run: newRun, attempts: 0 });
+    expect(await store.getAttempts('stale', staleKey)).toHaveLength(0);
+    expect(registryValue('ws-stale', 'user00200', 'ImportPRF')).toBeUndefined();
+
+    await queues.enqueueGenerate('stale', [{ userKey: staleKey, run: newRun! }]);
+    await waitForFinal(store, 'stale', 2);
+    expect((await store.getUser('stale', staleKey))?.state).toBe('applied');
+    await queues.close();
+  });
+});
