@@ -75,3 +75,13 @@ export async function withContext<T>(
     await redis.quit().catch(() => redis.disconnect());
   }
 }
+
+/** Writes to stdout, waiting for the pipe to drain (reports of 100k rows stay in constant memory). */
+export async function writeOut(text: string): Promise<void> {
+  if (process.stdout.write(text)) return;
+  await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+export function writeJson(value: unknown): Promise<void> {
+  return writeOut(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -62,11 +62,24 @@ export const retrySchema = z
 
 const sshTargetSchema = z
   .object({
-    user: z.string().min(1),
+    user: z
+      .string()
+      .regex(/^[^\u0000-\u001f\u007f\s]{1,104}$/, 'ssh login: no spaces or control characters')
+      .describe('ssh login on the workstations (credentials stay with the agent)'),
     port: z.number().int().min(1).max(65535),
     target_os: z.enum(['windows', 'posix']),
-    staging_dir: z.string().min(1),
-    apply_command: z.string().min(1),
+    staging_dir: z
+      .string()
+      .regex(/^(\/|[A-Za-z]:[\\/])[^\u0000-\u001f\u007f]*$/, 'staging_dir: an absolute path (/… or C:\\…)')
+      .refine((d) => !/(^|[\\/])\.\.([\\/]|$)/.test(d), 'staging_dir: no .. segments'),
+    apply_command: z
+      .string()
+      .min(1)
+      .regex(
+        /^(?:[^{}\u0000-\u001f]|\{(?:script|prf|user|office|campaign|checksum|rollback)\})*$/,
+        'apply_command: placeholders are {script} {prf} {user} {office} {campaign} {checksum} {rollback}',
+      )
+      .describe('apply command template: sh text (posix) or PowerShell text (windows); placeholders are quoted'),
   })
   .partial()
   .strict();

@@ -1,8 +1,8 @@
 import { type ErrorCode, FleetError } from '../errors/index.js';
+import type { DeployMode } from '../queue/types.js';
 import { tailOf } from '../rollout/remote-result.js';
 import { decideRetry } from '../rollout/retry-policy.js';
 import type { AttemptRecord, StoredError, UserRecord, UserTransition } from '../store/types.js';
-import type { DeployMode } from '../queue/types.js';
 import type { TransportOutcome } from '../transport/transport.js';
 import type { CampaignSettings, JobDeps, JobDisposition } from './types.js';
 

@@ -1,5 +1,5 @@
 import { coerceError, FleetError } from '../errors/index.js';
-import { deployPayloadSchema, type DeployPayload, PIPELINE_JOB_OPTIONS } from '../queue/job-specs.js';
+import { type DeployPayload, deployPayloadSchema, PIPELINE_JOB_OPTIONS } from '../queue/job-specs.js';
 import type { DeployMode } from '../queue/types.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserState } from '../rollout/states.js';
@@ -35,11 +35,17 @@ export async function processDeploy(
   const now = deps.now();
   if (campaign.state === 'cancelled') {
     if (CANCELLABLE.includes(user.state)) {
-      await deps.store.transition(campaign.name, user.userKey, { run: user.run, from: CANCELLABLE, to: 'cancelled' }, now);
+      await deps.store.transition(
+        campaign.name,
+        user.userKey,
+        { run: user.run, from: CANCELLABLE, to: 'cancelled' },
+        now,
+      );
     }
     return { kind: 'done' };
   }
-  if (campaign.state === 'paused' || campaign.state === 'halted') return { kind: 'delay', until: now + PAUSED_RECHECK_MS };
+  if (campaign.state === 'paused' || campaign.state === 'halted')
+    return { kind: 'delay', until: now + PAUSED_RECHECK_MS };
   if (!(mode === 'apply' ? DEPLOYABLE : ROLLBACKABLE).includes(user.state)) return { kind: 'done' };
   if (user.state === 'retrying' && user.nextAttemptAt !== undefined && user.nextAttemptAt > now + EARLY_SLACK_MS) {
     return { kind: 'delay', until: user.nextAttemptAt };
@@ -107,7 +113,12 @@ export async function processDeploy(
       await deps.store.transition(
         campaign.name,
         user.userKey,
-        { run: user.run, from: ['deploying'], to: 'retrying', patch: { attempts: user.attempts, nextAttemptAt: deps.now() } },
+        {
+          run: user.run,
+          from: ['deploying'],
+          to: 'retrying',
+          patch: { attempts: user.attempts, nextAttemptAt: deps.now() },
+        },
         deps.now(),
       );
       return { kind: 'delay', until: deps.now() };

@@ -1,4 +1,9 @@
-import { type GeneratePayload, PIPELINE_JOB_OPTIONS, generatePayloadSchema, GENERATE_JOB_NAME } from '../queue/job-specs.js';
+import {
+  GENERATE_JOB_NAME,
+  type GeneratePayload,
+  generatePayloadSchema,
+  PIPELINE_JOB_OPTIONS,
+} from '../queue/job-specs.js';
 import type { QueuedUser } from '../queue/types.js';
 import type { UserRecord } from '../store/types.js';
 import type { JobDeps, JobDisposition } from './types.js';
@@ -29,7 +34,13 @@ export async function processGenerate(payload: GeneratePayload, deps: JobDeps): 
   const toDeploy = results.filter((r): r is QueuedUser => r !== undefined);
   if (toDeploy.length > 0) await deps.queues.enqueueDeploy(payload.campaign, toDeploy, 'apply');
   deps.logger.debug(
-    { campaign: payload.campaign, stage: 'generate', users: payload.users.length, deploy: toDeploy.length, ms: deps.now() - started },
+    {
+      campaign: payload.campaign,
+      stage: 'generate',
+      users: payload.users.length,
+      deploy: toDeploy.length,
+      ms: deps.now() - started,
+    },
     'chunk generated',
   );
   return { kind: 'done' };

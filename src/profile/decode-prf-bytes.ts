@@ -31,10 +31,13 @@ export function decodePrfBytes(bytes: Uint8Array, ansiCodePage = 1252): DecodedP
   }
   if (!hasHighByte(bytes)) return finish('ansi', decodeCodePage(bytes, 1252), false);
   try {
-    return finish('utf-8', UTF8_STRICT.decode(bytes), false);
+    const text = UTF8_STRICT.decode(bytes);
+    // C1 controls are never meant in a PRF: valid-looking UTF-8 that yields them is ANSI by chance (cp1251 "В…").
+    if (!/[\x80-\x9f]/.test(text)) return finish('utf-8', text, false);
   } catch {
-    return finish('ansi', decodeCodePage(bytes, ansiCodePage), false);
+    // Not UTF-8: ANSI.
   }
+  return finish('ansi', decodeCodePage(bytes, ansiCodePage), false);
 }
 
 /** How lines end: CRLF everywhere, LF everywhere, or a mixture (a lone CR counts as mixed). */

@@ -1,6 +1,18 @@
 export { findUnsafeReason } from './check-prf-value.js';
-export { codePageLabel, findUnrepresentable, isSupportedCodePage, SINGLE_BYTE_CODE_PAGES } from './code-page.js';
-export { type DecodedPrf, decodePrfBytes, detectLineEndings, type LineEndings, type PrfEncoding } from './decode-prf-bytes.js';
+export {
+  codePageLabel,
+  decodeCodePage,
+  findUnrepresentable,
+  isSupportedCodePage,
+  SINGLE_BYTE_CODE_PAGES,
+} from './code-page.js';
+export {
+  type DecodedPrf,
+  decodePrfBytes,
+  detectLineEndings,
+  type LineEndings,
+  type PrfEncoding,
+} from './decode-prf-bytes.js';
 export { hasLintErrors, lintPrf } from './lint-prf.js';
 export type { LintFinding, LintReport, LintSeverity } from './lint-types.js';
 export {

@@ -66,7 +66,12 @@ export function lintMappings(ctx: LintContext, bindings: readonly ServiceBinding
   for (const section of ctx.prf.sections) {
     if (KNOWN_MAPPINGS.has(section.name.toLowerCase())) mappingSections.add(section);
     if (VALUE_SECTION_NAME.test(section.name) && !listed.has(section.name.toLowerCase())) {
-      ctx.report(section.line, 'warning', 'orphan-section', `[${section.name}] is not listed in [Service List] or [Internet Account List]`);
+      ctx.report(
+        section.line,
+        'warning',
+        'orphan-section',
+        `[${section.name}] is not listed in [Service List] or [Internet Account List]`,
+      );
     }
   }
   for (const section of mappingSections) lintMappingSection(ctx, section);

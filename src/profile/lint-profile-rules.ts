@@ -17,7 +17,12 @@ const GENERAL_KEYS = new Set([
 export function lintGeneral(ctx: LintContext): void {
   const general = findSection(ctx.prf, 'General');
   if (!general) {
-    ctx.report(1, 'warning', 'general-missing', 'no [General] section: profile name and overwrite behaviour are left to Outlook');
+    ctx.report(
+      1,
+      'warning',
+      'general-missing',
+      'no [General] section: profile name and overwrite behaviour are left to Outlook',
+    );
     return;
   }
   for (const entry of general.entries) {
@@ -27,14 +32,24 @@ export function lintGeneral(ctx: LintContext): void {
   }
   const overwrite = findEntry(general, 'OverwriteProfile');
   if (overwrite && !isPlaceholder(overwrite.value) && !/^(yes|no|append)$/i.test(overwrite.value)) {
-    ctx.report(overwrite.line, 'error', 'general-value', `OverwriteProfile=${overwrite.value}: expected Yes, No or Append`);
+    ctx.report(
+      overwrite.line,
+      'error',
+      'general-value',
+      `OverwriteProfile=${overwrite.value}: expected Yes, No or Append`,
+    );
   }
   checkChoice(ctx, findEntry(general, 'DefaultProfile'), /^(yes|no)$/i, 'Yes or No');
   checkChoice(ctx, findEntry(general, 'ModifyDefaultProfileIfPresent'), /^(true|false)$/i, 'TRUE or FALSE');
   checkChoice(ctx, findEntry(general, 'BackupProfile'), /^(yes|no|true|false)$/i, 'No (or False)');
   const isDefault = findEntry(general, 'DefaultProfile');
   if (isDefault && /^no$/i.test(isDefault.value) && overwrite && /^yes$/i.test(overwrite.value)) {
-    ctx.report(isDefault.line, 'warning', 'general-overwrite-not-default', 'DefaultProfile=No with OverwriteProfile=Yes: Microsoft warns of unexpected results');
+    ctx.report(
+      isDefault.line,
+      'warning',
+      'general-overwrite-not-default',
+      'DefaultProfile=No with OverwriteProfile=Yes: Microsoft warns of unexpected results',
+    );
   }
   const store = findEntry(general, 'DefaultStore');
   if (store && !isPlaceholder(store.value) && !findEntry(findSection(ctx.prf, 'Service List'), store.value)) {
@@ -65,7 +80,12 @@ function lintRpcSection(ctx: LintContext, section: PrfSection): void {
   const principal = findEntry(section, 'RPCProxyPrincipalName');
   const scheme = findEntry(section, 'RPCProxyAuthScheme');
   if (!flagsEntry) {
-    ctx.report(section.line, 'warning', 'rpc-flags-missing', `[${section.name}] sets RPC proxy keys without RPCoverHTTPflags`);
+    ctx.report(
+      section.line,
+      'warning',
+      'rpc-flags-missing',
+      `[${section.name}] sets RPC proxy keys without RPCoverHTTPflags`,
+    );
     return;
   }
   if (isPlaceholder(flagsEntry.value)) return;
@@ -77,19 +97,32 @@ function lintRpcSection(ctx: LintContext, section: PrfSection): void {
   noteDecimal(ctx, flagsEntry);
   const flags = decodeRpcFlags(value);
   const at = flagsEntry.line;
-  if (!flags.useRoh) ctx.report(at, 'error', 'rpc-flags', 'bit 0x1 (connect using HTTP) is not set: the proxy settings do nothing');
+  if (!flags.useRoh)
+    ctx.report(at, 'error', 'rpc-flags', 'bit 0x1 (connect using HTTP) is not set: the proxy settings do nothing');
   if (flags.unknownBits & 0x10) ctx.report(at, 'error', 'rpc-flags', 'bit 0x10 is undocumented: never set it');
   if (flags.unknownBits & ~0x10) {
     ctx.report(at, 'error', 'rpc-flags', `undocumented bits 0x${(flags.unknownBits & ~0x10).toString(16)} are set`);
   }
-  if (flags.mutualAuth && !flags.ssl) ctx.report(at, 'error', 'rpc-flags', 'mutual authentication (0x4) without SSL (0x2)');
+  if (flags.mutualAuth && !flags.ssl)
+    ctx.report(at, 'error', 'rpc-flags', 'mutual authentication (0x4) without SSL (0x2)');
   if (flags.mutualAuth && !principal?.value) {
     ctx.report(at, 'error', 'rpc-principal', 'mutual authentication (0x4) without RPCProxyPrincipalName');
   }
   if (principal?.value && !isPlaceholder(principal.value)) {
-    if (!flags.mutualAuth) ctx.report(principal.line, 'warning', 'rpc-principal', 'principal name set but mutual authentication (0x4) is off');
+    if (!flags.mutualAuth)
+      ctx.report(
+        principal.line,
+        'warning',
+        'rpc-principal',
+        'principal name set but mutual authentication (0x4) is off',
+      );
     if (!/^msstd:(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(principal.value)) {
-      ctx.report(principal.line, 'error', 'rpc-principal', `${principal.value}: expected msstd:<FQDN> or msstd:*.<domain>`);
+      ctx.report(
+        principal.line,
+        'error',
+        'rpc-principal',
+        `${principal.value}: expected msstd:<FQDN> or msstd:*.<domain>`,
+      );
     }
   }
   lintScheme(ctx, scheme, flags.ssl);
@@ -100,22 +133,38 @@ function lintScheme(ctx: LintContext, scheme: PrfEntry | undefined, ssl: boolean
   if (!scheme || isPlaceholder(scheme.value)) return;
   const value = parsePtLong(scheme.value);
   if (value === undefined) {
-    ctx.report(scheme.line, 'error', 'value-type', `RPCProxyAuthScheme=${scheme.value} is not a number (0x0001 Basic, 0x0002 NTLM)`);
+    ctx.report(
+      scheme.line,
+      'error',
+      'value-type',
+      `RPCProxyAuthScheme=${scheme.value} is not a number (0x0001 Basic, 0x0002 NTLM)`,
+    );
     return;
   }
   noteDecimal(ctx, scheme);
   if (value === ROH_AUTH_SCHEME.basic && !ssl) {
     ctx.report(scheme.line, 'error', 'rpc-auth', 'Basic authentication without SSL (0x2): Outlook will not send it');
   } else if (value === ROH_AUTH_SCHEME.negotiate) {
-    ctx.report(scheme.line, 'warning', 'rpc-auth', 'Negotiate (0x10) is not on Microsoft\'s list for this property; support is unverified');
+    ctx.report(
+      scheme.line,
+      'warning',
+      'rpc-auth',
+      "Negotiate (0x10) is not on Microsoft's list for this property; support is unverified",
+    );
   } else if (value !== ROH_AUTH_SCHEME.basic && value !== ROH_AUTH_SCHEME.ntlm) {
-    ctx.report(scheme.line, 'error', 'rpc-auth', `RPCProxyAuthScheme=${scheme.value}: expected 0x0001 (Basic) or 0x0002 (NTLM)`);
+    ctx.report(
+      scheme.line,
+      'error',
+      'rpc-auth',
+      `RPCProxyAuthScheme=${scheme.value}: expected 0x0001 (Basic) or 0x0002 (NTLM)`,
+    );
   }
 }
 
 function lintProxy(ctx: LintContext, proxy: PrfEntry | undefined, useRoh: boolean, section: PrfSection): void {
   if (!proxy?.value) {
-    if (useRoh) ctx.report(proxy?.line ?? section.line, 'error', 'rpc-proxy', 'RPC over HTTP is on but RPCProxyServer is empty');
+    if (useRoh)
+      ctx.report(proxy?.line ?? section.line, 'error', 'rpc-proxy', 'RPC over HTTP is on but RPCProxyServer is empty');
     return;
   }
   if (isPlaceholder(proxy.value)) return;

@@ -6,13 +6,28 @@ export function lintEncoding(ctx: LintContext, decoded: DecodedPrf, endings: Lin
   if (decoded.bigEndian) {
     ctx.report(1, 'error', 'encoding', 'UTF-16 big-endian: Outlook and the Office Customization Tool use UTF-16LE');
   } else if (decoded.encoding === 'utf-16le-bom') {
-    ctx.report(1, 'info', 'encoding', 'UTF-16LE with BOM, as the Office Customization Tool writes it (untested on Outlook 2003)');
+    ctx.report(
+      1,
+      'info',
+      'encoding',
+      'UTF-16LE with BOM, as the Office Customization Tool writes it (untested on Outlook 2003)',
+    );
   } else if (decoded.encoding === 'utf-8-bom') {
-    ctx.report(1, 'warning', 'bom', 'UTF-8 with BOM: read by Outlook 16.0, but reported to spoil the first section on older versions');
+    ctx.report(
+      1,
+      'warning',
+      'bom',
+      'UTF-8 with BOM: read by Outlook 16.0, but reported to spoil the first section on older versions',
+    );
   } else if (decoded.encoding === 'utf-8') {
     ctx.report(1, 'warning', 'encoding', 'UTF-8 without BOM and non-ASCII text: Outlook reads such a file as ANSI');
   } else if (/[^\x00-\x7f]/.test(decoded.text)) {
-    ctx.report(1, 'info', 'encoding', 'ANSI with non-ASCII text, shown as Windows-1252: the workstation must use the same code page');
+    ctx.report(
+      1,
+      'info',
+      'encoding',
+      'ANSI with non-ASCII text, shown as Windows-1252: the workstation must use the same code page',
+    );
   }
   if (decoded.hasNul) ctx.report(1, 'error', 'nul-bytes', 'NUL characters: UTF-16 without a BOM, or a binary file');
   if (endings === 'lf') {
@@ -30,7 +45,12 @@ export function lintSyntax(ctx: LintContext, text: string): void {
     if (odd.kind === 'unclosed-section') {
       ctx.report(odd.line, 'error', 'section-syntax', `section header without a closing bracket: ${shown}`);
     } else if (isPlaceholder(odd.text)) {
-      ctx.report(odd.line, 'info', 'template-placeholder', `template placeholder, to be replaced before import: ${shown}`);
+      ctx.report(
+        odd.line,
+        'info',
+        'template-placeholder',
+        `template placeholder, to be replaced before import: ${shown}`,
+      );
     } else if (odd.kind === 'key-outside-section') {
       ctx.report(odd.line, 'warning', 'key-outside-section', `key before any section is ignored: ${shown}`);
     } else {
@@ -58,9 +78,19 @@ export function lintSyntax(ctx: LintContext, text: string): void {
         seenKeys.set(key, { line: entry.line, value: entry.value });
       } else if (firstKey.value === entry.value) {
         // OCT's own section 7 repeats a few identical mapping lines: harmless.
-        ctx.report(entry.line, 'info', 'duplicate-key', `${entry.key} repeats line ${firstKey.line} with the same value`);
+        ctx.report(
+          entry.line,
+          'info',
+          'duplicate-key',
+          `${entry.key} repeats line ${firstKey.line} with the same value`,
+        );
       } else {
-        ctx.report(entry.line, 'warning', 'duplicate-key', `${entry.key} already set on line ${firstKey.line}; the first one wins`);
+        ctx.report(
+          entry.line,
+          'warning',
+          'duplicate-key',
+          `${entry.key} already set on line ${firstKey.line}; the first one wins`,
+        );
       }
       lintValueChars(ctx, entry.line, entry.key, entry.value);
     }
@@ -72,7 +102,12 @@ const BREAKING_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]/;
 function lintValueChars(ctx: LintContext, line: number, key: string, value: string): void {
   if (key === '') ctx.report(line, 'error', 'key-syntax', 'line starts with "=": empty key name');
   if (BREAKING_CHAR.test(value) || BREAKING_CHAR.test(key)) {
-    ctx.report(line, 'error', 'value-control-char', `${key} holds a control character some readers take as a line break`);
+    ctx.report(
+      line,
+      'error',
+      'value-control-char',
+      `${key} holds a control character some readers take as a line break`,
+    );
   } else if (value.includes('\t')) {
     ctx.report(line, 'warning', 'value-control-char', `${key} holds a TAB character`);
   }

@@ -90,7 +90,12 @@ export const MAPPING_BLOCKS: readonly MappingBlock[] = [
 export const KNOWN_MAPPINGS: ReadonlyMap<string, ReadonlyMap<string, { type: PropType; id: number }>> = buildKnown();
 
 /** Keys in a mapping section that identify it rather than map a property. */
-export const MAPPING_IDENTITY_KEYS: ReadonlySet<string> = new Set(['servicename', 'mdbguid', 'sectionguid', 'accounttype']);
+export const MAPPING_IDENTITY_KEYS: ReadonlySet<string> = new Set([
+  'servicename',
+  'mdbguid',
+  'sectionguid',
+  'accounttype',
+]);
 
 /** Per-section expected identity values (lower-cased section name → key → value, compared case-insensitively). */
 export const KNOWN_IDENTITIES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
@@ -126,7 +131,9 @@ function buildKnown(): Map<string, Map<string, { type: PropType; id: number }>> 
   for (const block of MAPPING_BLOCKS) {
     known.set(
       block.section.toLowerCase(),
-      new Map(block.lines.map((line) => [line.key.toLowerCase(), { type: line.type, id: Number.parseInt(line.tag, 16) }])),
+      new Map(
+        block.lines.map((line) => [line.key.toLowerCase(), { type: line.type, id: Number.parseInt(line.tag, 16) }]),
+      ),
     );
   }
   known.get(EXCHANGE_GLOBAL_SECTION.toLowerCase())?.set('cachedexchangeconfigflags', { type: 'PT_LONG', id: 0x6629 });

@@ -13,7 +13,10 @@ export interface ProfileOptions {
   readonly backupProfile: boolean;
   /** Add the Microsoft Outlook Client section with CachedExchangeMode. */
   readonly cachedMode: boolean;
-  /** Single-byte Windows code page for `ansi` output (1252 by default; 1250, 1251, ...). */
+  /**
+   * The workstations' single-byte Windows code page (1252 by default; 874, 1250–1258): the bytes of `ansi` output, and
+   * with `utf16le` still the page MailboxName/HomeServer (8-bit PT_STRING8 properties) must fit in.
+   */
   readonly codepage: number;
   /** `ansi`: code page bytes, CRLF, no BOM (safe for Outlook 2003). `utf16le`: BOM + CRLF, as the OCT writes. */
   readonly encoding: 'ansi' | 'utf16le';

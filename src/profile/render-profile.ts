@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { UserSpec } from '../csv/user-spec.js';
 import { type ErrorCode, FleetError } from '../errors/index.js';
 import { findUnsafeFileNameReason, findUnsafeReason } from './check-prf-value.js';
@@ -101,7 +101,7 @@ export function renderProfile(spec: UserSpec, options: ProfileOptions): RenderRe
     template.cachedSection;
 
   const bytes = encodeWithTail(head, checked, template, options);
-  const sha256 = hash('sha256', bytes, 'hex');
+  const sha256 = sha256Hex(bytes);
   return { ok: true, artifact: { fileName: `${spec.username}.prf`, text: head + template.tail, bytes, sha256 } };
 }
 
@@ -112,9 +112,13 @@ export function assertProfileOptions(options: ProfileOptions): void {
 
 function buildTemplate(options: ProfileOptions): Template {
   if (!isSupportedCodePage(options.codepage)) {
-    throw new FleetError('FR_ERR_CONFIG_INVALID', `code page ${options.codepage} is not a supported single-byte code page`, {
-      codepage: options.codepage,
-    });
+    throw new FleetError(
+      'FR_ERR_CONFIG_INVALID',
+      `code page ${options.codepage} is not a supported single-byte code page`,
+      {
+        codepage: options.codepage,
+      },
+    );
   }
   const create = options.mode === 'create';
   const general = [
@@ -122,7 +126,7 @@ function buildTemplate(options: ProfileOptions): Template {
     // Append keeps the user's existing profile and updates the sections we write; Yes replaces a same-named one.
     `OverwriteProfile=${create ? 'Yes' : 'Append'}`,
     `ModifyDefaultProfileIfPresent=${create ? 'FALSE' : 'TRUE'}`,
-    // "No" is the community spelling measured against "Backup of" profiles; see docs/prf.md.
+    // "No": the spelling community deployments report against "Backup of" profiles; see docs/prf.md.
     `BackupProfile=${options.backupProfile ? 'Yes' : 'No'}`,
     'DefaultStore=Service1',
     '',
@@ -139,7 +143,11 @@ function buildTemplate(options: ProfileOptions): Template {
     ? ['[Service2]', 'CachedExchangeMode=0x0002', 'CachedExchangeSlowDetect=TRUE', '', ''].join(CRLF)
     : '';
   // Only the blocks of services we list: every key we write is mapped, and nothing else is carried.
-  const blocks = [EXCHANGE_SERVER_SECTION, EXCHANGE_GLOBAL_SECTION, ...(options.cachedMode ? [OUTLOOK_CLIENT_SECTION] : [])];
+  const blocks = [
+    EXCHANGE_SERVER_SECTION,
+    EXCHANGE_GLOBAL_SECTION,
+    ...(options.cachedMode ? [OUTLOOK_CLIENT_SECTION] : []),
+  ];
   const tail = MAPPING_HEADER + renderMappingText(blocks);
   const tailBytes = Buffer.from(tail, options.encoding === 'utf16le' ? 'utf16le' : 'latin1');
   const template = { afterProfileName: general, cachedSection, tail, tailBytes };
@@ -186,7 +194,12 @@ function checkSpec(spec: UserSpec, principal: string | undefined, options: Profi
 /** The CSV grammar enforces these too; a PRF that breaks them would silently not connect. */
 function checkConsistency(spec: UserSpec, principal: string | undefined): ProfileRejection | undefined {
   if (/[:/\\@]/.test(spec.proxyHost)) {
-    return reject('proxy', spec.proxyHost, 'proxy must be a host name only (no scheme, port or path)', 'FR_ERR_ROW_FIELD_INVALID');
+    return reject(
+      'proxy',
+      spec.proxyHost,
+      'proxy must be a host name only (no scheme, port or path)',
+      'FR_ERR_ROW_FIELD_INVALID',
+    );
   }
   if (spec.auth === 'basic' && !spec.ssl) {
     return reject('auth', spec.auth, 'Basic authentication needs SSL (https proxy)', 'FR_ERR_ROW_FIELD_INVALID');
@@ -195,7 +208,12 @@ function checkConsistency(spec: UserSpec, principal: string | undefined): Profil
     return reject('mutual_auth', 'yes', 'mutual authentication needs SSL (https proxy)', 'FR_ERR_ROW_FIELD_INVALID');
   }
   if (principal !== undefined && !/^msstd:(\*\.)?[A-Za-z0-9.-]+$/.test(principal)) {
-    return reject('principal', principal, 'principal must be msstd: followed by an FQDN or *.domain', 'FR_ERR_ROW_FIELD_INVALID');
+    return reject(
+      'principal',
+      principal,
+      'principal must be msstd: followed by an FQDN or *.domain',
+      'FR_ERR_ROW_FIELD_INVALID',
+    );
   }
   return undefined;
 }
@@ -218,6 +236,12 @@ function encodeWithTail(head: string, ascii: boolean, template: Template, option
   bytes.set(tail, headLength);
   return bytes;
 }
+
+/** crypto.hash (one call, no Hash object) exists from Node 20.12; older 20.x fall back to createHash. */
+const sha256Hex: (bytes: Uint8Array) => string =
+  typeof hash === 'function'
+    ? (bytes) => hash('sha256', bytes, 'hex')
+    : (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 function reject(column: string, value: string, reason: string, code: ErrorCode): ProfileRejection {
   return { column, value: escapeForReport(value), reason, code };

@@ -13,8 +13,8 @@ export const DEFAULT_STAGING_DIR: Readonly<Record<TargetOs, string>> = {
 
 /**
  * Where one user's profile goes: the spec's host, the campaign's `deploy.ssh` settings, then the
- * `deploy.sites[<site>]` overrides on top. The local transport simulates POSIX workstations, so its default OS
- * is posix; over ssh the default is windows (the real fleet).
+ * `deploy.sites[<site>]` overrides on top; windows unless told otherwise (the real fleet). The local transport
+ * simulates POSIX workstations under one directory: the ssh section does not describe them, so it is ignored.
  */
 export function resolveDeployTarget(spec: UserSpec, deploy: CampaignFile['deploy']): DeployTarget {
   if (!spec.host) {
@@ -23,9 +23,12 @@ export function resolveDeployTarget(spec: UserSpec, deploy: CampaignFile['deploy
       column: 'host',
     });
   }
+  if (deploy.transport === 'local') {
+    return { host: spec.host, port: DEFAULT_SSH_PORT, login: DEFAULT_LOGIN, targetOs: 'posix', stagingDir: DEFAULT_STAGING_DIR.posix };
+  }
   const site = spec.site !== undefined ? deploy.sites[spec.site] : undefined;
   const merged = { ...deploy.ssh, ...site };
-  const targetOs: TargetOs = merged.target_os ?? (deploy.transport === 'local' ? 'posix' : 'windows');
+  const targetOs: TargetOs = merged.target_os ?? 'windows';
   return {
     host: spec.host,
     port: merged.port ?? DEFAULT_SSH_PORT,

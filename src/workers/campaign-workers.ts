@@ -1,12 +1,12 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { FleetError } from '../errors/index.js';
 import { deployJob, processDeploy } from '../jobs/deploy.js';
 import { generateJob, processGenerate } from '../jobs/generate.js';
 import type { JobDeps, JobDisposition } from '../jobs/types.js';
 import type { Logger } from '../log/logger.js';
-import { FleetError } from '../errors/index.js';
-import { toBullPrefix } from '../queue/pipeline-queues.js';
 import { toDeployQueueName, toGenerateQueueName } from '../queue/names.js';
+import { toBullPrefix } from '../queue/pipeline-queues.js';
 import type { DeployMode } from '../queue/types.js';
 import { applyDisposition, computeInfraBackoff, toBullError } from './to-bull-error.js';
 

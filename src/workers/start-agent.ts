@@ -4,9 +4,9 @@ import type { Logger } from '../log/logger.js';
 import { renderProfile } from '../profile/render-profile.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRecordStore } from '../store/record-store.js';
+import type { TransportKind } from './agent-runner.js';
 import { type AgentRunner, createAgentRunner } from './agent-runner.js';
 import type { AgentRole } from './campaign-workers.js';
-import type { TransportKind } from './agent-runner.js';
 import { createTransportRegistry, type TransportRegistryOptions } from './transport-registry.js';
 
 export interface AgentConfig extends TransportRegistryOptions {

@@ -7,7 +7,11 @@ import type { JobDisposition } from '../jobs/types.js';
  * it does not consume BullMQ attempts (so BullMQ's counter never decides), stores no failure stack per retry,
  * waits exactly the delay decideRetry computed, and is the same move a paused campaign needs.
  */
-export async function applyDisposition(disposition: JobDisposition, job: Job, token: string | undefined): Promise<void> {
+export async function applyDisposition(
+  disposition: JobDisposition,
+  job: Job,
+  token: string | undefined,
+): Promise<void> {
   if (disposition.kind === 'done') return;
   if (disposition.kind === 'delay') {
     await job.moveToDelayed(disposition.until, token);

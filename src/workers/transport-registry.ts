@@ -37,7 +37,9 @@ export function createTransportRegistry(options: TransportRegistryOptions = {}):
         if (!ssh) {
           const create = options.createSsh;
           if (!create) {
-            return Promise.reject(new FleetError('FR_ERR_CONFIG_INVALID', 'this agent has no SSH transport configured'));
+            return Promise.reject(
+              new FleetError('FR_ERR_CONFIG_INVALID', 'this agent has no SSH transport configured'),
+            );
           }
           ssh = create();
           transports.set('ssh', ssh);

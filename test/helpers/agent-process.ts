@@ -16,14 +16,27 @@ export interface AgentProcess {
 }
 
 /** Short test intervals go through the agent's own flags (no test-only code paths). */
-export const FAST_AGENT_FLAGS = ['--lock-ms', '3000', '--stalled-ms', '1000', '--poll-ms', '200', '--log-level', 'info'];
+export const FAST_AGENT_FLAGS = [
+  '--lock-ms',
+  '3000',
+  '--stalled-ms',
+  '1000',
+  '--poll-ms',
+  '200',
+  '--log-level',
+  'info',
+];
 
 /** Spawns `node dist/cli/main.js agent …` with the given prefix and Redis. */
 export function spawnAgent(redisUrl: string, prefix: string, extra: readonly string[] = []): AgentProcess {
-  const child = spawn(process.execPath, [CLI_PATH, 'agent', '--redis-url', redisUrl, '--prefix', prefix, ...FAST_AGENT_FLAGS, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, REDIS_URL: redisUrl },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI_PATH, 'agent', '--redis-url', redisUrl, '--prefix', prefix, ...FAST_AGENT_FLAGS, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REDIS_URL: redisUrl },
+    },
+  );
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     text += chunk.toString();

@@ -9,7 +9,7 @@ import type { ProfileOptions } from '../../src/profile/index.js';
  */
 export type Alphabet = 'ascii' | 'latin1' | 'unicode';
 
-const ASCII_NAME = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.\' !#$%&()~^{}`';
+const ASCII_NAME = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.' !#$%&()~^{}`";
 const LATIN1_NAME = 'éèêëàâäôöûüùçñßøåæÉÈÀÇÑÜÖ';
 const OTHER_NAME = 'жяЖЯдПщЁłśżčřőΩλ李王ﬀ😀';
 

@@ -32,7 +32,13 @@ export function makeSpec(i: number, host: string, overrides: Partial<UserSpec> =
 }
 
 /** Test-only short intervals go through the campaign file, like a user would set them. */
-export const FAST_RETRY = { max_attempts: 5, base_delay_seconds: 0.1, max_delay_seconds: 0.3, jitter: 0, horizon_hours: 1 };
+export const FAST_RETRY = {
+  max_attempts: 5,
+  base_delay_seconds: 0.1,
+  max_delay_seconds: 0.3,
+  jitter: 0,
+  horizon_hours: 1,
+};
 
 export interface SeededCampaign {
   readonly store: RecordStore;
@@ -77,7 +83,11 @@ export async function seedCampaign(
 }
 
 /** Polls the counters until `expected` users are final (the test's own timeout bounds it). */
-export async function waitForFinal(store: RecordStore, campaign: string, expected: number): Promise<Record<UserState, number>> {
+export async function waitForFinal(
+  store: RecordStore,
+  campaign: string,
+  expected: number,
+): Promise<Record<UserState, number>> {
   for (;;) {
     const counts = await store.countByState(campaign);
     const final = FINAL_USER_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);

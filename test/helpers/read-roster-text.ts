@@ -40,7 +40,10 @@ export function readText(text: string, options: ReadOptions = {}): Promise<ReadR
 export const HEADER = 'username,exchange_server,proxy';
 
 /** One data row under HEADER plus the given extra columns, e.g. rowWith({ auth: 'basic' }). */
-export function csvWith(columns: Record<string, string>, base = { username: 'jdupont', exchange_server: 'exch01', proxy: 'mail.contoso.fr' }): string {
+export function csvWith(
+  columns: Record<string, string>,
+  base = { username: 'jdupont', exchange_server: 'exch01', proxy: 'mail.contoso.fr' },
+): string {
   const all: Record<string, string> = { ...base, ...columns };
   const quote = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   return `${Object.keys(all).join(',')}\n${Object.values(all).map(quote).join(',')}\n`;

@@ -85,8 +85,20 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       child = spawn(
         'redis-server',
         [
-          '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
-          '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
         ],
         { stdio: 'ignore' },
       );

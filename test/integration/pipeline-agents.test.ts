@@ -31,7 +31,10 @@ async function successes(store: RecordStore, campaign: string, usernames: readon
   for (const username of usernames) {
     const attempts = await store.getAttempts(campaign, toUserKey(username));
     const ok = attempts.filter((a) => a.outcome === 'applied' || a.outcome === 'already-applied');
-    result.set(username, ok.map((a) => a.agent ?? '?'));
+    result.set(
+      username,
+      ok.map((a) => a.agent ?? '?'),
+    );
   }
   return result;
 }
@@ -69,7 +72,11 @@ describe('agent processes', () => {
 
     const counts = await waitForFinal(store, 'shared', 60);
     expect(counts.applied).toBe(60);
-    const byUser = await successes(store, 'shared', specs.map((s) => s.username));
+    const byUser = await successes(
+      store,
+      'shared',
+      specs.map((s) => s.username),
+    );
     for (const agentsOfUser of byUser.values()) expect(agentsOfUser).toHaveLength(1);
     const agentIds = new Set([...byUser.values()].flat());
     expect(agentIds.size).toBe(2); // both processes deployed users
@@ -98,10 +105,17 @@ describe('agent processes', () => {
     const counts = await waitForFinal(store, 'killed', 45);
     expect(counts.applied).toBe(45);
     expect(await store.recount('killed')).toEqual(await store.countByState('killed'));
-    const byUser = await successes(store, 'killed', specs.map((s) => s.username));
+    const byUser = await successes(
+      store,
+      'killed',
+      specs.map((s) => s.username),
+    );
     for (const agentsOfUser of byUser.values()) expect(agentsOfUser).toHaveLength(1);
     // The jobs the victim had in flight were taken over: their users needed a second attempt.
-    const users = await store.getUsers('killed', specs.map((s) => toUserKey(s.username)));
+    const users = await store.getUsers(
+      'killed',
+      specs.map((s) => toUserKey(s.username)),
+    );
     expect(users.filter((u) => (u?.attempts ?? 0) >= 2).length).toBeGreaterThan(0);
     expect((await store.getCampaign('killed'))?.state).toBe('done');
     await queues.close();

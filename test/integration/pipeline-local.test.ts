@@ -81,11 +81,18 @@ describe('pipeline on the local transport', () => {
     expect(busy?.attempts).toBe(3);
     const busyHistory = await store.getAttempts('whole', toUserKey('user00001'));
     expect(busyHistory.map((a) => a.outcome).sort()).toEqual(['applied', 'retrying', 'retrying']);
-    expect(busyHistory.find((a) => a.outcome === 'retrying')).toMatchObject({ code: 'FR_ERR_REMOTE_TEMPORARY', exitCode: 75 });
+    expect(busyHistory.find((a) => a.outcome === 'retrying')).toMatchObject({
+      code: 'FR_ERR_REMOTE_TEMPORARY',
+      exitCode: 75,
+    });
 
     const broken = await store.getUser('whole', toUserKey('user00002'));
     expect(broken).toMatchObject({ state: 'failed', attempts: 1 });
-    expect(broken?.lastError).toMatchObject({ failureClass: 'permanent', code: 'FR_ERR_REMOTE_BAD_ARTIFACT', exitCode: 65 });
+    expect(broken?.lastError).toMatchObject({
+      failureClass: 'permanent',
+      code: 'FR_ERR_REMOTE_BAD_ARTIFACT',
+      exitCode: 65,
+    });
     const brokenHistory = await store.getAttempts('whole', toUserKey('user00002'));
     expect(brokenHistory).toHaveLength(1);
     expect(brokenHistory[0]?.stderrTail).toContain('fault switch: exit 65');

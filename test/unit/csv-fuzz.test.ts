@@ -20,7 +20,17 @@ const encoder = new TextEncoder();
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 function validRow(index: number): string[] {
-  return [`user${index}`, `u${index}@contoso.fr`, 'exch01', 'https://mail.contoso.fr', 'ntlm', 'no', `ws-${index}.demo.lan`, '2010', 'Outlook'];
+  return [
+    `user${index}`,
+    `u${index}@contoso.fr`,
+    'exch01',
+    'https://mail.contoso.fr',
+    'ntlm',
+    'no',
+    `ws-${index}.demo.lan`,
+    '2010',
+    'Outlook',
+  ];
 }
 
 /** Bytes for one cell: random bytes, control characters, huge text, accented text, formula text. */
@@ -118,7 +128,9 @@ describe('CSV fuzz (10,000 mutated rows)', () => {
         continue;
       }
       const itemLines = items.map(lineOf);
-      expect(itemLines.every((line, i) => line >= 2 && line <= physicalLines && (i === 0 || line > (itemLines[i - 1] ?? 0)))).toBe(true);
+      expect(
+        itemLines.every((line, i) => line >= 2 && line <= physicalLines && (i === 0 || line > (itemLines[i - 1] ?? 0))),
+      ).toBe(true);
       expect(items.length).toBeGreaterThan(0);
       assertSafe(items);
       total += items.length;

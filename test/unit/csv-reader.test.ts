@@ -30,7 +30,9 @@ describe('file format', () => {
   });
 
   it('detects ; and TAB delimiters, and honours a forced delimiter', async () => {
-    const semi = await readText('username;exchange_server;proxy;display_name\nalice;ex1;p.contoso.fr;"Dupont, Alice"\n');
+    const semi = await readText(
+      'username;exchange_server;proxy;display_name\nalice;ex1;p.contoso.fr;"Dupont, Alice"\n',
+    );
     expect(semi.items[0]?.kind === 'accepted' && semi.items[0].row.spec.displayName).toBe('Dupont, Alice');
     const tab = await readText('username\texchange_server\tproxy\nbob\tex1\tp.contoso.fr\n');
     expect(usernames(tab.items)).toEqual(['bob']);
@@ -41,7 +43,8 @@ describe('file format', () => {
   });
 
   it('reads CRLF, LF and mixed line endings, with blank lines skipped but counted', async () => {
-    const text = 'username,exchange_server,proxy\r\nalice,ex1,p.contoso.fr\r\n\r\nbob,ex1,p.contoso.fr\n,,\ncarol,ex1,p.contoso.fr';
+    const text =
+      'username,exchange_server,proxy\r\nalice,ex1,p.contoso.fr\r\n\r\nbob,ex1,p.contoso.fr\n,,\ncarol,ex1,p.contoso.fr';
     const { items } = await readText(text);
     expect(usernames(items)).toEqual(['alice', 'bob', 'carol']);
     expect(lines(items)).toEqual([2, 4, 6]);
@@ -56,13 +59,18 @@ describe('file format', () => {
     const { items } = await readText(text);
     expect(lines(items)).toEqual([2, 4, 7]);
     const [alice, bob, carol] = items;
-    expect(alice?.kind === 'rejected' && alice.rejection).toMatchObject({ column: 'display_name', value: 'two\\r\\nlines' });
+    expect(alice?.kind === 'rejected' && alice.rejection).toMatchObject({
+      column: 'display_name',
+      value: 'two\\r\\nlines',
+    });
     expect(bob?.kind === 'rejected' && bob.rejection.reason).toContain('control character \\n');
     expect(carol?.kind).toBe('accepted');
   });
 
   it('keeps delimiters and quotes inside quoted fields', async () => {
-    const { items } = await readText('username,exchange_server,proxy,profile_name\nalice,ex1,p.contoso.fr,"Out,look ""RPC"""\n');
+    const { items } = await readText(
+      'username,exchange_server,proxy,profile_name\nalice,ex1,p.contoso.fr,"Out,look ""RPC"""\n',
+    );
     expect(items[0]?.kind === 'accepted' && items[0].row.spec.profileName).toBe('Out,look "RPC"');
   });
 
@@ -76,7 +84,9 @@ describe('file format', () => {
   });
 
   it('decodes UTF-8 split at every byte boundary', async () => {
-    const bytes = new TextEncoder().encode('\ufeffusername;exchange_server;proxy\nhélène.dubois;ex1;p.contoso.fr\nЖанна;ex1;p.contoso.fr\n');
+    const bytes = new TextEncoder().encode(
+      '\ufeffusername;exchange_server;proxy\nhélène.dubois;ex1;p.contoso.fr\nЖанна;ex1;p.contoso.fr\n',
+    );
     const { items, warnings } = await readBytes(bytes, { chunkSize: 1 });
     expect(usernames(items)).toEqual(['hélène.dubois', 'Жанна']);
     expect(warnings).toEqual([]);
@@ -85,12 +95,18 @@ describe('file format', () => {
   it('reads UTF-16LE with BOM (Excel "Unicode text", TAB-separated)', async () => {
     const text = '\ufeffusername\texchange_server\tproxy\r\nzoé\tex1\tp.contoso.fr\r\n';
     const bytes = new Uint8Array(text.length * 2);
-    for (let i = 0; i < text.length; i++) bytes[i * 2] = text.charCodeAt(i) & 0xff, (bytes[i * 2 + 1] = text.charCodeAt(i) >> 8);
+    for (let i = 0; i < text.length; i++) {
+      bytes[i * 2] = text.charCodeAt(i) & 0xff;
+      bytes[i * 2 + 1] = text.charCodeAt(i) >> 8;
+    }
+    (bytes[i * 2] = text.charCodeAt(i) & 0xff), (bytes[i * 2 + 1] = text.charCodeAt(i) >> 8);
     expect(usernames((await readBytes(bytes, { chunkSize: 3 })).items)).toEqual(['zoé']);
   });
 
   it('warns once about unknown columns and ignores them; header names are case- and space-insensitive', async () => {
-    const { items, warnings } = await readText(' UserName , Exchange_Server,PROXY,shoe_size,Notes\nalice,ex1,p.contoso.fr,42,x\n');
+    const { items, warnings } = await readText(
+      ' UserName , Exchange_Server,PROXY,shoe_size,Notes\nalice,ex1,p.contoso.fr,42,x\n',
+    );
     expect(usernames(items)).toEqual(['alice']);
     expect(warnings).toEqual(['users.csv: ignoring unknown column(s): shoe_size, Notes']);
   });
@@ -116,7 +132,9 @@ describe('ragged and broken records', () => {
   });
 
   it('reports an unclosed quote at its line instead of crashing', async () => {
-    const { items } = await readText('username,exchange_server,proxy\nalice,ex1,p.contoso.fr\n"bob,ex1,p.contoso.fr\ncarol,ex1,x\n');
+    const { items } = await readText(
+      'username,exchange_server,proxy\nalice,ex1,p.contoso.fr\n"bob,ex1,p.contoso.fr\ncarol,ex1,x\n',
+    );
     expect(usernames(items)).toEqual(['alice', '!3']);
     const last = items[1];
     expect(last?.kind === 'rejected' && last.rejection).toMatchObject({ code: 'FR_ERR_ROW_MALFORMED', column: '*' });
@@ -134,7 +152,10 @@ describe('whole-file problems', () => {
 
   it('refuses a header with no data rows', async () => {
     const error = await readError('username,exchange_server,proxy\r\n\r\n');
-    expect(error).toMatchObject({ code: 'FR_ERR_CSV_EMPTY', message: 'the CSV file has a header row but no data rows' });
+    expect(error).toMatchObject({
+      code: 'FR_ERR_CSV_EMPTY',
+      message: 'the CSV file has a header row but no data rows',
+    });
   });
 
   it('lists found and expected columns when required ones are missing', async () => {
@@ -151,12 +172,19 @@ describe('whole-file problems', () => {
       defaults: { exchange_server: 'ex1', proxy: 'p.contoso.fr' },
     });
     expect(usernames(ok.items)).toEqual(['alice']);
-    const error = await readError('email\na@contoso.fr\n', { username: 'x', exchange_server: 'ex1', proxy: 'p.contoso.fr' });
+    const error = await readError('email\na@contoso.fr\n', {
+      username: 'x',
+      exchange_server: 'ex1',
+      proxy: 'p.contoso.fr',
+    });
     expect(error.message).toContain('missing column(s) username');
   });
 
   it('refuses a header naming a column twice', async () => {
     const error = await readError('username,proxy,Username\na,b,c\n');
-    expect(error).toMatchObject({ code: 'FR_ERR_CSV_MALFORMED', message: 'column "username" appears twice in the header' });
+    expect(error).toMatchObject({
+      code: 'FR_ERR_CSV_MALFORMED',
+      message: 'column "username" appears twice in the header',
+    });
   });
 });

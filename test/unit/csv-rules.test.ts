@@ -117,7 +117,11 @@ describe('username', () => {
 
   it('rejects an empty username as required', async () => {
     const rejection = await rejectionOf({ username: '' });
-    expect(rejection).toMatchObject({ column: 'username', code: 'FR_ERR_ROW_FIELD_REQUIRED', reason: 'username is required' });
+    expect(rejection).toMatchObject({
+      column: 'username',
+      code: 'FR_ERR_ROW_FIELD_REQUIRED',
+      reason: 'username is required',
+    });
   });
 
   it('rejects a later duplicate, case-insensitively and after NFC normalisation, naming the first line', async () => {
@@ -184,15 +188,26 @@ describe('other columns', () => {
   });
 
   it('reads proxies: https and bare host are SSL, http is not; scheme and host are case-insensitive', async () => {
-    expect(accepted(await readOne({ proxy: 'HTTPS://Mail.Contoso.FR/' }))).toMatchObject({ proxyHost: 'mail.contoso.fr', ssl: true });
+    expect(accepted(await readOne({ proxy: 'HTTPS://Mail.Contoso.FR/' }))).toMatchObject({
+      proxyHost: 'mail.contoso.fr',
+      ssl: true,
+    });
     expect(accepted(await readOne({ proxy: 'mail.contoso.fr' })).ssl).toBe(true);
     expect(accepted(await readOne({ proxy: 'http://mail.contoso.fr' })).ssl).toBe(false);
   });
 
   it('maps every office version to its registry key', async () => {
     const expected: Record<string, string> = {
-      '2003': '11.0', '2007': '12.0', '2010': '14.0', '2013': '15.0', '2016': '16.0',
-      '11.0': '11.0', '12.0': '12.0', '14.0': '14.0', '15.0': '15.0', '16.0': '16.0',
+      '2003': '11.0',
+      '2007': '12.0',
+      '2010': '14.0',
+      '2013': '15.0',
+      '2016': '16.0',
+      '11.0': '11.0',
+      '12.0': '12.0',
+      '14.0': '14.0',
+      '15.0': '15.0',
+      '16.0': '16.0',
     };
     for (const [office, version] of Object.entries(expected)) {
       expect(accepted(await readOne({ office })).office).toBe(version);
@@ -200,7 +215,14 @@ describe('other columns', () => {
   });
 
   it('accepts every yes/no spelling, case-insensitively', async () => {
-    for (const [word, value] of [['yes', true], ['NO', false], ['True', true], ['false', false], ['1', true], ['0', false]] as const) {
+    for (const [word, value] of [
+      ['yes', true],
+      ['NO', false],
+      ['True', true],
+      ['false', false],
+      ['1', true],
+      ['0', false],
+    ] as const) {
       expect(accepted(await readOne({ http_first_fast: word })).httpFirstFast).toBe(value);
     }
   });

@@ -12,7 +12,8 @@ import { lintPrf } from '../../src/profile/index.js';
  *   exist: they carry no licence, so they are read in place and not copied into the repository.
  */
 const REAL_LIKE = fileURLToPath(new URL('../fixtures/prf/real-like/', import.meta.url));
-const GENUINE = process.env['FLEET_REAL_PRFS_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/real-prfs/', import.meta.url));
+const GENUINE =
+  process.env['FLEET_REAL_PRFS_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/real-prfs/', import.meta.url));
 
 function prfFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((name) => name.toLowerCase().endsWith('.prf')) : [];
@@ -31,22 +32,32 @@ describe('lintPrf on real-world shapes', () => {
     for (const name of prfFiles(REAL_LIKE)) {
       const report = lintPrf(readFileSync(REAL_LIKE + name));
       expect([report.encoding, report.lineEndings], name).toEqual(EXPECTED[name]);
-      expect(report.findings.filter((f) => f.severity === 'error'), name).toEqual([]);
+      expect(
+        report.findings.filter((f) => f.severity === 'error'),
+        name,
+      ).toEqual([]);
     }
   });
 
   it('keeps real-world quirks as notes, not errors', () => {
     const template = lintPrf(readFileSync(`${REAL_LIKE}template-shape-ansi-lf-pop3-banner.prf`));
-    expect(template.findings).toContainEqual(expect.objectContaining({ rule: 'unmapped-key', severity: 'warning', line: 32 }));
+    expect(template.findings).toContainEqual(
+      expect.objectContaining({ rule: 'unmapped-key', severity: 'warning', line: 32 }),
+    );
     const utf16 = lintPrf(readFileSync(`${REAL_LIKE}oct-shape-utf16le-pst-template.prf`));
-    expect(utf16.findings).toContainEqual(expect.objectContaining({ rule: 'template-placeholder', severity: 'info', line: 20 }));
+    expect(utf16.findings).toContainEqual(
+      expect.objectContaining({ rule: 'template-placeholder', severity: 'info', line: 20 }),
+    );
   });
 
   it('draws no error from the genuine reference files where they are available', () => {
     const files = prfFiles(GENUINE);
     for (const name of files) {
       const report = lintPrf(readFileSync(`${GENUINE}/${name}`));
-      expect(report.findings.filter((f) => f.severity === 'error'), name).toEqual([]);
+      expect(
+        report.findings.filter((f) => f.severity === 'error'),
+        name,
+      ).toEqual([]);
     }
     // On this project's machines the four files are there; elsewhere the real-like fixtures stand in.
     expect(files.length === 0 || files.length >= 4).toBe(true);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodePrfBytes, detectLineEndings, findSection, parsePrf, readValue } from '../../src/profile/index.js';
 
 describe('parsePrf', () => {
-  const text = '\ufeff;comment\r\n[General]\r\nProfileName = Outlook \r\n\r\n[ServiceEGS1]\r\nSearchBase=ou=a,dc=b\r\nkey-only\r\n';
+  const text =
+    '\ufeff;comment\r\n[General]\r\nProfileName = Outlook \r\n\r\n[ServiceEGS1]\r\nSearchBase=ou=a,dc=b\r\nkey-only\r\n';
 
   it('keeps sections and keys in order, with 1-based line numbers, values split at the first =', () => {
     const prf = parsePrf(text);
@@ -36,7 +37,10 @@ describe('decodePrfBytes and detectLineEndings', () => {
     expect(decodePrfBytes(utf16)).toMatchObject({ encoding: 'utf-16le-bom', text: '[General]\r\n' });
     expect(decodePrfBytes(Buffer.from('\ufeff[A]', 'utf8')).encoding).toBe('utf-8-bom');
     expect(decodePrfBytes(Buffer.from('[A]\nN=Zoé', 'utf8'))).toMatchObject({ encoding: 'utf-8', text: '[A]\nN=Zoé' });
-    expect(decodePrfBytes(Buffer.from('[A]\nN=Zo\xe9', 'latin1'))).toMatchObject({ encoding: 'ansi', text: '[A]\nN=Zoé' });
+    expect(decodePrfBytes(Buffer.from('[A]\nN=Zo\xe9', 'latin1'))).toMatchObject({
+      encoding: 'ansi',
+      text: '[A]\nN=Zoé',
+    });
     expect(decodePrfBytes(Buffer.from('[A]', 'latin1')).encoding).toBe('ansi');
   });
 
@@ -45,5 +49,14 @@ describe('decodePrfBytes and detectLineEndings', () => {
     expect(detectLineEndings('a\nb\n').endings).toBe('lf');
     expect(detectLineEndings('a\r\nb\nc\r\nd\r\n')).toEqual({ endings: 'mixed', firstOddLine: 2 });
     expect(detectLineEndings('a\r\nb\rc\r\n')).toEqual({ endings: 'mixed', firstOddLine: 2 });
+  });
+});
+
+describe('decodePrfBytes on Windows-1251 bytes that happen to be valid UTF-8', () => {
+  it('reads them as ANSI rather than inventing a C1 control character', () => {
+    // "В…" in Windows-1251 is C2 85, which is also UTF-8 for U+0085 (NEL).
+    const decoded = decodePrfBytes(Buffer.from([0x5b, 0x41, 0x5d, 0x0d, 0x0a, 0x4e, 0x3d, 0xc2, 0x85]));
+    expect(decoded.encoding).toBe('ansi');
+    expect(decoded.text).not.toMatch(/\u0085/);
   });
 });

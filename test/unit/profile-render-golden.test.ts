@@ -111,7 +111,9 @@ describe('renderProfile golden files', () => {
 
   it('writes Windows-1252 bytes for accented names, with CRLF and no BOM', () => {
     const bytes = readGolden('cp1252-zoe-muller.prf');
-    expect(bytes.includes(Buffer.from([0x5a, 0x6f, 0xe9, 0x20, 0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72, 0x0d, 0x0a]))).toBe(true);
+    expect(bytes.includes(Buffer.from([0x5a, 0x6f, 0xe9, 0x20, 0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72, 0x0d, 0x0a]))).toBe(
+      true,
+    );
     expect(bytes[0]).toBe(0x3b);
     expect(bytes.toString('latin1').replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
   });

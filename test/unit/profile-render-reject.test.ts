@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { UserSpec } from '../../src/csv/user-spec.js';
 import { FleetError } from '../../src/errors/index.js';
-import { assertProfileOptions, DEFAULT_PROFILE_OPTIONS, type ProfileOptions, renderProfile } from '../../src/profile/index.js';
+import {
+  assertProfileOptions,
+  DEFAULT_PROFILE_OPTIONS,
+  type ProfileOptions,
+  renderProfile,
+} from '../../src/profile/index.js';
 
 const spec: UserSpec = {
   username: 'jdoe',
@@ -32,12 +37,17 @@ describe('renderProfile rejects values the code page cannot carry (never "?")', 
       reason: "'ř' (U+0159) cannot be written in Windows-1252",
       code: 'FR_ERR_ROW_UNREPRESENTABLE',
     });
-    expect(rejectionOf({ ...spec, profileName: 'Почта' })).toMatchObject({ column: 'profile_name', code: 'FR_ERR_ROW_UNREPRESENTABLE' });
+    expect(rejectionOf({ ...spec, profileName: 'Почта' })).toMatchObject({
+      column: 'profile_name',
+      code: 'FR_ERR_ROW_UNREPRESENTABLE',
+    });
   });
 
   it('accepts the same name in a code page that has it', () => {
     expect(renderProfile({ ...spec, mailbox: 'dvořák' }, { ...DEFAULT_PROFILE_OPTIONS, codepage: 1250 }).ok).toBe(true);
-    expect(renderProfile({ ...spec, profileName: 'Почта' }, { ...DEFAULT_PROFILE_OPTIONS, codepage: 1251 }).ok).toBe(true);
+    expect(renderProfile({ ...spec, profileName: 'Почта' }, { ...DEFAULT_PROFILE_OPTIONS, codepage: 1251 }).ok).toBe(
+      true,
+    );
     const rejected = rejectionOf({ ...spec, profileName: 'Zoé 李' }, { ...DEFAULT_PROFILE_OPTIONS, codepage: 1251 });
     expect(rejected.reason).toContain("'é' (U+00E9) cannot be written in Windows-1251");
   });
@@ -84,15 +94,22 @@ describe('renderProfile refuses values that could change the file structure', ()
 
 describe('renderProfile refuses settings that would not connect', () => {
   it('Basic or mutual authentication without SSL, a proxy with a port', () => {
-    expect(rejectionOf({ ...spec, ssl: false, auth: 'basic' })).toMatchObject({ column: 'auth', code: 'FR_ERR_ROW_FIELD_INVALID' });
-    expect(rejectionOf({ ...spec, ssl: false, mutualAuth: true, principal: 'msstd:mail.contoso.com' }).column).toBe('mutual_auth');
+    expect(rejectionOf({ ...spec, ssl: false, auth: 'basic' })).toMatchObject({
+      column: 'auth',
+      code: 'FR_ERR_ROW_FIELD_INVALID',
+    });
+    expect(rejectionOf({ ...spec, ssl: false, mutualAuth: true, principal: 'msstd:mail.contoso.com' }).column).toBe(
+      'mutual_auth',
+    );
     expect(rejectionOf({ ...spec, proxyHost: 'mail.contoso.com:8443' }).column).toBe('proxy');
     expect(rejectionOf({ ...spec, mutualAuth: true, principal: 'mail.contoso.com' }).column).toBe('principal');
   });
 
   it('uses msstd:<proxy> when mutual auth has no principal', () => {
     const result = renderProfile({ ...spec, mutualAuth: true }, DEFAULT_PROFILE_OPTIONS);
-    expect(result.ok && result.artifact.text.includes('\r\nRPCProxyPrincipalName=msstd:mail.contoso.com\r\n')).toBe(true);
+    expect(result.ok && result.artifact.text.includes('\r\nRPCProxyPrincipalName=msstd:mail.contoso.com\r\n')).toBe(
+      true,
+    );
   });
 
   it('throws FR_ERR_CONFIG_INVALID for a code page that is not single-byte', () => {

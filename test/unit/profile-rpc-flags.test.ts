@@ -22,13 +22,23 @@ const TABLE: [ssl: boolean, mutual: boolean, fast: boolean, slow: boolean, expec
 ];
 
 describe('encodeRpcFlags / decodeRpcFlags', () => {
-  it.each(TABLE)('ssl=%s mutual=%s fast=%s slow=%s → 0x%s', (ssl, mutualAuth, httpFirstFast, httpFirstSlow, expected) => {
-    const value = encodeRpcFlags({ ssl, mutualAuth, httpFirstFast, httpFirstSlow });
-    expect(value).toBe(expected);
-    expect(value & 0x10).toBe(0);
-    expect(value & 0x1).toBe(1);
-    expect(decodeRpcFlags(value)).toEqual({ useRoh: true, ssl, mutualAuth, httpFirstFast, httpFirstSlow, unknownBits: 0 });
-  });
+  it.each(TABLE)(
+    'ssl=%s mutual=%s fast=%s slow=%s → 0x%s',
+    (ssl, mutualAuth, httpFirstFast, httpFirstSlow, expected) => {
+      const value = encodeRpcFlags({ ssl, mutualAuth, httpFirstFast, httpFirstSlow });
+      expect(value).toBe(expected);
+      expect(value & 0x10).toBe(0);
+      expect(value & 0x1).toBe(1);
+      expect(decodeRpcFlags(value)).toEqual({
+        useRoh: true,
+        ssl,
+        mutualAuth,
+        httpFirstFast,
+        httpFirstSlow,
+        unknownBits: 0,
+      });
+    },
+  );
 
   it('matches the reference examples (0x23 Microsoft, 0x2f all flags, 0x27, 0x2b)', () => {
     expect(encodeRpcFlags({ ssl: true, mutualAuth: false, httpFirstFast: false, httpFirstSlow: true })).toBe(0x23);

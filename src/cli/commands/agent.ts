@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../../log/logger.js';
-import type { AgentRole } from '../../workers/campaign-workers.js';
 import type { TransportKind } from '../../workers/agent-runner.js';
+import type { AgentRole } from '../../workers/campaign-workers.js';
 import { waitForStopSignal } from '../../workers/shutdown-signal.js';
 import { AGENT_DEFAULTS, startAgent } from '../../workers/start-agent.js';
 import type { TransportRegistryOptions } from '../../workers/transport-registry.js';
@@ -17,9 +17,13 @@ function parseCount(min: number) {
 
 function parseList<T extends string>(allowed: readonly T[]) {
   return (value: string): T[] => {
-    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = items.filter((i) => !(allowed as readonly string[]).includes(i));
-    if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a list of ${allowed.join(', ')}`);
+    if (items.length === 0 || bad.length > 0)
+      throw new InvalidArgumentError(`expected a list of ${allowed.join(', ')}`);
     return items as T[];
   };
 }
@@ -38,16 +42,45 @@ export function registerAgent(program: Command): void {
     .command('agent')
     .description('Run generate and deploy workers until SIGTERM/SIGINT (any number of agents may share one Redis)')
     .option('--concurrency <n>', 'deploy jobs in flight per campaign', parseCount(1), AGENT_DEFAULTS.concurrency)
-    .option('--role <roles>', 'generate,deploy', parseList<AgentRole>(['generate', 'deploy']), [...AGENT_DEFAULTS.roles])
-    .option('--transport <kinds>', 'serve only campaigns using these transports (local,ssh)', parseList<TransportKind>(['local', 'ssh']))
-    .option('--local-root <dir>', "local transport: simulated workstations (default: the campaign's deploy.local_root, else .fleet/hosts)")
-    .option('--lock-ms <ms>', 'job lock (renewed while running; bounds how fast a dead agent\'s job is taken over)', parseCount(500), AGENT_DEFAULTS.lockMs)
+    .option('--role <roles>', 'generate,deploy', parseList<AgentRole>(['generate', 'deploy']), [
+      ...AGENT_DEFAULTS.roles,
+    ])
+    .option(
+      '--transport <kinds>',
+      'serve only campaigns using these transports (local,ssh)',
+      parseList<TransportKind>(['local', 'ssh']),
+    )
+    .option(
+      '--local-root <dir>',
+      "local transport: simulated workstations (default: the campaign's deploy.local_root, else .fleet/hosts)",
+    )
+    .option(
+      '--lock-ms <ms>',
+      "job lock (renewed while running; bounds how fast a dead agent's job is taken over)",
+      parseCount(500),
+      AGENT_DEFAULTS.lockMs,
+    )
     .option('--stalled-ms <ms>', 'how often to look for jobs of dead agents', parseCount(200), AGENT_DEFAULTS.stalledMs)
-    .option('--max-stalls <n>', 'fail a user (FR_ERR_JOB_STALLED) whose job stalled more often than this', parseCount(1), AGENT_DEFAULTS.maxStalls)
-    .option('--grace-ms <ms>', 'on SIGTERM, how long in-flight jobs may take to finish', parseCount(0), AGENT_DEFAULTS.graceMs)
+    .option(
+      '--max-stalls <n>',
+      'fail a user (FR_ERR_JOB_STALLED) whose job stalled more often than this',
+      parseCount(1),
+      AGENT_DEFAULTS.maxStalls,
+    )
+    .option(
+      '--grace-ms <ms>',
+      'on SIGTERM, how long in-flight jobs may take to finish',
+      parseCount(0),
+      AGENT_DEFAULTS.graceMs,
+    )
     .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_DEFAULTS.pollMs)
     .option('--log-level <level>', 'pino level', 'info')
-    .addOption(new Option('--local-apply <mode>', 'script | noop (benchmarks)').choices(['script', 'noop']).default('script').hideHelp());
+    .addOption(
+      new Option('--local-apply <mode>', 'script | noop (benchmarks)')
+        .choices(['script', 'noop'])
+        .default('script')
+        .hideHelp(),
+    );
   addConnectionOptions(command).action(async (options: Record<string, unknown>) => {
     const logger = createLogger({ level: String(options['logLevel']) });
     const createSsh = createSshHook(options);

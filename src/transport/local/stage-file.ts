@@ -4,7 +4,12 @@ import { dirname } from 'node:path';
 import { FleetError } from '../../errors/index.js';
 
 /** Writes `<path>.tmp`, renames it over `path` (atomic on one filesystem) and reads it back to verify the SHA-256. */
-export async function stageFileAtomically(path: string, bytes: Uint8Array, sha256: string, host: string): Promise<void> {
+export async function stageFileAtomically(
+  path: string,
+  bytes: Uint8Array,
+  sha256: string,
+  host: string,
+): Promise<void> {
   const tmp = `${path}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });

@@ -16,6 +16,7 @@ export interface SshTransport extends Transport {
   readonly stats: PoolStats;
 }
 
+const NO_SUCH_FILE = 2;
 const USER_RE = /^[^\u0000-\u001f\u007f/\\]{1,104}$/;
 
 function checkRequest(target: DeployTarget, user: string): void {
@@ -48,24 +49,36 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     logger: options.logger,
   });
 
-  async function prepare(conn: SshConnection, target: DeployTarget, paths: RemotePaths, signal: AbortSignal) {
-    const call: SftpCall = { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
+  async function openSftp(conn: SshConnection, target: DeployTarget, signal: AbortSignal): Promise<SftpCall> {
+    return { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
+  }
+
+  /** Push the apply script if the host lacks this version (checked once per connection). */
+  function ensureScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
     const script = scripts[target.targetOs];
-    await Promise.all([
-      conn.once(`dir:${paths.campaignDir}`, () => ensureRemoteDir(call, paths.campaignDir)),
-      conn.once(`script:${paths.script}:${script.sha256}`, async () => {
-        const pushed = await ensureAgentScript(call, paths, script);
-        if (pushed) options.logger?.info({ host: target.host, script: paths.script }, 'apply script pushed');
-      }),
-    ]);
-    return call;
+    return conn.once(`script:${paths.script}:${script.sha256}`, async () => {
+      const pushed = await ensureAgentScript(call, paths, script);
+      if (pushed) options.logger?.info({ host: target.host, script: paths.script }, 'apply script pushed');
+    });
+  }
+
+  /** Upload to the .tmp name; the campaign folder is made only when the first open says it is missing. */
+  async function uploadTmp(call: SftpCall, paths: RemotePaths, bytes: Uint8Array): Promise<void> {
+    try {
+      await writeRemoteFile(call, paths.prfTmp, bytes);
+    } catch (error) {
+      if (!(error instanceof FleetError) || error.details['sftpStatus'] !== NO_SUCH_FILE) throw error;
+      await ensureRemoteDir(call, paths.campaignDir);
+      await writeRemoteFile(call, paths.prfTmp, bytes);
+    }
   }
 
   async function runApply(conn: SshConnection, request: ApplyRequest): Promise<RemoteRun> {
     const { target, artifact, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
-    const call = await prepare(conn, target, paths, signal);
-    await writeRemoteFile(call, paths.prfTmp, artifact.bytes);
+    const call = await openSftp(conn, target, signal);
+    // Independent SFTP requests in flight together: one round-trip chain instead of two.
+    await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
     const values = {
       script: paths.nativeScript,
       prf: paths.nativePrf,
@@ -93,7 +106,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   async function runRollback(conn: SshConnection, request: RollbackRequest): Promise<RemoteRun> {
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
-    await prepare(conn, target, paths, signal);
+    await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
     const values = {
       script: paths.nativeScript,
       prf: paths.nativePrf,

@@ -1,0 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../src/log/logger.ts';
+import { startAgent } from '../src/workers/start-agent.ts';
+import { makeSpec, seedCampaign, waitForFinal } from '../test/helpers/pipeline-campaign.ts';
+import { connectTestRedis, deletePrefix } from '../test/helpers/redis.ts';
+
+const N = Number(process.argv[2] ?? 2000);
+const mode = (process.argv[3] ?? 'noop') as 'noop' | 'script';
+const prefix = `diag-${process.pid}`;
+const redis = connectTestRedis();
+const root = mkdtempSync(join(tmpdir(), 'diag-'));
+const agent = await startAgent({ redisUrl: 'redis://127.0.0.1:6379', prefix, roles: ['generate', 'deploy'], concurrency: Number(process.argv[4] ?? 16), lockMs: 30000, stalledMs: 15000, maxStalls: 5, pollMs: 100, graceMs: 1000, localRoot: root, localApply: mode, logger: createLogger({ level: 'warn' }) });
+const specs = Array.from({ length: N }, (_, i) => makeSpec(i, `ws-${i % 50}`));
+const t0 = performance.now();
+const { store, queues } = await seedCampaign(redis, prefix, 'diag', specs);
+const t1 = performance.now();
+await waitForFinal(store, 'diag', N);
+const t2 = performance.now();
+console.log({ N, mode, seedMs: Math.round(t1 - t0), runMs: Math.round(t2 - t1), usersPerS: Math.round(N / ((t2 - t1) / 1000)) });
+await agent.stop(); await queues.close(); await deletePrefix(redis, prefix); redis.disconnect();

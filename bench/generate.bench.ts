@@ -1,0 +1,123 @@
+/**
+ * `npm run bench:generate`: 100k-row CSV → PRFs. Prints and writes bench/results/generate.json:
+ * - in memory: CSV bytes → readRoster (validation) → renderProfile, no file writes (target ≥ 100k rows/s);
+ * - end to end: the real `generate` code path (generateProfiles: file read, PRF files, manifest) in a temp dir;
+ * - peak RSS of the process after the end-to-end run (target ≤ 200 MB).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateProfiles } from '../src/campaign/generate-profiles.js';
+import { defaultCampaignFile } from '../src/config/load-campaign-file.js';
+import { readRoster } from '../src/csv/index.js';
+import { DEFAULT_PROFILE_OPTIONS, renderProfile } from '../src/profile/index.js';
+
+const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
+const HEADER =
+  'username,email,display_name,exchange_server,proxy,auth,mutual_auth,http_first_fast,host,site,office,profile_name';
+const SITES = ['paris', 'lyon', 'lille', 'bruxelles'];
+const OFFICES = ['2003', '2007', '2010', '2013', '2016'];
+
+function row(i: number): string {
+  const user = i % 97 === 0 ? `hélène.d${i}` : `user${i}`;
+  const proxy = i % 500 === 0 ? 'mail.contoso.fr:443' : 'https://mail.contoso.fr'; // ~0.2% rejected
+  const auth = i % 7 === 0 ? 'basic' : 'ntlm';
+  return [
+    user,
+    `user${i}@contoso.fr`,
+    `User Number ${i}`,
+    'exch01.contoso.fr',
+    proxy,
+    auth,
+    i % 3 === 0 ? 'yes' : 'no',
+    i % 5 === 0 ? 'yes' : 'no',
+    `ws-${String(i).padStart(6, '0')}.demo.lan`,
+    SITES[i % SITES.length],
+    OFFICES[i % OFFICES.length],
+    'Outlook',
+  ].join(',');
+}
+
+async function writeCsv(path: string): Promise<void> {
+  const stream = createWriteStream(path);
+  stream.write(`${HEADER}\r\n`);
+  for (let i = 1; i <= ROWS; i++) {
+    if (!stream.write(`${row(i)}\r\n`)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve, reject) =>
+    stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
+}
+
+async function* chunksOf(bytes: Uint8Array, size = 256 * 1024): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+async function measureInMemory(bytes: Uint8Array, render: boolean): Promise<{ rows: number; seconds: number }> {
+  const started = performance.now();
+  let rows = 0;
+  for await (const item of readRoster(chunksOf(bytes), { file: 'bench.csv', encoding: 'utf-8', defaults: {} })) {
+    rows++;
+    if (render && item.kind === 'accepted') renderProfile(item.row.spec, DEFAULT_PROFILE_OPTIONS);
+  }
+  return { rows, seconds: (performance.now() - started) / 1000 };
+}
+
+const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-bench-generate-'));
+  try {
+    const csvPath = join(dir, 'users.csv');
+    await writeCsv(csvPath);
+    const outDir = join(dir, 'out');
+
+    const e2eStarted = performance.now();
+    const summary = await generateProfiles({
+      csvPath,
+      outDir,
+      campaign: defaultCampaignFile(),
+      profileOptions: DEFAULT_PROFILE_OPTIONS,
+      encoding: 'auto',
+    });
+    const e2eSeconds = (performance.now() - e2eStarted) / 1000;
+    const peakRssE2e = process.resourceUsage().maxRSS * 1024;
+
+    const bytes = new Uint8Array(await readFile(csvPath));
+    await measureInMemory(bytes, true); // warm-up (JIT), not counted
+    const validation = await measureInMemory(bytes, false);
+    const full = await measureInMemory(bytes, true);
+
+    const results = {
+      rows: ROWS,
+      csvMegabytes: mb(bytes.length),
+      valid: summary.valid,
+      rejected: summary.rejected,
+      inMemoryValidationRowsPerSecond: Math.round(validation.rows / validation.seconds),
+      inMemoryValidationAndGenerationRowsPerSecond: Math.round(full.rows / full.seconds),
+      endToEndSeconds: Math.round(e2eSeconds * 100) / 100,
+      endToEndRowsPerSecond: Math.round(ROWS / e2eSeconds),
+      peakRssMegabytesAfterEndToEnd: mb(peakRssE2e),
+      peakRssMegabytes: mb(process.resourceUsage().maxRSS * 1024),
+      targets: { inMemoryRowsPerSecond: 100_000, peakRssMegabytes: 200 },
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+      },
+      measuredAt: new Date().toISOString(),
+    };
+    for (const [key, value] of Object.entries(results)) {
+      if (typeof value !== 'object') process.stdout.write(`${key.padEnd(46)} ${value}\n`);
+    }
+    process.stdout.write(`machine: ${JSON.stringify(results.machine)}\n`);
+    const resultsDir = join(import.meta.dirname, 'results');
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(join(resultsDir, 'generate.json'), `${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

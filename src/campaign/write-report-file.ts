@@ -1,0 +1,45 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RecordStore, UserFilter } from '../store/types.js';
+import { AtomicLineWriter } from './atomic-line-writer.js';
+import { formatReportCsv, formatReportJson, streamReport } from './stream-report.js';
+
+export type ReportFormat = 'csv' | 'json';
+
+/** Streams the report into a file (temporary file renamed at the end: a reader never sees half a report). */
+export async function writeReportFile(
+  store: RecordStore,
+  name: string,
+  filter: UserFilter,
+  format: ReportFormat,
+  path: string,
+): Promise<number> {
+  await mkdir(dirname(path), { recursive: true });
+  const writer = new AtomicLineWriter(path);
+  let rows = 0;
+  try {
+    const source = countRows(streamReport(store, name, filter), () => {
+      rows += 1;
+    });
+    for await (const chunk of toReportChunks(source, format)) await writer.write(chunk);
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return rows;
+}
+
+export function toReportChunks<T extends Parameters<typeof formatReportCsv>[0]>(
+  rows: T,
+  format: ReportFormat,
+): AsyncGenerator<string> {
+  return format === 'json' ? formatReportJson(rows) : formatReportCsv(rows);
+}
+
+async function* countRows<T>(rows: AsyncIterable<T>, onRow: () => void): AsyncGenerator<T> {
+  for await (const row of rows) {
+    onRow();
+    yield row;
+  }
+}

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { listCampaigns } from '../../campaign/campaign-status.js';
+import { formatCampaignLine } from '../../campaign/format-status.js';
+import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
+
+export function registerCampaigns(program: Command): void {
+  addConnectionOptions(
+    program.command('campaigns').description('list campaigns with their state and counts').option('--json', 'print JSON', false),
+  ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
+    await withContext(toConnectionFlags(flags), async (context) => {
+      const campaigns = await listCampaigns(context.store);
+      if (flags.json) await writeJson(campaigns);
+      else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
+    });
+  });
+}

@@ -1,0 +1,131 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { CampaignStatus } from '../../campaign/campaign-status.js';
+import { formatStatusText } from '../../campaign/format-status.js';
+import { importCampaign } from '../../campaign/import-campaign.js';
+import { startCampaign } from '../../campaign/start-campaign.js';
+import { formatReportCsv, streamReport } from '../../campaign/stream-report.js';
+import { loadCampaignFile } from '../../config/load-campaign-file.js';
+import { FleetError } from '../../errors/index.js';
+import { createLogger } from '../../log/logger.js';
+import { prepareDemoHosts, toDemoSettings } from '../../workers/demo-hosts.js';
+import {
+  type EmbeddedRedis,
+  findRedisServer,
+  probeRedis,
+  REDIS_INSTALL_HINT,
+  startEmbeddedRedis,
+} from '../../workers/embedded-redis.js';
+import { startAgent } from '../../workers/start-agent.js';
+import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, withContext, writeOut } from '../context.js';
+import { followCampaign } from './status.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+/** The demo ends in seconds; past this something is wrong and it says so rather than hang. */
+const DEMO_DEADLINE_MS = 120_000;
+
+interface DemoFlags {
+  readonly redisUrl?: string;
+  readonly prefix: string;
+  readonly dir: string;
+}
+
+/** REDIS_URL / --redis-url, else a Redis on 127.0.0.1:6379, else a private redis-server under <dir>/redis. */
+async function chooseRedis(flags: DemoFlags): Promise<{ url: string; embedded?: EmbeddedRedis }> {
+  const given = flags.redisUrl ?? process.env['REDIS_URL'];
+  if (given) return { url: given };
+  if (await probeRedis('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL };
+  const binary = findRedisServer();
+  if (!binary) throw new FleetError('FR_ERR_REDIS_UNREACHABLE', REDIS_INSTALL_HINT);
+  const embedded = await startEmbeddedRedis(binary, join(flags.dir, 'redis'));
+  await writeOut(`demo: started a private redis-server at ${embedded.url} (AOF, data in ${join(flags.dir, 'redis')})\n`);
+  return { url: embedded.url, embedded };
+}
+
+function timestamp(now: number): string {
+  return new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+async function runDemo(flags: DemoFlags): Promise<void> {
+  const { url, embedded } = await chooseRedis(flags);
+  const hostsRoot = resolve(flags.dir, 'hosts');
+  const logger = createLogger({ level: 'error', destination: undefined });
+  try {
+    await withContext({ redisUrl: url, prefix: flags.prefix, allowEviction: false }, async (context) => {
+      const name = `demo-${timestamp(context.now())}`;
+      const settings = toDemoSettings(await loadCampaignFile(join(EXAMPLES, 'campaign.yaml')), hostsRoot);
+      const imported = await importCampaign(context.store, context.queues, {
+        campaign: name,
+        csvPath: join(EXAMPLES, 'users.csv'),
+        settings,
+        allowRejects: true,
+        reportDir: 'reports',
+        now: context.now(),
+      });
+      const hosts: string[] = [];
+      for await (const users of context.store.scanUsers(name, {})) {
+        for (const user of users) if (user.spec.host) hosts.push(user.spec.host);
+      }
+      const faults = prepareDemoHosts(hostsRoot, hosts);
+      await writeOut(
+        `demo: campaign ${name}: ${imported.valid} users imported, ${imported.rejected} rows rejected` +
+          (imported.reportPath ? ` (${imported.reportPath})` : '') +
+          `\ndemo: simulated workstations in ${hostsRoot}; busy twice then fine: ${faults.transient.join(', ')}; ` +
+          `permission denied: ${faults.permanent}\n`,
+      );
+      const agent = await startAgent({
+        redisUrl: url,
+        prefix: flags.prefix,
+        roles: ['generate', 'deploy'],
+        concurrency: 16,
+        lockMs: 10_000,
+        stalledMs: 5_000,
+        maxStalls: 5,
+        pollMs: 200,
+        graceMs: 5_000,
+        localRoot: hostsRoot,
+        logger,
+      });
+      try {
+        await startCampaign(context.store, context.queues, name, context.now());
+        let deadline: NodeJS.Timeout | undefined;
+        const status = await Promise.race([
+          followCampaign(context, name, 300),
+          new Promise<CampaignStatus>((_, fail) => {
+            deadline = setTimeout(
+              () => fail(new FleetError('FR_ERR_INTERNAL', `the demo did not finish in ${DEMO_DEADLINE_MS / 1000} s`)),
+              DEMO_DEADLINE_MS,
+            );
+          }),
+        ]).finally(() => clearTimeout(deadline));
+        mkdirSync('reports', { recursive: true });
+        const reportPath = join('reports', `${name}.csv`);
+        await pipeline(Readable.from(formatReportCsv(streamReport(context.store, name))), createWriteStream(reportPath));
+        await writeOut(`\n${formatStatusText(status)}report: ${reportPath}\n`);
+        await writeOut(`more: fleet-rollout status ${name} · fleet-rollout report ${name} --state failed\n`);
+      } finally {
+        await agent.stop();
+      }
+    });
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'Import examples/users.csv and deploy it to simulated workstations with in-process agents, showing progress (uses REDIS_URL, else 127.0.0.1:6379, else starts a private redis-server)',
+    )
+    .option('--redis-url <url>', 'Redis URL (default: REDIS_URL, else 127.0.0.1:6379, else a private redis-server)')
+    .option('--prefix <prefix>', 'key prefix of queues and records', process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX)
+    .option('--dir <dir>', 'where the demo keeps its Redis data and simulated workstations', '.fleet')
+    .action(async (flags: DemoFlags) => {
+      await runDemo(flags);
+    });
+}

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { type ImportResult, importCampaign } from '../../campaign/import-campaign.js';
+import { defaultCampaignFile, loadCampaignFile } from '../../config/load-campaign-file.js';
+import { type CsvEncoding, parseDelimiterOption } from '../../csv/index.js';
+import { FleetError } from '../../errors/index.js';
+import {
+  addConnectionOptions,
+  type CliContext,
+  toConnectionFlags,
+  withContext,
+  writeJson,
+  writeOut,
+} from '../context.js';
+
+export interface ImportFlags {
+  readonly campaign: string;
+  readonly campaignFile?: string;
+  readonly transport?: string;
+  readonly allowRejects?: boolean;
+  readonly reportDir?: string;
+  readonly encoding: string;
+  readonly delimiter?: string;
+  readonly json?: boolean;
+}
+
+/** The options `import` and `run` share. */
+export function addImportOptions(command: Command): Command {
+  return addConnectionOptions(
+    command
+      .argument('<csv>', 'users CSV (see README "CSV format")')
+      .requiredOption('--campaign <name>', 'campaign name: 1-64 letters, digits, _ or -')
+      .option('--campaign-file <file>', 'campaign file (YAML or JSON): defaults, profile, retry, deploy')
+      .option('--transport <transport>', 'local or ssh (overrides deploy.transport of the campaign file)')
+      .option('--allow-rejects', 'queue the valid rows even if some rows are rejected', false)
+      .option('--report-dir <dir>', 'where <campaign>-rejected.csv is written', 'reports')
+      .option('--encoding <encoding>', 'CSV encoding: auto, utf-8 or windows-1252', 'auto')
+      .option('--delimiter <d>', 'CSV delimiter: , ; or tab (default: detected from the header)')
+      .option('--json', 'print the result as JSON', false),
+  );
+}
+
+export async function importFromFlags(context: CliContext, csvPath: string, flags: ImportFlags): Promise<ImportResult> {
+  if (!['auto', 'utf-8', 'windows-1252'].includes(flags.encoding)) {
+    throw new FleetError('FR_ERR_USAGE', `--encoding ${flags.encoding}: use auto, utf-8 or windows-1252`);
+  }
+  if (flags.transport !== undefined && flags.transport !== 'local' && flags.transport !== 'ssh') {
+    throw new FleetError('FR_ERR_USAGE', `--transport ${flags.transport}: use local or ssh`);
+  }
+  const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
+  if (flags.delimiter !== undefined && !delimiter) {
+    throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
+  }
+  const settings = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
+  return importCampaign(context.store, context.queues, {
+    campaign: flags.campaign,
+    csvPath,
+    settings,
+    ...(flags.transport !== undefined && { transport: flags.transport as 'local' | 'ssh' }),
+    allowRejects: flags.allowRejects === true,
+    ...(flags.reportDir !== undefined && { reportDir: flags.reportDir }),
+    encoding: flags.encoding as CsvEncoding,
+    ...(delimiter && { delimiter }),
+    onWarning: (message) => process.stderr.write(`fleet-rollout: warning: ${message}\n`),
+    now: context.now(),
+  });
+}
+
+/** Text summary of an import; exit code 2 when rows were rejected (whether or not the rest was imported). */
+export function describeImport(campaign: string, result: ImportResult): string {
+  const report = result.reportPath ? ` (rejected rows listed in ${result.reportPath})` : '';
+  const head = `import ${campaign}: ${result.valid} valid, ${result.rejected} rejected${report}\n`;
+  if (!result.imported) {
+    return result.valid === 0
+      ? `${head}nothing imported: no valid row\n`
+      : `${head}nothing imported: fix the rejected rows or pass --allow-rejects\n`;
+  }
+  return `${head}added ${result.added}, changed ${result.changed}, unchanged ${result.unchanged} → ${result.queued} user(s) queued\n`;
+}
+
+export async function printImport(campaign: string, result: ImportResult, json: boolean): Promise<void> {
+  if (result.rejected > 0) process.exitCode = 2;
+  else if (!result.imported) process.exitCode = 1;
+  if (json) await writeJson({ campaign, ...result });
+  else await writeOut(describeImport(campaign, result));
+}
+
+export function registerImport(program: Command): void {
+  const command = program
+    .command('import')
+    .description('validate a users CSV and record its users in a campaign (queued, not started)');
+  addImportOptions(command)
+    .addHelpText('after', '\nExit codes: 0 imported · 2 rows rejected (nothing imported without --allow-rejects) · 1 failure.')
+    .action(async (csvPath: string, flags: ImportFlags & Record<string, unknown>) => {
+      await withContext(toConnectionFlags(flags), async (context) => {
+        const result = await importFromFlags(context, csvPath, flags);
+        await printImport(flags.campaign, result, flags.json === true);
+      });
+    });
+}

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { streamReport } from '../../campaign/stream-report.js';
+import { type ReportFormat, toReportChunks, writeReportFile } from '../../campaign/write-report-file.js';
+import { FleetError } from '../../errors/index.js';
+import { USER_STATES, type UserState } from '../../rollout/states.js';
+import type { UserFilter } from '../../store/types.js';
+import { addConnectionOptions, toConnectionFlags, withContext, writeOut } from '../context.js';
+
+interface ReportFlags {
+  readonly state?: string;
+  readonly site?: string;
+  readonly code?: string;
+  readonly format: string;
+  readonly out?: string;
+}
+
+export function parseStateOption(value: string | undefined): UserState | undefined {
+  if (value === undefined) return undefined;
+  if (!(USER_STATES as readonly string[]).includes(value)) {
+    throw new FleetError('FR_ERR_USAGE', `--state ${value}: use one of ${USER_STATES.join(', ')}`);
+  }
+  return value as UserState;
+}
+
+export function registerReport(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('report')
+      .description('one row per user: state, attempts, last error, checksum, timestamps (streamed, formula-safe CSV)')
+      .argument('<name>', 'campaign name')
+      .option('--state <state>', `only users in this state (${USER_STATES.join(', ')})`)
+      .option('--site <site>', 'only users of this site')
+      .option('--code <code>', 'only users whose last error has this code')
+      .option('--format <format>', 'csv or json', 'csv')
+      .option('--out <file>', 'write to this file instead of stdout'),
+  ).action(async (name: string, flags: ReportFlags & Record<string, unknown>) => {
+    if (flags.format !== 'csv' && flags.format !== 'json') {
+      throw new FleetError('FR_ERR_USAGE', `--format ${flags.format}: use csv or json`);
+    }
+    const format: ReportFormat = flags.format;
+    const state = parseStateOption(flags.state);
+    const filter: UserFilter = {
+      ...(state !== undefined && { state }),
+      ...(flags.site !== undefined && { site: flags.site }),
+      ...(flags.code !== undefined && { code: flags.code }),
+    };
+    await withContext(toConnectionFlags(flags), async (context) => {
+      if (flags.out !== undefined) {
+        const rows = await writeReportFile(context.store, name, filter, format, flags.out);
+        process.stderr.write(`report ${name}: ${rows} user(s) written to ${flags.out}\n`);
+        return;
+      }
+      for await (const chunk of toReportChunks(streamReport(context.store, name, filter), format)) await writeOut(chunk);
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { startCampaign } from '../../campaign/start-campaign.js';
+import { formatStatusText } from '../../campaign/format-status.js';
+import { writeReportFile } from '../../campaign/write-report-file.js';
+import { toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
+import { addImportOptions, describeImport, type ImportFlags, importFromFlags, printImport } from './import.js';
+import { followCampaign } from './status.js';
+
+interface RunFlags extends ImportFlags {
+  readonly follow?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  const command = program
+    .command('run')
+    .description('import a users CSV into a campaign and start it (agents do the work: `fleet-rollout agent`)');
+  addImportOptions(command)
+    .option('--follow', 'show live progress until the campaign is done, then the summary', false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 started · 2 rows rejected (nothing started without --allow-rejects) · 1 failure.',
+    )
+    .action(async (csvPath: string, flags: RunFlags & Record<string, unknown>) => {
+      await withContext(toConnectionFlags(flags), async (context) => {
+        const result = await importFromFlags(context, csvPath, flags);
+        if (!result.imported) {
+          await printImport(flags.campaign, result, flags.json === true);
+          return;
+        }
+        const started = await startCampaign(context.store, context.queues, flags.campaign, context.now());
+        if (result.rejected > 0) process.exitCode = 2;
+        if (!flags.follow) {
+          if (flags.json) await writeJson({ campaign: flags.campaign, ...result, enqueued: started.enqueued, state: started.campaign.state });
+          else await writeOut(`${describeImport(flags.campaign, result)}started: ${started.enqueued} user(s) enqueued, campaign ${started.campaign.state}\n`);
+          return;
+        }
+        if (!flags.json) await writeOut(describeImport(flags.campaign, result));
+        const status = await followCampaign(context, flags.campaign, 1000);
+        const reportPath = join(flags.reportDir ?? 'reports', `${flags.campaign}-report.csv`);
+        await writeReportFile(context.store, flags.campaign, {}, 'csv', reportPath);
+        if (flags.json) await writeJson({ campaign: flags.campaign, import: result, status, reportPath });
+        else {
+          const rejected = result.reportPath ? `rejected rows: ${result.reportPath}\n` : '';
+          await writeOut(`${formatStatusText(status)}${rejected}report: ${reportPath}\n`);
+        }
+      });
+    });
+}

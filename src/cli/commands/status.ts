@@ -1,0 +1,74 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { type CampaignStatus, campaignStatus, listCampaigns } from '../../campaign/campaign-status.js';
+import { formatCampaignLine, formatCounts, formatStatusText } from '../../campaign/format-status.js';
+import { createProgressBar } from '../progress-bar.js';
+import { addConnectionOptions, type CliContext, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
+
+interface StatusFlags {
+  readonly watch?: boolean;
+  readonly json?: boolean;
+  readonly interval: string;
+}
+
+const ENDED = ['done', 'cancelled', 'halted'];
+
+/**
+ * Polls the counters until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar, elsewhere
+ * one line per change. Used by `status --watch` and `run --follow`.
+ */
+export async function followCampaign(context: CliContext, name: string, intervalMs: number): Promise<CampaignStatus> {
+  const tty = process.stdout.isTTY === true;
+  let lastLine = '';
+  let bar: ReturnType<typeof createProgressBar> | undefined;
+  for (;;) {
+    const status = await campaignStatus(context.store, context.queues, name, context.now());
+    if (tty) {
+      await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
+      bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
+      bar.update(status.finished, `${status.finished}/${status.total}`);
+    } else {
+      const line = `${name}: ${status.campaign.state} · ${formatCounts(status)}`;
+      if (line !== lastLine) await writeOut(`${line}\n`);
+      lastLine = line;
+    }
+    if (ENDED.includes(status.campaign.state)) {
+      bar?.finish();
+      return status;
+    }
+    await sleep(intervalMs);
+  }
+}
+
+async function showStatus(context: CliContext, name: string | undefined, flags: StatusFlags): Promise<void> {
+  if (name === undefined) {
+    const campaigns = await listCampaigns(context.store);
+    if (flags.json) await writeJson(campaigns);
+    else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
+    return;
+  }
+  if (flags.watch && !flags.json) {
+    const status = await followCampaign(context, name, Math.max(200, Number(flags.interval) * 1000 || 1000));
+    if (!process.stdout.isTTY) await writeOut(formatStatusText(status));
+    return;
+  }
+  const status = await campaignStatus(context.store, context.queues, name, context.now());
+  if (flags.json) await writeJson(status);
+  else await writeOut(formatStatusText(status));
+}
+
+export function registerStatus(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('status')
+      .description('counts per state, throughput, ETA and queue depths of a campaign (all campaigns without NAME)')
+      .argument('[name]', 'campaign name')
+      .option('--watch', 'refresh until the campaign ends (Ctrl-C to stop watching)', false)
+      .option('--interval <seconds>', 'refresh interval of --watch', '1')
+      .option('--json', 'print JSON', false),
+  )
+    .addHelpText('after', '\nExit codes: 0 shown (also for a finished campaign with failed users) · 1 failure.')
+    .action(async (name: string | undefined, flags: StatusFlags & Record<string, unknown>) => {
+      await withContext(toConnectionFlags(flags), (context) => showStatus(context, name, flags));
+    });
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { getUserDetail, type UserDetail } from '../../campaign/get-user-detail.js';
+import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
+
+const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+function formatUserDetail(detail: UserDetail): string {
+  const { user, attempts } = detail;
+  const lines = [
+    `${user.username}${user.displayName ? ` (${user.displayName})` : ''} in ${user.campaign}: ${user.state}`,
+    `  host ${user.host ?? '-'} · site ${user.site ?? '-'} · line ${user.line} · run ${user.run} · attempts ${user.attempts}`,
+    `  updated ${iso(user.updatedAt)} · finished ${iso(user.finishedAt)} · next attempt ${iso(user.nextAttemptAt)}`,
+    `  checksum ${user.checksum ?? '-'}${user.officeVersion ? ` · Office ${user.officeVersion}` : ''}${user.backup ? ` · backup ${user.backup}` : ''}`,
+  ];
+  if (user.lastError) {
+    lines.push(`  last error ${user.lastError.code} (${user.lastError.failureClass}): ${user.lastError.message}`);
+  }
+  lines.push(attempts.length > 0 ? '  attempts (newest first):' : '  no attempts yet');
+  for (const attempt of attempts) {
+    const code = attempt.code ? ` ${attempt.code}` : '';
+    const exit = attempt.exitCode !== undefined ? ` exit ${attempt.exitCode}` : '';
+    lines.push(
+      `    ${iso(attempt.at)} ${attempt.stage} run ${attempt.run} #${attempt.attempt} ${attempt.outcome}${code}${exit} ${attempt.durationMs} ms${attempt.agent ? ` by ${attempt.agent}` : ''}`,
+    );
+    if (attempt.message) lines.push(`      ${attempt.message}`);
+    if (attempt.stderrTail) lines.push(...attempt.stderrTail.trimEnd().split('\n').slice(-5).map((l) => `      | ${l}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerUser(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('user')
+      .description("one user's record and attempt history")
+      .argument('<name>', 'campaign name')
+      .argument('<username>', 'user name (case-insensitive)')
+      .option('--json', 'print JSON', false),
+  ).action(async (name: string, username: string, flags: { json?: boolean } & Record<string, unknown>) => {
+    await withContext(toConnectionFlags(flags), async (context) => {
+      const detail = await getUserDetail(context.store, name, username);
+      if (flags.json) await writeJson(detail);
+      else await writeOut(formatUserDetail(detail));
+    });
+  });
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createHostKeyVerifier } from '../../src/transport/ssh/host-key-verifier.js';
+import { createMemoryHostKeyStore } from '../../src/transport/ssh/host-key-store.js';
+import { formatHostId, hashHostId, matchesHost, parseKnownHosts } from '../../src/transport/ssh/known-hosts.js';
+
+/** A syntactically valid SSH key blob of `type` (string type + random body), as a server would present it. */
+function blob(type: string): Buffer {
+  const name = Buffer.from(type);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(name.length);
+  return Buffer.concat([length, name, randomBytes(32)]);
+}
+
+const line = (hosts: string, key: Buffer, type = 'ssh-ed25519'): string => `${hosts} ${type} ${key.toString('base64')}`;
+
+describe('known_hosts', () => {
+  it('formats host ids like OpenSSH: bare on port 22, [host]:port otherwise', () => {
+    expect(formatHostId('ws1.corp', 22)).toBe('ws1.corp');
+    expect(formatHostId('10.0.0.5', 2222)).toBe('[10.0.0.5]:2222');
+  });
+
+  it('matches comma lists, wildcards, negations and hashed |1| entries', () => {
+    expect(matchesHost('ws1,ws2.corp', 'ws2.corp')).toBe(true);
+    expect(matchesHost('*.corp,!bad.corp', 'good.corp')).toBe(true);
+    expect(matchesHost('*.corp,!bad.corp', 'bad.corp')).toBe(false);
+    expect(matchesHost('ws?', 'ws12')).toBe(false);
+    const hashed = hashHostId('[127.0.0.2]:2201', randomBytes(20));
+    expect(matchesHost(hashed, '[127.0.0.2]:2201')).toBe(true);
+    expect(matchesHost(hashed, '[127.0.0.2]:2202')).toBe(false);
+  });
+
+  it('strict: trusts a listed key, calls another key for a listed host "changed", an unlisted host "unknown"', async () => {
+    const key = blob('ssh-ed25519');
+    const verifier = createHostKeyVerifier({
+      knownHosts: parseKnownHosts(`# comment\n\n${line('[ws1]:2222', key)}\n@cert-authority *.corp ssh-ed25519 AAAA\n`),
+      policy: 'strict',
+    });
+    expect(await verifier.verify('ws1', 2222, key)).toBe('trusted');
+    expect(await verifier.verify('ws1', 2222, blob('ssh-ed25519'))).toBe('changed');
+    expect(await verifier.verify('ws1', 22, key)).toBe('unknown');
+    expect(await verifier.knownKeyTypes('ws1', 2222)).toEqual(['ssh-ed25519']);
+  });
+
+  it('never accepts a @revoked key', async () => {
+    const key = blob('ssh-ed25519');
+    const verifier = createHostKeyVerifier({
+      knownHosts: parseKnownHosts(`${line('ws1', key)}\n@revoked * ssh-ed25519 ${key.toString('base64')}\n`),
+      policy: 'strict',
+    });
+    expect(await verifier.verify('ws1', 22, key)).toBe('revoked');
+  });
+
+  it('accept-new pins the first key and refuses a different one later, even for another key type', async () => {
+    const store = createMemoryHostKeyStore();
+    const verifier = createHostKeyVerifier({ knownHosts: [], policy: 'accept-new', store });
+    const first = blob('ssh-ed25519');
+    expect(await verifier.verify('laptop7', 22, first)).toBe('pinned');
+    expect(await verifier.verify('laptop7', 22, first)).toBe('pinned');
+    expect(await verifier.verify('laptop7', 22, blob('ssh-ed25519'))).toBe('changed');
+    expect(await verifier.verify('laptop7', 22, blob('ecdsa-sha2-nistp256'))).toBe('changed');
+    expect(await verifier.knownKeyTypes('laptop7', 22)).toEqual(['ssh-ed25519']);
+  });
+
+  it('accept-new still obeys known_hosts for the hosts it lists', async () => {
+    const listed = blob('ssh-ed25519');
+    const verifier = createHostKeyVerifier({
+      knownHosts: parseKnownHosts(line('ws1', listed)),
+      policy: 'accept-new',
+      store: createMemoryHostKeyStore(),
+    });
+    expect(await verifier.verify('ws1', 22, blob('ssh-ed25519'))).toBe('changed');
+  });
+});
