@@ -73,6 +73,8 @@ function Write-Result($Object) {
 
 function Invoke-Reg([string[]]$Arguments) {
   # reg.exe writes its own messages; keep them for error classification, never print them to stdout.
+  # 'Continue' here: in PowerShell 5.1, 2>&1 on a native command under 'Stop' turns any stderr line into a throw.
+  $ErrorActionPreference = 'Continue'
   $output = & reg.exe @Arguments 2>&1 | Out-String
   return @{ Code = $LASTEXITCODE; Output = $output }
 }
@@ -90,7 +92,7 @@ function Assert-Arguments {
 function Assert-OutlookVersion {
   $appPath = 'Registry::HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\OUTLOOK.EXE'
   if (-not (Test-Path -LiteralPath $appPath)) { Stop-Apply 69 'Outlook is not installed (no App Paths\OUTLOOK.EXE)' }
-  $exe = (Get-Item -LiteralPath $appPath).GetValue('')
+  $exe = "$((Get-Item -LiteralPath $appPath).GetValue(''))".Trim('"')
   if (-not $exe -or -not (Test-Path -LiteralPath $exe)) { Stop-Apply 69 'Outlook is not installed (OUTLOOK.EXE missing)' }
   $major = (Get-Item -LiteralPath $exe).VersionInfo.FileMajorPart
   if ("$major.0" -ne $Office) { Stop-Apply 69 "Outlook $major.0 is installed, not $Office" }
@@ -176,6 +178,7 @@ function Restore-KeyBackup([string]$Root, [string]$Sid, [string]$Subkey, [string
 }
 
 function Set-PrfAcl([string]$Sid) {
+  $ErrorActionPreference = 'Continue'
   $null = & icacls.exe $Prf /inheritance:r /grant:r '*S-1-5-18:F' '*S-1-5-32-544:F' "*${Sid}:R" 2>&1
   if ($LASTEXITCODE -ne 0) { Stop-Apply 77 'cannot set the PRF file ACL' }
 }

@@ -82,7 +82,11 @@ export async function importCampaign(
       const { line, spec } = item.row;
       rows.push({ line, spec, specHash: computeSpecHash(spec, profile, settings.deploy) });
     } else if (item.rejection.username !== undefined) {
-      skipped.push({ username: item.rejection.username, line: item.rejection.line, error: toStoredError(item.rejection) });
+      skipped.push({
+        username: item.rejection.username,
+        line: item.rejection.line,
+        error: toStoredError(item.rejection),
+      });
     }
     if (rows.length + skipped.length >= BATCH) await flush();
   }
@@ -133,9 +137,13 @@ async function hashFile(path: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   } catch (error) {
-    throw new FleetError('FR_ERR_FILE_UNREADABLE', `cannot read the CSV file (${(error as NodeJS.ErrnoException).code})`, {
-      file: path,
-    });
+    throw new FleetError(
+      'FR_ERR_FILE_UNREADABLE',
+      `cannot read the CSV file (${(error as NodeJS.ErrnoException).code})`,
+      {
+        file: path,
+      },
+    );
   }
   return hash.digest('hex');
 }

@@ -48,7 +48,11 @@ export function toReportRow(user: UserRecord): ReportRow {
 }
 
 /** Rows in name order, streamed from the store in batches: 100k users never sit in memory together. */
-export async function* streamReport(store: RecordStore, name: string, filter: UserFilter = {}): AsyncGenerator<ReportRow> {
+export async function* streamReport(
+  store: RecordStore,
+  name: string,
+  filter: UserFilter = {},
+): AsyncGenerator<ReportRow> {
   await requireCampaign(store, name);
   for await (const users of store.scanUsers(name, filter)) {
     for (const user of users) yield toReportRow(user);

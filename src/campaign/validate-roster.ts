@@ -1,11 +1,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CampaignFile } from '../config/campaign-schema.js';
 import type { CsvEncoding, Delimiter } from '../csv/index.js';
 import { toCsvLine } from '../csv/index.js';
 import type { AcceptedRow, Rejection } from '../csv/user-spec.js';
 import { renderProfile } from '../profile/index.js';
 import type { ProfileOptions } from '../profile/profile-options.js';
-import type { CampaignFile } from '../config/campaign-schema.js';
 import { AtomicLineWriter } from './atomic-line-writer.js';
 import { readRosterFile } from './read-roster-file.js';
 
@@ -41,7 +41,11 @@ export async function* checkRosterRows(
     }
     const rendered = renderProfile(item.row.spec, profile);
     if (rendered.ok) yield item;
-    else yield { kind: 'rejected', rejection: { ...rendered.rejection, line: item.row.line, username: item.row.spec.username } };
+    else
+      yield {
+        kind: 'rejected',
+        rejection: { ...rendered.rejection, line: item.row.line, username: item.row.spec.username },
+      };
   }
 }
 

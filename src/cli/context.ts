@@ -20,7 +20,11 @@ export const DEFAULT_PREFIX = 'fleet';
 export function addConnectionOptions(command: Command): Command {
   return command
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)', process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL)
-    .option('--prefix <prefix>', 'key prefix of queues and records (env FLEET_PREFIX)', process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX)
+    .option(
+      '--prefix <prefix>',
+      'key prefix of queues and records (env FLEET_PREFIX)',
+      process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX,
+    )
     .option('--allow-eviction', 'run even if Redis maxmemory-policy may evict keys (data loss risk)', false);
 }
 

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
+import { createRedisConnection } from '../queue/connection.js';
 import {
   createHostKeyVerifier,
   createRedisHostKeyStore,
@@ -11,6 +12,7 @@ import {
   type SshTransport,
   type TransportLogger,
 } from '../transport/ssh/index.js';
+import { toConnectionFlags } from './context.js';
 
 /**
  * The agent's SSH credentials and policies (they never live in the campaign, the CSV or job data).
@@ -101,7 +103,8 @@ export function toSshTransportOptions(
 }
 
 export interface SshRuntime {
-  readonly redis: Redis;
+  /** Needed for accept-new only. */
+  readonly redis?: Redis;
   /** The agent's key prefix: accept-new pins live in `<prefix>:ssh-hostkeys`. */
   readonly prefix: string;
   readonly logger?: TransportLogger;
@@ -126,4 +129,41 @@ export async function createSshTransportFromOptions(
     perHostConcurrency: settings.perHostConcurrency,
     ...(runtime.logger && { logger: runtime.logger }),
   });
+}
+
+/**
+ * The `agent` command's hook: undefined without SSH credentials; otherwise a factory the transport registry calls on
+ * the first ssh campaign. accept-new pins need Redis: the factory opens its own connection (same URL and prefix as
+ * the agent) and closes it with the transport.
+ */
+export function createSshTransportHook(
+  options: Record<string, unknown>,
+  logger?: TransportLogger,
+): (() => Promise<SshTransport>) | undefined {
+  const settings = toSshTransportOptions(options);
+  if (!settings) return undefined;
+  return async () => {
+    const flags = toConnectionFlags(options);
+    const redis =
+      settings.hostKeyPolicy === 'accept-new'
+        ? await createRedisConnection(flags.redisUrl, { role: 'worker' })
+        : undefined;
+    try {
+      const transport = await createSshTransportFromOptions(settings, {
+        ...(redis && { redis }),
+        prefix: flags.prefix,
+        ...(logger && { logger }),
+      });
+      return {
+        ...transport,
+        close: async () => {
+          await transport.close();
+          redis?.disconnect();
+        },
+      };
+    } catch (error) {
+      redis?.disconnect();
+      throw error;
+    }
+  };
 }

@@ -6,8 +6,35 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
+/** One pass over the characters: true when `value` is certainly a valid host name (the common case). */
+function isPlainHostName(value: string, minLabels: number): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  let labels = 1;
+  let labelStart = 0;
+  let allDigits = true;
+  for (let i = 0; i <= value.length; i++) {
+    const code = i < value.length ? value.charCodeAt(i) : 0x2e;
+    if (code === 0x2e) {
+      const length = i - labelStart;
+      if (length === 0 || length > 63 || value.charCodeAt(i - 1) === 0x2d) return false;
+      if (i < value.length) {
+        labels++;
+        labelStart = i + 1;
+        allDigits = true;
+      }
+      continue;
+    }
+    const digit = code >= 0x30 && code <= 0x39;
+    const letter = (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);
+    if (!digit) allDigits = false;
+    if (!digit && !letter && !(code === 0x2d && i !== labelStart)) return false;
+  }
+  return labels >= minLabels && !(labels > 1 && allDigits);
+}
+
 /** `null` when valid, otherwise the reason. `minLabels` = 2 demands a fully-qualified name. */
 export function checkHostName(value: string, minLabels = 1): string | null {
+  if (isPlainHostName(value, minLabels)) return null;
   if (value.length === 0) return 'empty host name';
   if (value.length > 253) return 'host name longer than 253 characters';
   if (value.endsWith('.')) return 'host name ends with a dot';

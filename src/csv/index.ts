@@ -16,6 +16,7 @@ export {
 export { checkHostName, checkServerName, checkWorkstation, isIpv4, isIpv6 } from './host-rules.js';
 export { type ProxyParse, parseProxyUrl } from './proxy-url.js';
 export { type RosterItem, type RosterOptions, readRoster } from './read-roster.js';
+export { type CsvRecord, type SplitResult, splitRecord } from './record-splitter.js';
 export { describeValue, hasControlCharacter, MAX_SHOWN_CHARS } from './text-rules.js';
 export {
   type AcceptedRow,
@@ -25,4 +26,12 @@ export {
   type Rejection,
   type UserSpec,
 } from './user-spec.js';
-export { type ClaimUsername, type DefaultCells, type RowResult, toDefaultCells, validateRow } from './validate-row.js';
+export {
+  type ClaimUsername,
+  createRowMemo,
+  type DefaultCells,
+  type RowMemo,
+  type RowResult,
+  toDefaultCells,
+  validateRow,
+} from './validate-row.js';

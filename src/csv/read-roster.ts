@@ -1,11 +1,11 @@
-import { type Parser, parse } from 'csv-parse';
 import type { ColumnDefaults } from '../config/campaign-schema.js';
 import { FleetError } from '../errors/index.js';
 import { assertRequiredColumns, type HeaderMap, mapHeader } from './columns.js';
 import { type CsvEncoding, decodeChunks } from './decode-chunks.js';
 import { type Delimiter, detectDelimiter } from './detect-delimiter.js';
+import { type CsvRecord, splitRecord } from './record-splitter.js';
 import type { AcceptedRow, Rejection } from './user-spec.js';
-import { toDefaultCells, validateRow } from './validate-row.js';
+import { createRowMemo, toDefaultCells, validateRow } from './validate-row.js';
 
 export interface RosterOptions {
   /** Label used in messages (usually the path as the admin typed it). */
@@ -20,7 +20,9 @@ export interface RosterOptions {
 export type RosterItem = { kind: 'accepted'; row: AcceptedRow } | { kind: 'rejected'; rejection: Rejection };
 
 /** A record bigger than this is a broken file (typically an unbalanced quote swallowing the rest). */
-const MAX_RECORD_BYTES = 1 << 20;
+const MAX_RECORD_CHARS = 1 << 20;
+/** NFC normalisation is the identity on ASCII, which most user names are. */
+const ASCII = /^[\x00-\x7f]*$/;
 /** How much text is looked at to find the header line for delimiter detection. */
 const PEEK_CHARS = 64 * 1024;
 
@@ -47,42 +49,6 @@ async function chooseDelimiter(
   return { delimiter: detectDelimiter(head), texts: prepend(head, texts) };
 }
 
-function waitForDrain(parser: Parser): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      parser.off('drain', done);
-      parser.off('close', done);
-      resolve();
-    };
-    parser.on('drain', done);
-    parser.on('close', done);
-  });
-}
-
-/** Feeds text to the parser with back-pressure; stops (closing the source) if the parser is destroyed. */
-async function pump(texts: AsyncGenerator<string>, parser: Parser): Promise<void> {
-  try {
-    for await (const text of texts) {
-      if (parser.destroyed) return;
-      if (!parser.write(text)) await waitForDrain(parser);
-      if (parser.destroyed) return;
-    }
-    parser.end();
-  } catch (error) {
-    parser.destroy(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-/** Physical lines a record spans: line breaks survive only inside quoted fields. */
-function countLineBreaks(record: readonly string[]): number {
-  let breaks = 0;
-  for (const field of record) {
-    if (!field.includes('\n')) continue;
-    for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) breaks++;
-  }
-  return breaks;
-}
-
 function isBlank(record: readonly string[]): boolean {
   return record.every((field) => field.trim() === '');
 }
@@ -97,34 +63,12 @@ export async function* readRoster(
   options: RosterOptions,
 ): AsyncGenerator<RosterItem> {
   const { file } = options;
-  const decoded = decodeChunks(chunks, options);
-  const { delimiter, texts } = await chooseDelimiter(decoded, options.delimiter);
-  let unclosedQuote = false;
-  let fatal: FleetError | undefined;
-  const parser = parse({
-    delimiter,
-    record_delimiter: ['\r\n', '\n'],
-    relax_column_count: true,
-    relax_quotes: true,
-    max_record_size: MAX_RECORD_BYTES,
-    skip_records_with_error: true,
-    on_skip: (error) => {
-      // With relax_quotes, only an unclosed quote (at the end of input) or an oversized record gets here.
-      if (error?.code === 'CSV_QUOTE_NOT_CLOSED') {
-        unclosedQuote = true;
-        return;
-      }
-      fatal = new FleetError('FR_ERR_CSV_MALFORMED', `cannot parse the CSV: ${error?.message ?? 'unknown error'}`, {
-        file,
-      });
-      parser.destroy(fatal);
-    },
-  });
-  const feeding = pump(texts, parser);
+  const { delimiter, texts } = await chooseDelimiter(decodeChunks(chunks, options), options.delimiter);
   const defaults = toDefaultCells(options.defaults);
   const seen = new Map<string, number>();
+  const memo = createRowMemo();
   const claimUsername = (username: string, line: number): number | null => {
-    const key = username.normalize('NFC').toLowerCase();
+    const key = (ASCII.test(username) ? username : username.normalize('NFC')).toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) return first;
     seen.set(key, line);
@@ -133,35 +77,56 @@ export async function* readRoster(
   let header: HeaderMap | undefined;
   let line = 1;
   let dataRecords = 0;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      const start = line;
-      line += 1 + countLineBreaks(record);
-      if (isBlank(record)) continue;
-      if (!header) {
-        header = mapHeader(record, file);
-        if (header.unknown.length > 0) {
-          options.onWarning?.(`${file}: ignoring unknown column(s): ${header.unknown.join(', ')}`);
-        }
-        assertRequiredColumns(header, (column) => defaults[column] !== undefined, file);
-        continue;
+  /** One record → an item, or undefined for the header and blank lines. */
+  const toItem = (record: CsvRecord): RosterItem | undefined => {
+    const start = line;
+    line += record.lines;
+    if (isBlank(record.fields)) return undefined;
+    if (!header) {
+      header = mapHeader(record.fields, file);
+      if (header.unknown.length > 0) {
+        options.onWarning?.(`${file}: ignoring unknown column(s): ${header.unknown.join(', ')}`);
       }
-      dataRecords++;
-      const result = validateRow(record, start, header, defaults, claimUsername);
-      yield result.ok ? { kind: 'accepted', row: result.row } : { kind: 'rejected', rejection: result.rejection };
+      assertRequiredColumns(header, (column) => defaults[column] !== undefined, file);
+      return undefined;
     }
-  } catch (error) {
-    throw fatal ?? error;
-  } finally {
-    parser.destroy();
-    await feeding;
+    dataRecords++;
+    const result = validateRow(record.fields, start, header, defaults, claimUsername, memo);
+    return result.ok ? { kind: 'accepted', row: result.row } : { kind: 'rejected', rejection: result.rejection };
+  };
+
+  let buffer = '';
+  for await (const text of texts) {
+    buffer += text;
+    let position = 0;
+    for (;;) {
+      const result = splitRecord(buffer, position, delimiter, false);
+      if (result.kind !== 'record') break;
+      position = result.next;
+      const item = toItem(result.record);
+      if (item) yield item;
+    }
+    buffer = position === 0 ? buffer : buffer.slice(position);
+    if (buffer.length > MAX_RECORD_CHARS) {
+      const message = `the record starting on line ${line} is larger than 1 MiB (a quote never closed?)`;
+      throw new FleetError('FR_ERR_CSV_MALFORMED', message, { file, line });
+    }
   }
-  if (unclosedQuote) {
+  let position = 0;
+  while (position < buffer.length) {
+    const result = splitRecord(buffer, position, delimiter, true);
+    if (result.kind === 'record') {
+      position = result.next;
+      const item = toItem(result.record);
+      if (item) yield item;
+      continue;
+    }
     if (!header)
       throw new FleetError('FR_ERR_CSV_MALFORMED', 'the header row has a quote that is never closed', { file });
     dataRecords++;
     const reason = 'a quoted field opened on this line is never closed (the rest of the file was read as one field)';
     yield { kind: 'rejected', rejection: { line, column: '*', value: '', reason, code: 'FR_ERR_ROW_MALFORMED' } };
+    break;
   }
   if (!header) throw new FleetError('FR_ERR_CSV_EMPTY', 'the CSV file is empty (no header row)', { file });
   if (dataRecords === 0) {

@@ -13,7 +13,7 @@ import {
   parseYesNo,
 } from './field-rules.js';
 import { checkServerName, checkWorkstation } from './host-rules.js';
-import { parseProxyUrl } from './proxy-url.js';
+import { type ProxyParse, parseProxyUrl } from './proxy-url.js';
 import { describeValue } from './text-rules.js';
 import type { AcceptedRow, Rejection, UserSpec } from './user-spec.js';
 
@@ -33,6 +33,30 @@ export function toDefaultCells(defaults: ColumnDefaults): DefaultCells {
 export type ClaimUsername = (username: string, line: number) => number | null;
 
 export type RowResult = { ok: true; row: AcceptedRow } | { ok: false; rejection: Rejection };
+
+/**
+ * Per-roster memo of the checks whose values repeat on most rows (one proxy, a few Exchange servers).
+ * Bounded: cleared when it grows past MEMO_LIMIT distinct values.
+ */
+export interface RowMemo {
+  readonly proxies: Map<string, ProxyParse>;
+  readonly servers: Map<string, string | null>;
+}
+
+const MEMO_LIMIT = 1024;
+
+export function createRowMemo(): RowMemo {
+  return { proxies: new Map(), servers: new Map() };
+}
+
+function remember<V>(map: Map<string, V>, key: string, compute: (key: string) => V): V {
+  const known = map.get(key);
+  if (known !== undefined || map.has(key)) return known as V;
+  if (map.size >= MEMO_LIMIT) map.clear();
+  const value = compute(key);
+  map.set(key, value);
+  return value;
+}
 
 class RowRejected extends Error {
   constructor(
@@ -57,6 +81,7 @@ export function validateRow(
   header: HeaderMap,
   defaults: DefaultCells,
   claimUsername: ClaimUsername,
+  memo: RowMemo = createRowMemo(),
 ): RowResult {
   let username: string | undefined;
   try {
@@ -98,11 +123,11 @@ export function validateRow(
     const mailbox = optional('mailbox', parseAccountName) ?? name;
     const exchangeRaw = required('exchange_server');
     const exchangeServer = exchangeRaw.trim().toLowerCase();
-    const serverReason = checkServerName(exchangeServer);
+    const serverReason = remember(memo.servers, exchangeServer, checkServerName);
     if (serverReason) throw new RowRejected('exchange_server', exchangeRaw, serverReason, 'FR_ERR_ROW_FIELD_INVALID');
 
     const proxyRaw = required('proxy');
-    const proxy = parseProxyUrl(proxyRaw);
+    const proxy = remember(memo.proxies, proxyRaw, parseProxyUrl);
     if (!proxy.ok) throw new RowRejected('proxy', proxyRaw, proxy.reason, 'FR_ERR_ROW_FIELD_INVALID');
 
     const auth = optional('auth', parseAuth) ?? 'ntlm';

@@ -4,6 +4,7 @@ import type { DeployMode } from '../queue/types.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserState } from '../rollout/states.js';
 import { type AttemptContext, recordFailure, recordSuccess } from './deploy-outcome.js';
+import { linkSignals } from './link-signals.js';
 import { PAUSED_RECHECK_MS } from './generate.js';
 import type { JobContext, JobDeps, JobDisposition } from './types.js';
 
@@ -78,17 +79,16 @@ export async function processDeploy(
   );
   if (!started) return { kind: 'done' };
   const ctx: AttemptContext = { campaign, user, mode, attempt, firstAttemptAt, startedAt: now };
-  const log = deps.logger.child({ campaign: campaign.name, userKey: user.userKey, stage: mode, host: user.spec.host });
+  const logFields = { campaign: campaign.name, userKey: user.userKey, stage: mode, host: user.spec.host, attempt };
 
-  const timeout = new AbortController();
-  const timer = setTimeout(
-    () =>
-      timeout.abort(
-        new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `no answer within ${campaign.file.deploy.timeout_seconds} s`),
-      ),
-    campaign.file.deploy.timeout_seconds * 1000,
-  );
-  const signal = AbortSignal.any([timeout.signal, context.signal]);
+  // One signal for the step: the deploy timeout, or the agent stopping (BullMQ has no job timeout).
+  const step = linkSignals([context.signal]);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    step.abort(new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `no answer within ${campaign.file.deploy.timeout_seconds} s`));
+  }, campaign.file.deploy.timeout_seconds * 1000);
+  const { signal } = step;
   try {
     const target = resolveDeployTarget(user.spec, campaign.file.deploy);
     const transport = await deps.getTransport(campaign.file.deploy);
@@ -104,11 +104,11 @@ export async function processDeploy(
       throw new FleetError('FR_ERR_ARTIFACT_CHANGED', undefined, { host: target.host });
     }
     const outcome = await transport.apply({ ...base, artifact });
-    log.debug({ status: outcome.status, ms: outcome.durationMs }, 'deployed');
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
     return await recordSuccess(ctx, outcome, artifact.sha256, deps);
   } catch (error) {
     const failure = coerceError(error);
-    if (context.signal.aborted && !timeout.signal.aborted) {
+    if (context.signal.aborted && !timedOut) {
       // Shutting down: hand the user back untouched (attempt not counted) for another agent to take now.
       await deps.store.transition(
         campaign.name,
@@ -123,10 +123,11 @@ export async function processDeploy(
       );
       return { kind: 'delay', until: deps.now() };
     }
-    log.info({ code: failure.code, class: failure.failureClass, attempt }, 'deploy attempt failed');
+    deps.logger.info({ ...logFields, code: failure.code, class: failure.failureClass }, 'deploy attempt failed');
     return await recordFailure(ctx, failure, deps);
   } finally {
     clearTimeout(timer);
+    step.unlink();
   }
 }
 

@@ -1,6 +1,6 @@
 import { decodePrfBytes, detectLineEndings } from './decode-prf-bytes.js';
 import { bindServices, lintMappings } from './lint-mapping-rules.js';
-import { lintGeneral, lintRpc } from './lint-profile-rules.js';
+import { lintExchangeConsistency, lintGeneral, lintRpc } from './lint-profile-rules.js';
 import { lintEncoding, lintSyntax } from './lint-syntax-rules.js';
 import type { LintContext, LintFinding, LintReport, LintSeverity } from './lint-types.js';
 import { parsePrf } from './parse-prf.js';
@@ -27,6 +27,7 @@ export function lintPrf(bytes: Uint8Array): LintReport {
   const bindings = bindServices(ctx);
   lintMappings(ctx, bindings);
   lintRpc(ctx, bindings);
+  lintExchangeConsistency(ctx, bindings);
   findings.sort((a, b) => a.line - b.line || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   return { encoding: decoded.encoding, lineEndings: endings, findings };
 }

@@ -74,6 +74,20 @@ export function lintRpc(ctx: LintContext, bindings: readonly ServiceBinding[]): 
   }
 }
 
+/** `[ServiceEGS1]` and the Exchange service both carry MailboxName/HomeServer: different values mean two mailboxes. */
+export function lintExchangeConsistency(ctx: LintContext, bindings: readonly ServiceBinding[]): void {
+  const egs = bindings.find((b) => b.mappingName.toLowerCase() === 'exchange global section')?.valueSection;
+  const msems = bindings.find((b) => b.mappingName.toLowerCase() === 'microsoft exchange server')?.valueSection;
+  if (!egs || !msems) return;
+  for (const key of ['MailboxName', 'HomeServer']) {
+    const global = findEntry(egs, key);
+    const service = findEntry(msems, key);
+    if (global && service && global.value.toLowerCase() !== service.value.toLowerCase()) {
+      ctx.report(service.line, 'warning', 'exchange-mismatch', `${key} differs from [${egs.name}] line ${global.line}`);
+    }
+  }
+}
+
 function lintRpcSection(ctx: LintContext, section: PrfSection): void {
   const flagsEntry = findEntry(section, 'RPCoverHTTPflags');
   const proxy = findEntry(section, 'RPCProxyServer');

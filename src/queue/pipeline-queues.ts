@@ -12,6 +12,11 @@ import type { DeployMode, PipelineQueues, QueuedUser } from './types.js';
 
 /** addBulk batch size: one Lua call per job anyway, but fewer JS promises and round trips. */
 const ADD_BATCH = 1000;
+/**
+ * BullMQ's event stream is capped at 10,000 entries per queue by default; nothing of ours reads it (outcomes come
+ * from the records), so keep it short: it is Redis memory per campaign.
+ */
+const EVENTS_MAX_LEN = 200;
 
 /** The BullMQ `prefix` of pipeline queues: the tool prefix itself (records live under `<prefix>:fr:`, see store/keys.ts). */
 export function toBullPrefix(prefix: string): string {
@@ -26,7 +31,7 @@ export function createPipelineQueues(connection: Redis, prefix: string): Pipelin
   function getQueue(name: string): Queue {
     let queue = queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection, prefix: bullPrefix });
+      queue = new Queue(name, { connection, prefix: bullPrefix, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
       // Errors surface on the calls themselves; an unhandled 'error' event would crash the process.
       queue.on('error', () => {});
       queues.set(name, queue);

@@ -15,10 +15,7 @@ export function computeSpecHash(spec: UserSpec, profile: ProfileOptions, deploy:
     ssh: { ...deploy.ssh, ...(spec.site !== undefined ? deploy.sites[spec.site] : undefined) },
     localRoot: deploy.local_root,
   };
-  return createHash('sha256')
-    .update(toCanonicalJson({ spec, profile, target }))
-    .digest('hex')
-    .slice(0, 32);
+  return createHash('sha256').update(toCanonicalJson({ spec, profile, target })).digest('hex').slice(0, 32);
 }
 
 /** JSON with object keys sorted at every level, so equal values always hash the same. */

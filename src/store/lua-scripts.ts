@@ -13,6 +13,7 @@ local base = KEYS[1]
 local function in_list(csv, v) return v ~= nil and v ~= false and string.find(csv, ',' .. v .. ',', 1, true) ~= nil end
 local function minute(now) return string.format('%.0f', now - now % 60000) end
 -- moves a user between state indexes and counters; counts a completion when it newly reaches a final state
+-- (except skipped: an invalid row is not work done, and would skew the pace)
 local function set_state(uk, old, new, now)
   if old then
     redis.call('ZREM', base .. ':st:' .. old, uk)
@@ -20,7 +21,7 @@ local function set_state(uk, old, new, now)
   end
   redis.call('ZADD', base .. ':st:' .. new, now, uk)
   redis.call('HINCRBY', base .. ':count', new, 1)
-  if in_list(FINAL, new) and not in_list(FINAL, old) then
+  if new ~= 'skipped' and in_list(FINAL, new) and not in_list(FINAL, old) then
     redis.call('HINCRBY', base .. ':tput', minute(now), 1)
   end
 end

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
 import { normalizeUsername, parseNameMember, type StoreKeys, toUserKey } from './keys.js';
-import type { UserFilter, UserPage, UserRecord } from './types.js';
 import type { StoreScripts } from './store-scripts.js';
+import type { UserFilter, UserPage, UserRecord } from './types.js';
 import { decodeUser } from './user-codec.js';
 
 /**

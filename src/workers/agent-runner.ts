@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -45,6 +46,8 @@ export interface AgentRunner {
 export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const now = options.now ?? Date.now;
   const shutdown = new AbortController();
+  // Every in-flight deploy step listens to it: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const queues = createPipelineQueues(options.connection, options.prefix);
   const deps: JobDeps = {
     store: options.store,

@@ -33,17 +33,18 @@ function parseGenerate(data: unknown) {
 
 /** The BullMQ processor: validate, run the stage, turn its disposition into BullMQ's move. */
 function createProcessor(deps: JobDeps, settings: WorkerSettings, shutdown: AbortSignal) {
-  return async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<void> => {
+  // Two parameters on purpose: BullMQ builds a per-job AbortController only for processors taking a third
+  // (we never cancel single jobs; our own signal covers the step timeout and shutdown).
+  return async (job: Job, token?: string): Promise<void> => {
     let disposition: JobDisposition;
     try {
       if (job.name === generateJob.name) {
         disposition = await processGenerate(parseGenerate(job.data), deps);
       } else if ((deployJob.names as readonly string[]).includes(job.name)) {
-        const signal = bullSignal ? AbortSignal.any([shutdown, bullSignal]) : shutdown;
         disposition = await processDeploy(
           deployJob.parsePayload(job.data),
           job.name as DeployMode,
-          { signal, stalls: job.stalledCounter ?? 0, maxStalls: settings.maxStalls },
+          { signal: shutdown, stalls: job.stalledCounter ?? 0, maxStalls: settings.maxStalls },
           deps,
         );
       } else {

@@ -59,10 +59,14 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
         config.logger.warn({ err: error.message }, 'redis connection error (reconnecting)');
       },
     }));
+  // Records get their own auto-pipelined connection: a hundred concurrent jobs' store calls leave in one write
+  // instead of one syscall each (the agent's profile was dominated by socket writes); BullMQ keeps the other.
+  const storeConnection = connection.duplicate({ enableAutoPipelining: true });
+  storeConnection.on('error', () => {}); // reported through the main connection's handler
   const runner = createAgentRunner({
     connection,
     prefix: config.prefix,
-    store: createRecordStore(connection, config.prefix),
+    store: createRecordStore(storeConnection, config.prefix),
     logger: config.logger,
     transports: createTransportRegistry(config),
     render: renderProfile,
@@ -83,6 +87,7 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
     connection,
     async stop() {
       const drained = await runner.stop();
+      storeConnection.disconnect();
       if (owned) connection.disconnect();
       return drained;
     },

@@ -99,7 +99,6 @@ describe('file format', () => {
       bytes[i * 2] = text.charCodeAt(i) & 0xff;
       bytes[i * 2 + 1] = text.charCodeAt(i) >> 8;
     }
-    (bytes[i * 2] = text.charCodeAt(i) & 0xff), (bytes[i * 2 + 1] = text.charCodeAt(i) >> 8);
     expect(usernames((await readBytes(bytes, { chunkSize: 3 })).items)).toEqual(['zoé']);
   });
 

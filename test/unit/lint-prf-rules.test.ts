@@ -170,6 +170,13 @@ describe('lintPrf rules (one crafted defect each)', () => {
     ['duplicate key', 'Custom=1\r\n', 'Custom=1\r\nCustom=2\r\n', 'duplicate-key', 'warning'],
     ['duplicate section', '[Service1]', '[ServiceEGS1]', 'duplicate-section', 'warning'],
     ['stray text line', 'Custom=1\r\n', 'Custom=1\r\nhello\r\n', 'not-a-key', 'warning'],
+    [
+      'mailbox differs between sections',
+      'UniqueService=Yes\r\nMailboxName=jdoe',
+      'UniqueService=Yes\r\nMailboxName=jsmith',
+      'exchange-mismatch',
+      'warning',
+    ],
     ['RPC keys without flags', 'RPCoverHTTPflags=0x0027\r\n', '', 'rpc-flags-missing', 'warning'],
   ];
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createHostKeyVerifier } from '../../src/transport/ssh/host-key-verifier.js';
 import { createMemoryHostKeyStore } from '../../src/transport/ssh/host-key-store.js';
+import { createHostKeyVerifier } from '../../src/transport/ssh/host-key-verifier.js';
 import { formatHostId, hashHostId, matchesHost, parseKnownHosts } from '../../src/transport/ssh/known-hosts.js';
 
 /** A syntactically valid SSH key blob of `type` (string type + random body), as a server would present it. */

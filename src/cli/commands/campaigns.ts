@@ -5,12 +5,16 @@ import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeO
 
 export function registerCampaigns(program: Command): void {
   addConnectionOptions(
-    program.command('campaigns').description('list campaigns with their state and counts').option('--json', 'print JSON', false),
+    program
+      .command('campaigns')
+      .description('list campaigns with their state and counts')
+      .option('--json', 'print JSON', false),
   ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
     await withContext(toConnectionFlags(flags), async (context) => {
       const campaigns = await listCampaigns(context.store);
       if (flags.json) await writeJson(campaigns);
-      else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
+      else
+        await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
     });
   });
 }

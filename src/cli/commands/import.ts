@@ -89,7 +89,10 @@ export function registerImport(program: Command): void {
     .command('import')
     .description('validate a users CSV and record its users in a campaign (queued, not started)');
   addImportOptions(command)
-    .addHelpText('after', '\nExit codes: 0 imported · 2 rows rejected (nothing imported without --allow-rejects) · 1 failure.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 imported · 2 rows rejected (nothing imported without --allow-rejects) · 1 failure.',
+    )
     .action(async (csvPath: string, flags: ImportFlags & Record<string, unknown>) => {
       await withContext(toConnectionFlags(flags), async (context) => {
         const result = await importFromFlags(context, csvPath, flags);

@@ -50,7 +50,8 @@ export function registerReport(program: Command): void {
         process.stderr.write(`report ${name}: ${rows} user(s) written to ${flags.out}\n`);
         return;
       }
-      for await (const chunk of toReportChunks(streamReport(context.store, name, filter), format)) await writeOut(chunk);
+      for await (const chunk of toReportChunks(streamReport(context.store, name, filter), format))
+        await writeOut(chunk);
     });
   });
 }

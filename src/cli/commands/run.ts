@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startCampaign } from '../../campaign/start-campaign.js';
 import { formatStatusText } from '../../campaign/format-status.js';
+import { startCampaign } from '../../campaign/start-campaign.js';
 import { writeReportFile } from '../../campaign/write-report-file.js';
 import { toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 import { addImportOptions, describeImport, type ImportFlags, importFromFlags, printImport } from './import.js';
@@ -31,8 +31,17 @@ export function registerRun(program: Command): void {
         const started = await startCampaign(context.store, context.queues, flags.campaign, context.now());
         if (result.rejected > 0) process.exitCode = 2;
         if (!flags.follow) {
-          if (flags.json) await writeJson({ campaign: flags.campaign, ...result, enqueued: started.enqueued, state: started.campaign.state });
-          else await writeOut(`${describeImport(flags.campaign, result)}started: ${started.enqueued} user(s) enqueued, campaign ${started.campaign.state}\n`);
+          if (flags.json)
+            await writeJson({
+              campaign: flags.campaign,
+              ...result,
+              enqueued: started.enqueued,
+              state: started.campaign.state,
+            });
+          else
+            await writeOut(
+              `${describeImport(flags.campaign, result)}started: ${started.enqueued} user(s) enqueued, campaign ${started.campaign.state}\n`,
+            );
           return;
         }
         if (!flags.json) await writeOut(describeImport(flags.campaign, result));

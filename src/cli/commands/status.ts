@@ -2,8 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { type CampaignStatus, campaignStatus, listCampaigns } from '../../campaign/campaign-status.js';
 import { formatCampaignLine, formatCounts, formatStatusText } from '../../campaign/format-status.js';
+import {
+  addConnectionOptions,
+  type CliContext,
+  toConnectionFlags,
+  withContext,
+  writeJson,
+  writeOut,
+} from '../context.js';
 import { createProgressBar } from '../progress-bar.js';
-import { addConnectionOptions, type CliContext, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 interface StatusFlags {
   readonly watch?: boolean;

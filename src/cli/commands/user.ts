@@ -23,7 +23,14 @@ function formatUserDetail(detail: UserDetail): string {
       `    ${iso(attempt.at)} ${attempt.stage} run ${attempt.run} #${attempt.attempt} ${attempt.outcome}${code}${exit} ${attempt.durationMs} ms${attempt.agent ? ` by ${attempt.agent}` : ''}`,
     );
     if (attempt.message) lines.push(`      ${attempt.message}`);
-    if (attempt.stderrTail) lines.push(...attempt.stderrTail.trimEnd().split('\n').slice(-5).map((l) => `      | ${l}`));
+    if (attempt.stderrTail)
+      lines.push(
+        ...attempt.stderrTail
+          .trimEnd()
+          .split('\n')
+          .slice(-5)
+          .map((l) => `      | ${l}`),
+      );
   }
   return `${lines.join('\n')}\n`;
 }

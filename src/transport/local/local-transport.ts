@@ -10,7 +10,10 @@ export interface LocalTransportOptions {
   readonly root: string;
   /** The POSIX apply script (agent/posix/apply-profile.sh). */
   readonly scriptPath: string;
-  /** `noop`: stage the PRF but skip the script and answer `applied` (benchmarks measure the pipeline, not sh). */
+  /**
+   * `noop`: touch no workstation (no staging, no script) and answer `applied` with the artifact's checksum.
+   * Benchmarks measure the orchestrator (queues, records, rendering), not the disk or sh.
+   */
   readonly apply?: 'script' | 'noop';
 }
 
@@ -78,19 +81,12 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
     async apply(request: ApplyRequest): Promise<TransportOutcome> {
       const { target, artifact, signal } = request;
       if (signal.aborted) throw toAbortError(signal, target.host);
-      const started = performance.now();
       const hostDir = toHostDir(root, target.host);
+      if (options.apply === 'noop') {
+        return { status: 'applied', checksum: artifact.sha256, officeVersion: request.office, durationMs: 0, stderrTail: '' };
+      }
       const prfPath = join(hostDir, target.stagingDir, request.campaign, artifact.fileName);
       await stageFileAtomically(prfPath, artifact.bytes, artifact.sha256, target.host);
-      if (options.apply === 'noop') {
-        return {
-          status: 'applied',
-          checksum: artifact.sha256,
-          officeVersion: request.office,
-          durationMs: Math.round(performance.now() - started),
-          stderrTail: '',
-        };
-      }
       const args = ['--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
       args.push('--office', request.office, '--checksum', artifact.sha256, '--root', hostDir);
       return runRemote(target.host, args, signal);

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench:pipeline` (`npx tsx bench/pipeline.bench.ts`): 100k users through import + generate + deploy on
+ * the local transport with the apply step a no-op (`agent --local-apply noop`: no staging, no script), against a
+ * private redis-server (AOF everysec, noeviction) so the memory figure is ours alone. Agents are real
+ * `fleet-rollout agent` processes (build first). Prints and writes bench/results/pipeline.json:
+ * end-to-end users/s, import rows/s, Redis used_memory per retained user, agent peak RSS (VmHWM), and the raw
+ * BullMQ no-op throughput measured in the same run. Env: BENCH_USERS, BENCH_AGENTS, BENCH_CONCURRENCY.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { importCampaign } from '../src/campaign/import-campaign.js';
+import { startCampaign } from '../src/campaign/start-campaign.js';
+import { defaultCampaignFile } from '../src/config/load-campaign-file.js';
+import { createPipelineQueues } from '../src/queue/pipeline-queues.js';
+import { createRecordStore } from '../src/store/record-store.js';
+import { findFreePort } from '../test/helpers/redis.js';
+
+const USERS = Number(process.env['BENCH_USERS'] ?? 100_000);
+const AGENTS = Number(process.env['BENCH_AGENTS'] ?? 1);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 100);
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const PREFIX = `bench-${process.pid}`;
+const CAMPAIGN = 'bench';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+
+async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await findFreePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'].concat(
+      ['--save', '', '--maxmemory-policy', 'noeviction'],
+    ),
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      return { url, child };
+    } catch {
+      probe.disconnect();
+      await sleep(50);
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** Raw BullMQ: add 100k no-op jobs, process them with one Worker. */
+async function measureRawBullmq(url: string): Promise<{ addPerS: number; processPerS: number }> {
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw-noop', { connection, prefix: PREFIX });
+  const opts = { removeOnComplete: true, removeOnFail: true };
+  const t0 = performance.now();
+  for (let i = 0; i < USERS; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, USERS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts })));
+  }
+  const added = performance.now();
+  let done = 0;
+  const finished = new Promise<void>((resolve) => {
+    const worker = new Worker('raw-noop', async () => {}, { connection, prefix: PREFIX, concurrency: CONCURRENCY });
+    worker.on('completed', () => {
+      done += 1;
+      if (done === USERS) void worker.close().then(() => resolve());
+    });
+  });
+  const t1 = performance.now();
+  await finished;
+  const t2 = performance.now();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return { addPerS: round(USERS / ((added - t0) / 1000)), processPerS: round(USERS / ((t2 - t1) / 1000)) };
+}
+
+function writeRoster(path: string): void {
+  const out = [
+    'username,host,site,office',
+    ...Array.from({ length: USERS }, (_, i) => `user${i},ws-${i % 5000}.bench.lan,site${i % 10},2016`),
+  ];
+  writeFileSync(path, `${out.join('\n')}\n`);
+}
+
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-'));
+  const { url, child: redisChild } = await startRedis(dir);
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const agents: ChildProcess[] = [];
+  try {
+    const raw = await measureRawBullmq(url);
+    console.log(`raw BullMQ no-op: add ${raw.addPerS} jobs/s, process ${raw.processPerS} jobs/s (1 worker, concurrency ${CONCURRENCY})`);
+
+    const csv = join(dir, 'users.csv');
+    writeRoster(csv);
+    const base = defaultCampaignFile();
+    const settings = {
+      ...base,
+      defaults: { exchange_server: 'exch01.contoso.fr', proxy: 'https://mail.contoso.fr' },
+      deploy: { ...base.deploy, transport: 'local' as const, local_root: join(dir, 'hosts') },
+    };
+    const memoryBefore = await usedMemory(redis);
+    for (let i = 0; i < AGENTS; i++) {
+      const agent = spawn(
+        process.execPath,
+        [...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : []), CLI, 'agent', '--redis-url', url, '--prefix', PREFIX, '--local-apply', 'noop', '--concurrency', String(CONCURRENCY)].concat(
+          ['--poll-ms', '100', '--log-level', 'warn'],
+        ),
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      agents.push(agent);
+    }
+    const store = createRecordStore(redis, PREFIX);
+    const queues = createPipelineQueues(redis, PREFIX);
+    const t0 = performance.now();
+    const imported = await importCampaign(store, queues, {
+      campaign: CAMPAIGN,
+      csvPath: csv,
+      settings,
+      allowRejects: false,
+      reportDir: dir,
+      now: Date.now(),
+    });
+    const t1 = performance.now();
+    if (!imported.imported) throw new Error(`import refused: ${JSON.stringify(imported)}`);
+    await startCampaign(store, queues, CAMPAIGN, Date.now());
+    let last = 0;
+    for (;;) {
+      const campaign = await store.getCampaign(CAMPAIGN);
+      if (campaign?.state === 'done') break;
+      if (performance.now() - last > 5000) {
+        last = performance.now();
+        const counts = await store.countByState(CAMPAIGN);
+        console.log(`  ${Math.round((last - t1) / 1000)} s: applied ${counts.applied}, generated ${counts.generated}, queued ${counts.queued}`);
+      }
+      await sleep(100);
+    }
+    const t2 = performance.now();
+    const counts = await store.countByState(CAMPAIGN);
+    const rss = agents.map((a) => peakRss(a.pid ?? 0));
+    await Promise.all(agents.map(async (a) => {
+      a.kill('SIGTERM');
+      await once(a, 'exit');
+    }));
+    await sleep(200);
+    const memoryAfter = await usedMemory(redis);
+    const keysAfter = await redis.dbsize();
+    await queues.close();
+
+    const results = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
+      users: USERS,
+      agents: AGENTS,
+      concurrencyPerAgent: CONCURRENCY,
+      applied: counts.applied,
+      importSeconds: round((t1 - t0) / 1000, 2),
+      importRowsPerSecond: round(USERS / ((t1 - t0) / 1000)),
+      pipelineSeconds: round((t2 - t1) / 1000, 2),
+      pipelineUsersPerSecond: round(USERS / ((t2 - t1) / 1000)),
+      endToEndSeconds: round((t2 - t0) / 1000, 2),
+      endToEndUsersPerSecond: round(USERS / ((t2 - t0) / 1000)),
+      redisBytesPerUser: round((memoryAfter - memoryBefore) / USERS),
+      redisKeysAfter: keysAfter,
+      agentPeakRssMB: rss.map((b) => round(b / 1048576, 1)),
+      rawBullmq: raw,
+      targets: { endToEndUsersPerSecond: 1500, redisBytesPerUser: 2048, agentPeakRssMB: 250 },
+    };
+    console.log(JSON.stringify(results, null, 2));
+    writeFileSync(new URL('./results/pipeline.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
+    // Delete everything we wrote, then stop our Redis.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    redisChild.kill('SIGTERM');
+    await once(redisChild, 'exit');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+void createWriteStream;
