@@ -7,10 +7,10 @@
  * BullMQ no-op throughput measured in the same run. Env: BENCH_USERS, BENCH_AGENTS, BENCH_CONCURRENCY.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { importCampaign } from '../src/campaign/import-campaign.js';
@@ -34,9 +34,18 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
   const port = await findFreePort();
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'].concat(
-      ['--save', '', '--maxmemory-policy', 'noeviction'],
-    ),
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+    ].concat(['--save', '', '--maxmemory-policy', 'noeviction']),
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
@@ -68,7 +77,9 @@ async function measureRawBullmq(url: string): Promise<{ addPerS: number; process
   const opts = { removeOnComplete: true, removeOnFail: true };
   const t0 = performance.now();
   for (let i = 0; i < USERS; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, USERS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, USERS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts })),
+    );
   }
   const added = performance.now();
   let done = 0;
@@ -108,7 +119,9 @@ async function main(): Promise<void> {
   const agents: ChildProcess[] = [];
   try {
     const raw = await measureRawBullmq(url);
-    console.log(`raw BullMQ no-op: add ${raw.addPerS} jobs/s, process ${raw.processPerS} jobs/s (1 worker, concurrency ${CONCURRENCY})`);
+    console.log(
+      `raw BullMQ no-op: add ${raw.addPerS} jobs/s, process ${raw.processPerS} jobs/s (1 worker, concurrency ${CONCURRENCY})`,
+    );
 
     const csv = join(dir, 'users.csv');
     writeRoster(csv);
@@ -122,9 +135,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < AGENTS; i++) {
       const agent = spawn(
         process.execPath,
-        [...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : []), CLI, 'agent', '--redis-url', url, '--prefix', PREFIX, '--local-apply', 'noop', '--concurrency', String(CONCURRENCY)].concat(
-          ['--poll-ms', '100', '--log-level', 'warn'],
-        ),
+        [
+          ...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : []),
+          CLI,
+          'agent',
+          '--redis-url',
+          url,
+          '--prefix',
+          PREFIX,
+          '--local-apply',
+          'noop',
+          '--concurrency',
+          String(CONCURRENCY),
+        ].concat(['--poll-ms', '100', '--log-level', 'warn']),
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       agents.push(agent);
@@ -150,17 +173,21 @@ async function main(): Promise<void> {
       if (performance.now() - last > 5000) {
         last = performance.now();
         const counts = await store.countByState(CAMPAIGN);
-        console.log(`  ${Math.round((last - t1) / 1000)} s: applied ${counts.applied}, generated ${counts.generated}, queued ${counts.queued}`);
+        console.log(
+          `  ${Math.round((last - t1) / 1000)} s: applied ${counts.applied}, generated ${counts.generated}, queued ${counts.queued}`,
+        );
       }
       await sleep(100);
     }
     const t2 = performance.now();
     const counts = await store.countByState(CAMPAIGN);
     const rss = agents.map((a) => peakRss(a.pid ?? 0));
-    await Promise.all(agents.map(async (a) => {
-      a.kill('SIGTERM');
-      await once(a, 'exit');
-    }));
+    await Promise.all(
+      agents.map(async (a) => {
+        a.kill('SIGTERM');
+        await once(a, 'exit');
+      }),
+    );
     await sleep(200);
     const memoryAfter = await usedMemory(redis);
     const keysAfter = await redis.dbsize();
@@ -204,4 +231,3 @@ async function main(): Promise<void> {
 }
 
 await main();
-void createWriteStream;

@@ -1,10 +1,12 @@
 /**
  * SSH deploy benchmark (npm run bench:ssh): N users across M loopback sshd "workstations" (several daemons,
  * ≤ 16 ListenAddress each), at concurrency 10 and 50, on the same hosts in one run:
- *   - fleet:   fleet-rollout's SSH transport end to end (host-key check, SFTP .tmp + verify + rename, apply script,
- *              result parsing), connections shared per host as shipped;
- *   - fleet-1: the same transport with connection reuse off (one connection per user, the one-user-per-laptop case);
- *   - raw:     a plain node-ssh loop per user: connect + putFile + execCommand (same apply script) + dispose.
+ *   - pipeline: fleet-rollout end to end — an in-process BullMQ agent (generate + deploy jobs, records in Redis)
+ *               over a campaign whose sites point at the hosts, with the ssh transport (the headline ratio);
+ *   - fleet:    the ssh transport alone (host-key check, SFTP .tmp + verify + rename, apply script, result parsing),
+ *               connections shared per host as shipped;
+ *   - fleet-1:  the transport with connection reuse off (one connection per user: the one-user-per-laptop case);
+ *   - raw:      a plain node-ssh loop per user: connect + putFile + execCommand (same apply script) + dispose.
  * Prints users/s and writes bench/results/ssh.json. Env: BENCH_USERS (2000), BENCH_DAEMONS (3), BENCH_HOSTS_PER (16).
  */
 import { createHash } from 'node:crypto';
@@ -12,9 +14,13 @@ import { chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NodeSSH } from 'node-ssh';
+import { createLogger } from '../src/log/logger.js';
 import { createHostKeyVerifier, loadSshCredentials, parseKnownHosts } from '../src/transport/ssh/index.js';
 import { createSshTransport, type SshTransport } from '../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../src/transport/transport.js';
+import { startAgent } from '../src/workers/start-agent.js';
+import { makeSpec, seedCampaign, waitForFinal } from '../test/helpers/pipeline-campaign.js';
+import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../test/helpers/redis.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -139,6 +145,66 @@ async function main(): Promise<void> {
     return { usersPerSecond: USERS / seconds, seconds, failures, connections };
   }
 
+  /** fleet-rollout end to end: a BullMQ agent (generate + deploy) over a campaign, ssh transport, records in Redis. */
+  async function runPipeline(campaign: string, concurrency: number): Promise<ArmResult> {
+    const redis = connectTestRedis();
+    const prefix = createTestPrefix('bench-ssh');
+    const sites = Object.fromEntries(
+      hosts.map((h, i) => [
+        `s${i}`,
+        { port: h.port, staging_dir: h.ws.staging, apply_command: commandFor(h, '{script}') },
+      ]),
+    );
+    const specs = users.map((u, i) =>
+      makeSpec(i, u.host.host, { username: u.name, mailbox: u.name, site: `s${hosts.indexOf(u.host)}` }),
+    );
+    const { store, queues, queued } = await seedCampaign(
+      redis,
+      prefix,
+      campaign,
+      specs,
+      {
+        deploy: {
+          transport: 'ssh',
+          timeout_seconds: 120,
+          per_host_concurrency: 10,
+          ssh: { user: account.login, target_os: 'posix' },
+          sites,
+        },
+      },
+      { enqueue: false },
+    );
+    let transport: SshTransport | undefined;
+    const agent = await startAgent({
+      redisUrl: TEST_REDIS_URL,
+      prefix,
+      roles: ['generate', 'deploy'],
+      concurrency,
+      lockMs: 60_000,
+      stalledMs: 30_000,
+      maxStalls: 5,
+      pollMs: 100,
+      graceMs: 10_000,
+      logger: createLogger({ level: 'warn' }),
+      transportKinds: ['ssh'],
+      createSsh: async () => {
+        transport = await createSshTransport({ credentials, hostKeys });
+        return transport;
+      },
+    });
+    const started = performance.now();
+    await queues.enqueueGenerate(campaign, queued);
+    const counts = await waitForFinal(store, campaign, users.length);
+    const seconds = (performance.now() - started) / 1000;
+    const connections = transport?.stats.dials;
+    await agent.stop();
+    await queues.close();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+    const failures = users.length - (counts.applied ?? 0);
+    return { usersPerSecond: USERS / seconds, seconds, failures, ...(connections !== undefined && { connections }) };
+  }
+
   async function runRaw(campaign: string, concurrency: number): Promise<ArmResult> {
     const started = performance.now();
     const failures = await runPool(users, concurrency, async (u) => {
@@ -171,19 +237,25 @@ async function main(): Promise<void> {
       console.log(
         `  fleet transport        ${fleet.usersPerSecond.toFixed(1)} users/s (${fleet.failures} failed, ${fleet.connections} connections)`,
       );
+      const pipeline = await runPipeline(`bench-pipe-c${c}`, c);
+      console.log(
+        `  fleet pipeline (agent) ${pipeline.usersPerSecond.toFixed(1)} users/s (${pipeline.failures} not applied, ${pipeline.connections} connections)`,
+      );
       const single = await runFleet(`bench-fleet1-c${c}`, c, false);
       console.log(
         `  fleet, no conn. reuse  ${single.usersPerSecond.toFixed(1)} users/s (${single.failures} failed, ${single.connections} connections)`,
       );
       results[`concurrency${c}`] = {
         raw,
+        pipeline,
         fleet,
         fleetNoReuse: single,
-        ratio: fleet.usersPerSecond / raw.usersPerSecond,
+        ratio: pipeline.usersPerSecond / raw.usersPerSecond,
+        ratioTransportAlone: fleet.usersPerSecond / raw.usersPerSecond,
         ratioNoReuse: single.usersPerSecond / raw.usersPerSecond,
       };
       console.log(
-        `  ratio fleet/raw ${(fleet.usersPerSecond / raw.usersPerSecond).toFixed(2)} (no reuse: ${(single.usersPerSecond / raw.usersPerSecond).toFixed(2)})`,
+        `  ratio pipeline/raw ${(pipeline.usersPerSecond / raw.usersPerSecond).toFixed(2)} · transport/raw ${(fleet.usersPerSecond / raw.usersPerSecond).toFixed(2)} · no reuse/raw ${(single.usersPerSecond / raw.usersPerSecond).toFixed(2)}`,
       );
     }
   } finally {
@@ -191,7 +263,7 @@ async function main(): Promise<void> {
   }
   const report = {
     benchmark: 'ssh',
-    mode: 'transport alone (no BullMQ pipeline)',
+    mode: 'ratio = fleet-rollout end to end (BullMQ agent: generate + deploy over ssh, records in Redis) / raw node-ssh loop',
     users: USERS,
     hosts: hosts.length,
     daemons: DAEMONS,

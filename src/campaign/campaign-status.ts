@@ -24,6 +24,7 @@ export interface CampaignStatus extends CampaignSummary {
 }
 
 const WINDOW_MINUTES = 10;
+const WINDOW_MS = WINDOW_MINUTES * 60_000;
 
 export async function summarizeCampaign(store: RecordStore, campaign: CampaignRecord): Promise<CampaignSummary> {
   const counts = await store.countByState(campaign.name);
@@ -39,8 +40,8 @@ export async function listCampaigns(store: RecordStore): Promise<CampaignSummary
 }
 
 /**
- * Counts per state from the counters (O(1)), queue depths, and the pace over the last minutes (a campaign
- * started 3 minutes ago is averaged over 3 minutes, not 10), from which the ETA follows.
+ * Counts per state from the counters (O(1)), queue depths, and the pace over the last 10 minutes of activity (a
+ * campaign started 3 minutes ago is averaged over 3 minutes; a finished one up to its end), whence the ETA.
  */
 export async function campaignStatus(
   store: RecordStore,
@@ -50,10 +51,12 @@ export async function campaignStatus(
 ): Promise<CampaignStatus> {
   const campaign = await requireCampaign(store, name);
   const summary = await summarizeCampaign(store, campaign);
-  const perMinute = await store.completionsPerMinute(name, WINDOW_MINUTES, now);
-  const elapsedMinutes = campaign.startedAt === undefined ? WINDOW_MINUTES : (now - campaign.startedAt) / 60_000;
-  const windowMinutes = Math.max(1, Math.min(WINDOW_MINUTES, Math.ceil(elapsedMinutes)));
-  const recent = perMinute.slice(-windowMinutes).reduce((total, [, count]) => total + count, 0);
+  // Pace over the last minutes of activity: up to now while running, up to the end once finished.
+  const end = campaign.finishedAt ?? now;
+  const start = Math.min(end, Math.max(campaign.startedAt ?? end - WINDOW_MS, end - WINDOW_MS));
+  const perMinute = await store.completionsPerMinute(name, WINDOW_MINUTES + 1, end);
+  const recent = perMinute.filter(([minute]) => minute + 60_000 > start).reduce((total, [, count]) => total + count, 0);
+  const windowMinutes = Math.max((end - start) / 60_000, 1 / 60);
   const throughputPerMinute = recent / windowMinutes;
   const jobs = await queues.jobCounts(name);
   const etaSeconds =
@@ -64,7 +67,7 @@ export async function campaignStatus(
     ...summary,
     jobs,
     throughputPerMinute,
-    windowMinutes,
+    windowMinutes: Math.round(windowMinutes * 10) / 10,
     perMinute,
     ...(etaSeconds !== undefined && { etaSeconds }),
   };

@@ -31,7 +31,7 @@ export function formatStatusText(status: CampaignStatus): string {
     `campaign ${campaign.name}: ${campaign.state} (${campaign.stateReason}) · ${campaign.settings.deploy?.transport ?? 'local'} transport · import #${campaign.imports}`,
     `  users     ${formatCounts(status)}`,
     `  progress  ${formatProgress(status)}`,
-    `  pace      ${status.throughputPerMinute.toFixed(1)} users/min over the last ${status.windowMinutes} min` +
+    `  pace      ${status.throughputPerMinute.toFixed(1)} users/min over ${formatDuration(status.windowMinutes * 60)}` +
       (status.etaSeconds !== undefined ? ` · ETA ${formatDuration(status.etaSeconds)}` : ''),
     `  jobs      ${formatJobs(status.jobs)}`,
   ];

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { assertEvictionPolicy, type ConnectionRole, createRedisConnection } from '../queue/connection.js';
-import { createPipelineQueues } from '../queue/pipeline-queues.js';
 import type { PipelineQueues } from '../queue/types.js';
 import { createRecordStore } from '../store/record-store.js';
 import type { RecordStore } from '../store/types.js';
@@ -72,12 +71,35 @@ export async function withContext<T>(
       ...(options.warn && { warn: options.warn }),
     });
     const store = createRecordStore(redis, flags.prefix);
-    queues = createPipelineQueues(redis, flags.prefix);
+    queues = createLazyQueues(redis, flags.prefix);
     return await fn({ redis, store, queues, flags, now: () => Date.now() });
   } finally {
     await queues?.close().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
   }
+}
+
+/**
+ * BullMQ costs ≈ 0.4 s of start-up CPU: load it only when a command really touches a queue (`campaigns`,
+ * `report` and `user` never do, nor do the commands that share this module graph without Redis).
+ */
+function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
+  let loaded: Promise<PipelineQueues> | undefined;
+  const load = (): Promise<PipelineQueues> => {
+    loaded ??= import('../queue/pipeline-queues.js').then((module) => module.createPipelineQueues(redis, prefix));
+    return loaded;
+  };
+  return {
+    enqueueGenerate: async (campaign, users) => (await load()).enqueueGenerate(campaign, users),
+    enqueueDeploy: async (campaign, users, mode) => (await load()).enqueueDeploy(campaign, users, mode),
+    pause: async (campaign) => (await load()).pause(campaign),
+    resume: async (campaign) => (await load()).resume(campaign),
+    drain: async (campaign) => (await load()).drain(campaign),
+    jobCounts: async (campaign) => (await load()).jobCounts(campaign),
+    close: async () => {
+      if (loaded) await (await loaded).close();
+    },
+  };
 }
 
 /** Writes to stdout, waiting for the pipe to drain (reports of 100k rows stay in constant memory). */

@@ -118,8 +118,11 @@ export async function createSshTransportFromOptions(
     loadSshCredentials(settings),
     loadKnownHosts(settings.knownHostsPath),
   ]);
+  if (settings.hostKeyPolicy === 'accept-new' && !runtime.redis) {
+    throw new FleetError('FR_ERR_CONFIG_INVALID', 'host key policy accept-new needs Redis to pin keys');
+  }
   const store =
-    settings.hostKeyPolicy === 'accept-new'
+    runtime.redis && settings.hostKeyPolicy === 'accept-new'
       ? createRedisHostKeyStore(runtime.redis, `${runtime.prefix}:ssh-hostkeys`)
       : undefined;
   return createSshTransport({

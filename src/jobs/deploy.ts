@@ -4,8 +4,8 @@ import type { DeployMode } from '../queue/types.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserState } from '../rollout/states.js';
 import { type AttemptContext, recordFailure, recordSuccess } from './deploy-outcome.js';
-import { linkSignals } from './link-signals.js';
 import { PAUSED_RECHECK_MS } from './generate.js';
+import { linkSignals } from './link-signals.js';
 import type { JobContext, JobDeps, JobDisposition } from './types.js';
 
 /** States a deploy job may start from: first try, a retry, or a re-run after an agent died mid-attempt. */
@@ -86,7 +86,9 @@ export async function processDeploy(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    step.abort(new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `no answer within ${campaign.file.deploy.timeout_seconds} s`));
+    step.abort(
+      new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `no answer within ${campaign.file.deploy.timeout_seconds} s`),
+    );
   }, campaign.file.deploy.timeout_seconds * 1000);
   const { signal } = step;
   try {

@@ -9,7 +9,7 @@ import type { UserRecord } from '../store/types.js';
 import type { JobDeps, JobDisposition } from './types.js';
 
 /** How long a job of a paused/halted campaign that slipped through waits before it looks again. */
-export const PAUSED_RECHECK_MS = 5000;
+export const PAUSED_RECHECK_MS = 30_000;
 
 /**
  * Generate stage, one job per chunk of users: render each user's PRF (pure, deterministic), record its checksum

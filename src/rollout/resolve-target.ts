@@ -24,7 +24,13 @@ export function resolveDeployTarget(spec: UserSpec, deploy: CampaignFile['deploy
     });
   }
   if (deploy.transport === 'local') {
-    return { host: spec.host, port: DEFAULT_SSH_PORT, login: DEFAULT_LOGIN, targetOs: 'posix', stagingDir: DEFAULT_STAGING_DIR.posix };
+    return {
+      host: spec.host,
+      port: DEFAULT_SSH_PORT,
+      login: DEFAULT_LOGIN,
+      targetOs: 'posix',
+      stagingDir: DEFAULT_STAGING_DIR.posix,
+    };
   }
   const site = spec.site !== undefined ? deploy.sites[spec.site] : undefined;
   const merged = { ...deploy.ssh, ...site };

@@ -8,7 +8,8 @@ import { FleetError } from '../errors/index.js';
  *
  *   <p>:fr:campaigns                 zset  campaign names (score = createdAt)
  *   <p>:fr:c:{<c>}:meta              hash  campaign record
- *   <p>:fr:c:{<c>}:u:<userKey>       hash  user record (see user-codec.ts)
+ *   <p>:fr:c:{<c>}:u:<userKey>       hash  user record (see user-codec.ts), every value ≤ 64 bytes (listpack)
+ *   <p>:fr:c:{<c>}:s:<userKey>       string the user's spec as compact JSON (apart: it would make the hash a hashtable)
  *   <p>:fr:c:{<c>}:a:<userKey>       list  attempt history, newest first, ≤ 20
  *   <p>:fr:c:{<c>}:count             hash  users per state (changed only inside the Lua scripts)
  *   <p>:fr:c:{<c>}:st:<state>        zset  userKey by updatedAt
@@ -52,6 +53,7 @@ export interface StoreKeys {
   campaignBase(campaign: string): string;
   campaign(campaign: string): string;
   user(campaign: string, userKey: string): string;
+  spec(campaign: string, userKey: string): string;
   attempts(campaign: string, userKey: string): string;
   counts(campaign: string): string;
   byState(campaign: string, state: string): string;
@@ -69,6 +71,7 @@ export interface StoreKeys {
 export const KEY_SUFFIX = {
   meta: ':meta',
   user: ':u:',
+  spec: ':s:',
   attempts: ':a:',
   counts: ':count',
   state: ':st:',
@@ -86,6 +89,7 @@ export function createStoreKeys(prefix: string): StoreKeys {
     campaignBase: base,
     campaign: (c) => base(c) + KEY_SUFFIX.meta,
     user: (c, userKey) => base(c) + KEY_SUFFIX.user + userKey,
+    spec: (c, userKey) => base(c) + KEY_SUFFIX.spec + userKey,
     attempts: (c, userKey) => base(c) + KEY_SUFFIX.attempts + userKey,
     counts: (c) => base(c) + KEY_SUFFIX.counts,
     byState: (c, state) => base(c) + KEY_SUFFIX.state + state,

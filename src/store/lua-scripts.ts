@@ -108,8 +108,9 @@ for i = 2, #ARGV, 9 do
   else
     local run = 1
     if cur[1] then run = tonumber(cur[2]) + 1 end
-    redis.call('HSET', ukey, 'un', ARGV[i + 1], 'ln', ARGV[i + 3], 'sp', ARGV[i + 4], 'sh', sh, 's', 'queued',
-      'r', run, 'at', 0, 'ua', ARGV[1])
+    redis.call('HSET', ukey, 'un', ARGV[i + 1], 'ln', ARGV[i + 3], 'sh', sh, 's', 'queued', 'r', run, 'at', 0,
+      'ua', ARGV[1])
+    redis.call('SET', base .. ':s:' .. uk, ARGV[i + 4])
     redis.call('HDEL', ukey, 'fa', 'na', 'e', 'ec', 'fi', 'ck')
     for _, f in ipairs({{'h', host}, {'si', site}, {'dn', dn}}) do
       if f[2] == '' then redis.call('HDEL', ukey, f[1]) else redis.call('HSET', ukey, f[1], f[2]) end
@@ -145,7 +146,7 @@ for i = 2, #ARGV, 6 do
     redis.call('HSET', ukey, 'un', ARGV[i + 1], 'ln', ARGV[i + 3], 's', 'skipped', 'r', run, 'at', 0,
       'e', ARGV[i + 4], 'ec', ec, 'sh', '', 'ua', ARGV[1], 'fi', ARGV[1])
     if not cur[1] then
-      redis.call('HSET', ukey, 'ca', ARGV[1], 'sp', '{}')
+      redis.call('HSET', ukey, 'ca', ARGV[1])
       redis.call('ZADD', base .. ':names', 0, ARGV[i + 2])
     end
     move_member(':code:', cur[3], ec, uk)

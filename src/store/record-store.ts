@@ -11,8 +11,8 @@ import { decodeCampaign, encodeCampaign, STATE_FIELDS } from './campaign-codec.j
 import { assertCampaignName, createStoreKeys, toNameMember, toUserKey } from './keys.js';
 import { registerStoreScripts } from './store-scripts.js';
 import type { AttemptRecord, CampaignRecord, RecordStore, UpsertResult, UserRecord } from './types.js';
-import { decodeUser, encodeError, encodePatch, encodeSpec } from './user-codec.js';
-import { queryUserPage } from './user-query.js';
+import { encodeError, encodePatch, encodeSpec } from './user-codec.js';
+import { fetchUsers, queryUserPage } from './user-query.js';
 
 /** Attempt history kept per user (newest first), and the stderr tail kept per attempt. */
 export const MAX_ATTEMPTS_KEPT = 20;
@@ -117,11 +117,12 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
     },
 
     async getUser(campaign, userKey) {
-      return decodeUser(campaign, userKey, await redis.hgetall(keys.user(checkName(campaign), userKey)));
+      const [user] = await fetchUsers(redis, keys, checkName(campaign), [userKey]);
+      return user;
     },
 
     async getUsers(campaign, userKeys) {
-      return Promise.all(userKeys.map((userKey) => store.getUser(campaign, userKey)));
+      return fetchUsers(redis, keys, checkName(campaign), userKeys);
     },
 
     async findUserByName(campaign, username) {

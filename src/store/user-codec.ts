@@ -3,10 +3,10 @@ import type { UserState } from '../rollout/states.js';
 import type { StoredError, UserRecord, UserTransition } from './types.js';
 
 /**
- * User record ⇄ Redis hash. Short field names and a spec without the fields stored beside it keep a user
- * well under the 2 KB budget (a small hash is a listpack in Redis).
+ * User record ⇄ Redis hash + spec string. Short field names and values ≤ 64 bytes keep the hash a listpack, and
+ * the spec (stored apart, without the fields kept in the hash) keeps a user well under the 2 KB budget.
  *
- *   un username · dn displayName · ln line · sp spec JSON (minus username/displayName/host/site) · sh specHash
+ *   un username · dn displayName · ln line · sh specHash
  *   s state · r run · at attempts · h host · si site · fa firstAttemptAt · na nextAttemptAt
  *   e lastError JSON · ec lastError code (indexed) · ck checksum · bk backup · ov officeVersion
  *   ca createdAt · ua updatedAt · fi finishedAt
@@ -16,7 +16,12 @@ export function encodeSpec(spec: UserSpec): string {
   return JSON.stringify(rest);
 }
 
-export function decodeUser(campaign: string, userKey: string, hash: Record<string, string>): UserRecord | undefined {
+export function decodeUser(
+  campaign: string,
+  userKey: string,
+  hash: Record<string, string>,
+  specJson: string | null | undefined,
+): UserRecord | undefined {
   if (hash['s'] === undefined) return undefined;
   const username = hash['un'] ?? '';
   const displayName = hash['dn'];
@@ -24,7 +29,7 @@ export function decodeUser(campaign: string, userKey: string, hash: Record<strin
   const site = hash['si'];
   // Skipped rows have no valid spec: only the username is known.
   const spec = {
-    ...(JSON.parse(hash['sp'] ?? '{}') as Partial<UserSpec>),
+    ...(JSON.parse(specJson ?? '{}') as Partial<UserSpec>),
     username,
     ...(displayName !== undefined && { displayName }),
     ...(host !== undefined && { host }),

@@ -46,8 +46,13 @@ export async function queryUserPage(
   const users: UserRecord[] = [];
   let after = decodeCursor(page.cursor);
   let scanned = 0;
+  // One index answers the whole filter: read exactly a page. Otherwise read ahead, most entries may not match.
+  const criteria = [filter.state, filter.site, filter.code, filter.prefix, filter.search].filter(
+    (v) => v !== undefined,
+  );
+  const chunk =
+    criteria.length <= 1 && filter.search === undefined ? limit : Math.min(MAX_CHUNK, Math.max(limit * 2, 100));
   while (scanned < SCAN_BUDGET) {
-    const chunk = Math.min(MAX_CHUNK, Math.max(limit * 2, 100));
     const entries = await driver.fetch(after, chunk);
     scanned += entries.length;
     const candidates = entries.filter((entry) => nameFilter(entry.member));
@@ -83,7 +88,7 @@ async function queryOneUser(
 ): Promise<UserPage> {
   if (cursor !== undefined) return { users: [] };
   const userKey = toUserKey(filter.user ?? '');
-  const record = decodeUser(campaign, userKey, await redis.hgetall(keys.user(campaign, userKey)));
+  const [record] = await fetchUsers(redis, keys, campaign, [userKey]);
   return { users: record && matchesFilter(record, filter) ? [record] : [] };
 }
 
@@ -156,17 +161,34 @@ async function fetchRecords(
   entries: readonly Entry[],
 ): Promise<Map<string, UserRecord>> {
   const map = new Map<string, UserRecord>();
-  if (entries.length === 0) return map;
-  const pipeline = redis.pipeline();
-  for (const entry of entries) pipeline.hgetall(keys.user(campaign, entry.userKey));
-  const replies = (await pipeline.exec()) ?? [];
-  entries.forEach((entry, index) => {
-    const [error, hash] = replies[index] ?? [null, {}];
-    if (error) throw error;
-    const record = decodeUser(campaign, entry.userKey, hash as Record<string, string>);
-    if (record) map.set(entry.userKey, record);
-  });
+  const records = await fetchUsers(
+    redis,
+    keys,
+    campaign,
+    entries.map((entry) => entry.userKey),
+  );
+  for (const record of records) if (record) map.set(record.userKey, record);
   return map;
+}
+
+/** Record hash + spec of each user in one round trip (pipeline). */
+export async function fetchUsers(
+  redis: Redis,
+  keys: StoreKeys,
+  campaign: string,
+  userKeys: readonly string[],
+): Promise<Array<UserRecord | undefined>> {
+  if (userKeys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const userKey of userKeys) pipeline.hgetall(keys.user(campaign, userKey)).get(keys.spec(campaign, userKey));
+  const replies = (await pipeline.exec()) ?? [];
+  return userKeys.map((userKey, index) => {
+    const [hashError, hash] = replies[index * 2] ?? [null, {}];
+    const [specError, spec] = replies[index * 2 + 1] ?? [null, null];
+    if (hashError) throw hashError;
+    if (specError) throw specError;
+    return decodeUser(campaign, userKey, hash as Record<string, string>, spec as string | null);
+  });
 }
 
 function encodeCursor(position: Position): string {

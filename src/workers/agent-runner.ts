@@ -81,6 +81,17 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         startCampaignWorkers(name, options.connection, options.prefix, options, deps, shutdown.signal, options.logger),
       );
     }
+    // Paused/halted campaigns: their queues are paused by the admin command; pausing our Workers too means a
+    // campaign halted without a queue pause does not churn its jobs through park-and-recheck.
+    for (const campaign of campaigns) {
+      const list = workers.get(campaign.name);
+      if (!list) continue;
+      const hold = campaign.state === 'paused' || campaign.state === 'halted';
+      for (const worker of list) {
+        if (hold && !worker.isPaused()) void worker.pause(true);
+        else if (!hold && worker.isPaused()) void worker.resume();
+      }
+    }
     for (const [name, list] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);

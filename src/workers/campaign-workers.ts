@@ -76,6 +76,9 @@ export function startCampaignWorkers(
     maxStalledCount: settings.maxStalls + 5,
     name: deps.agentId,
     settings: { backoffStrategy: computeInfraBackoff },
+    // After a failed fetch (Redis restarting) BullMQ waits this long before trying again: 15 s by default,
+    // which left agents idle long after Redis was back.
+    runRetryDelay: 1000,
   };
   const workers: Worker[] = [];
   if (settings.roles.has('generate')) {

@@ -38,7 +38,8 @@ export function prepareDemoHosts(root: string, hosts: readonly string[]): DemoFa
   const pick = (i: number): string => sorted[Math.floor((i * sorted.length) / 5) % sorted.length] ?? '';
   const transient = [pick(1), pick(2), pick(3)].filter((h, i, all) => h !== '' && all.indexOf(h) === i);
   const permanent = pick(4);
-  for (const host of transient) writeFileSync(join(root, host, 'fault'), '# demo: busy twice, then fine\nexit=75\ntimes=2\n');
+  for (const host of transient)
+    writeFileSync(join(root, host, 'fault'), '# demo: busy twice, then fine\nexit=75\ntimes=2\n');
   writeFileSync(join(root, permanent, 'fault'), '# demo: the deploy account may not write this registry\nexit=77\n');
   return { transient, permanent };
 }

@@ -15,7 +15,9 @@ export function createTestPrefix(name: string): string {
 }
 
 export function connectTestRedis(url = TEST_REDIS_URL): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 3 });
+  const redis = new Redis(url, { maxRetriesPerRequest: 3 });
+  redis.on('error', () => {}); // restart tests stop Redis under it; commands still report their own errors
+  return redis;
 }
 
 /** Deletes every key under `prefix:` (SCAN, never KEYS). */

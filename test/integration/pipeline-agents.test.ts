@@ -58,7 +58,7 @@ afterAll(async () => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
-describe('agent processes', () => {
+describe('agent processes', { timeout: 120_000 }, () => {
   it('two agents share the work and no user is applied twice', async () => {
     const root = newRoot();
     const hosts = ['ws-a', 'ws-b', 'ws-c', 'ws-d'];

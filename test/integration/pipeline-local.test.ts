@@ -2,7 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toProfileOptions, toRetryPolicy } from '../../src/config/campaign-settings.js';
+import { createCampaignCache } from '../../src/jobs/campaign-cache.js';
+import { processDeploy } from '../../src/jobs/deploy.js';
+import { PAUSED_RECHECK_MS } from '../../src/jobs/generate.js';
+import type { JobDeps } from '../../src/jobs/types.js';
 import { createLogger } from '../../src/log/logger.js';
+import { renderProfile } from '../../src/profile/render-profile.js';
 import type { PipelineQueues } from '../../src/queue/types.js';
 import { toUserKey } from '../../src/store/keys.js';
 import { startAgent } from '../../src/workers/start-agent.js';
@@ -50,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   await deletePrefix(redis, prefix);
+  await deletePrefix(redis, `${prefix}-p`);
   redis.disconnect();
   rmSync(root, { recursive: true, force: true });
 });
@@ -130,6 +137,85 @@ describe('pipeline on the local transport', () => {
     await queues.enqueueGenerate('stale', [{ userKey: staleKey, run: newRun! }]);
     await waitForFinal(store, 'stale', 2);
     expect((await store.getUser('stale', staleKey))?.state).toBe('applied');
+    await queues.close();
+  });
+
+  it('times out a hung apply (AbortSignal, no BullMQ timeout) and retries it as transient', async () => {
+    writeFault(root, 'host-hung', ['hang=1']);
+    const { store } = await seedCampaign(redis, prefix, 'hung', [makeSpec(300, 'host-hung')], {
+      retry: { max_attempts: 2, base_delay_seconds: 0.05, max_delay_seconds: 0.1, jitter: 0, horizon_hours: 1 },
+      deploy: { transport: 'local', timeout_seconds: 0.3 },
+    });
+    await waitForFinal(store, 'hung', 1);
+    const user = await store.getUser('hung', toUserKey('user00300'));
+    expect(user).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(user?.lastError?.code).toBe('FR_ERR_ATTEMPTS_EXHAUSTED');
+    const history = await store.getAttempts('hung', toUserKey('user00300'));
+    expect(history.map((a) => a.code)).toEqual(['FR_ERR_ATTEMPTS_EXHAUSTED', 'FR_ERR_TRANSPORT_TIMEOUT']);
+  });
+});
+
+describe('pause and resume', () => {
+  it('a paused campaign takes no new user until resumed, and then loses none', async () => {
+    writeFault(root, 'ws-pause', ['sleep=0.1']);
+    const specs = Array.from({ length: 24 }, (_, i) => makeSpec(500 + i, 'ws-pause'));
+    const { store, queues } = await seedCampaign(redis, prefix, 'pausing', specs);
+    while (((await store.countByState('pausing')).applied ?? 0) < 3) await new Promise((r) => setTimeout(r, 20));
+    await store.setCampaignState('pausing', 'paused', 'test pause', Date.now());
+    await queues.pause('pausing');
+    // In-flight attempts finish; after that nothing moves.
+    while (((await store.countByState('pausing')).deploying ?? 0) > 0) await new Promise((r) => setTimeout(r, 20));
+    const frozen = await store.countByState('pausing');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await store.countByState('pausing')).toEqual(frozen);
+    expect(frozen.applied).toBeLessThan(24);
+
+    await store.setCampaignState('pausing', 'running', 'test resume', Date.now());
+    await queues.resume('pausing');
+    expect((await waitForFinal(store, 'pausing', 24)).applied).toBe(24);
+    await queues.close();
+  });
+});
+
+describe('deploy processor without a Worker', () => {
+  async function setUp(name: string, state: 'paused' | 'cancelled') {
+    const seeded = await seedCampaign(redis, `${prefix}-p`, name, [makeSpec(400, 'ws-p')], {}, { enqueue: false });
+    const userKey = toUserKey('user00400');
+    await seeded.store.transition(name, userKey, { run: 1, from: ['queued'], to: 'generated' }, Date.now());
+    await seeded.store.setCampaignState(name, state, 'test', Date.now());
+    const deps: JobDeps = {
+      store: seeded.store,
+      queues: seeded.queues,
+      logger,
+      render: renderProfile,
+      getCampaign: createCampaignCache(
+        seeded.store,
+        { toProfileOptions: (f) => toProfileOptions(f), toRetryPolicy },
+        Date.now,
+      ),
+      getTransport: () => Promise.reject(new Error('the transport must not be used')),
+      now: () => 1_000_000,
+      random: () => 0.5,
+      agentId: 'test:1',
+    };
+    const context = { signal: new AbortController().signal, stalls: 0, maxStalls: 5 };
+    return { ...seeded, deps, context, userKey };
+  }
+
+  it('parks a job of a paused campaign instead of running or losing it', async () => {
+    const { deps, context, userKey, store, queues } = await setUp('paused', 'paused');
+    const disposition = await processDeploy({ campaign: 'paused', userKey, run: 1 }, 'apply', context, deps);
+    expect(disposition).toEqual({ kind: 'delay', until: 1_000_000 + PAUSED_RECHECK_MS });
+    expect((await store.getUser('paused', userKey))?.state).toBe('generated');
+    await queues.close();
+  });
+
+  it('cancels the user of a cancelled campaign', async () => {
+    const { deps, context, userKey, store, queues } = await setUp('cancelled', 'cancelled');
+    expect(await processDeploy({ campaign: 'cancelled', userKey, run: 1 }, 'apply', context, deps)).toEqual({
+      kind: 'done',
+    });
+    expect((await store.getUser('cancelled', userKey))?.state).toBe('cancelled');
     await queues.close();
   });
 });

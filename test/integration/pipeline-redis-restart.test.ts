@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('Redis restart mid-campaign (AOF on)', () => {
-  it('agents reconnect on their own and no record or outcome is lost', async () => {
+  it('agents reconnect on their own and no record or outcome is lost', { timeout: 120_000 }, async () => {
     const hosts = ['r-a', 'r-b', 'r-c'];
     for (const host of hosts) writeFault(root, host, ['sleep=0.1']);
     const specs = Array.from({ length: 60 }, (_, i) => makeSpec(i, hosts[i % 3]!));

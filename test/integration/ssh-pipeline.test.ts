@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollbackUsers } from '../../src/campaign/rollback.js';
-import { createSshTransportFromOptions, toSshTransportOptions } from '../../src/cli/ssh-options.js';
+import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { RecordStore } from '../../src/store/types.js';
 import { startAgent } from '../../src/workers/start-agent.js';
@@ -29,7 +29,6 @@ let wsA: Workstation;
 let wsB: Workstation;
 const logLines: string[] = [];
 let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
-let runtime: Redis | undefined;
 
 function siteSettings(sshd: Sshd, ws: Workstation) {
   return {
@@ -87,20 +86,21 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink });
-  // The agent command's flags, read by the helper the `agent` command uses (no environment).
-  const settings = toSshTransportOptions(
+  // The agent command's parsed flags, turned into the registry hook by the helper the `agent` command uses.
+  const createSsh = createSshTransportHook(
     {
       sshKey: key.path,
       sshKeyPassphraseFile: join(dir, 'passphrase'),
       sshPasswordFile: join(dir, 'password'),
+      sshAgent: false,
       knownHosts: join(dir, 'known_hosts'),
       hostKeyPolicy: 'strict',
       commandTimeoutMs: 20_000,
+      redisUrl: TEST_REDIS_URL,
+      prefix,
     },
-    {},
-  )!;
-  runtime = connectTestRedis();
-  const pins = runtime;
+    logger,
+  );
   agent = await startAgent({
     redisUrl: TEST_REDIS_URL,
     prefix,
@@ -113,13 +113,12 @@ beforeAll(async () => {
     graceMs: 5_000,
     logger,
     transportKinds: ['ssh'],
-    createSsh: () => createSshTransportFromOptions(settings, { redis: pins, prefix, logger }),
+    ...(createSsh && { createSsh }),
   });
 });
 
 afterAll(async () => {
   await agent?.stop();
-  runtime?.disconnect();
   await siteA?.close();
   await siteB?.close();
   if (redis) {

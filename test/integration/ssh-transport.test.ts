@@ -210,6 +210,8 @@ describe('ssh transport against a real sshd', () => {
     expect((await failureOf(aborted)).code).toBe('FR_ERR_TRANSPORT_TIMEOUT');
     expect(existsSync(prfPath)).toBe(false);
 
+    // The interrupted .tmp stays until the next attempt truncates it; drop it so the next wait sees a new upload.
+    await rm(`${prfPath}.tmp`, { force: true });
     const cut = applyAs('frank', endpoint, { bytes: big });
     await whenTmpGrows();
     sshd.killSessions();

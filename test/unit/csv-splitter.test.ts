@@ -31,7 +31,10 @@ function splitAll(text: string, delimiter: string, cuts: number[] = []): { field
   return records;
 }
 
-const cellArb = fc.string({ unit: fc.constantFrom('a', 'é', 'Ж', ' ', ',', ';', '\t', '"', '\r\n', '\n', '=', 'x'), maxLength: 12 });
+const cellArb = fc.string({
+  unit: fc.constantFrom('a', 'é', 'Ж', ' ', ',', ';', '\t', '"', '\r\n', '\n', '=', 'x'),
+  maxLength: 12,
+});
 const quoteCell = (cell: string, delimiter: string): string =>
   cell.includes('"') || cell.includes('\n') || cell.includes('\r') || cell.includes(delimiter) || cell.startsWith(' ')
     ? `"${cell.replaceAll('"', '""')}"`
@@ -48,7 +51,11 @@ describe('record splitter', () => {
         (delimiter, rows, eol, cuts) => {
           // A single empty cell would be a blank line, which csv-parse and we both keep as [''].
           const text = rows.map((row) => row.map((cell) => quoteCell(cell, delimiter)).join(delimiter)).join(eol) + eol;
-          const expected = parse(text, { delimiter, record_delimiter: ['\r\n', '\n'], relax_column_count: true }) as string[][];
+          const expected = parse(text, {
+            delimiter,
+            record_delimiter: ['\r\n', '\n'],
+            relax_column_count: true,
+          }) as string[][];
           const whole = splitAll(text, delimiter);
           expect(whole.map((record) => record.fields)).toEqual(expected);
           expect(splitAll(text, delimiter, cuts)).toEqual(whole);

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeBackoffDelay, DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from '../../src/rollout/retry-policy.js';
+import {
+  computeBackoffDelay,
+  DEFAULT_RETRY_POLICY,
+  decideRetry,
+  type RetryPolicy,
+} from '../../src/rollout/retry-policy.js';
 
 const HOUR = 3_600_000;
 const policy: RetryPolicy = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 8000, jitter: 0, horizonMs: HOUR };

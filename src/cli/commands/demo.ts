@@ -42,7 +42,9 @@ async function chooseRedis(flags: DemoFlags): Promise<{ url: string; embedded?: 
   const binary = findRedisServer();
   if (!binary) throw new FleetError('FR_ERR_REDIS_UNREACHABLE', REDIS_INSTALL_HINT);
   const embedded = await startEmbeddedRedis(binary, join(flags.dir, 'redis'));
-  await writeOut(`demo: started a private redis-server at ${embedded.url} (AOF, data in ${join(flags.dir, 'redis')})\n`);
+  await writeOut(
+    `demo: started a private redis-server at ${embedded.url} (AOF, data in ${join(flags.dir, 'redis')})\n`,
+  );
   return { url: embedded.url, embedded };
 }
 
@@ -104,7 +106,10 @@ async function runDemo(flags: DemoFlags): Promise<void> {
         ]).finally(() => clearTimeout(deadline));
         mkdirSync('reports', { recursive: true });
         const reportPath = join('reports', `${name}.csv`);
-        await pipeline(Readable.from(formatReportCsv(streamReport(context.store, name))), createWriteStream(reportPath));
+        await pipeline(
+          Readable.from(formatReportCsv(streamReport(context.store, name))),
+          createWriteStream(reportPath),
+        );
         await writeOut(`\n${formatStatusText(status)}report: ${reportPath}\n`);
         await writeOut(`more: fleet-rollout status ${name} · fleet-rollout report ${name} --state failed\n`);
       } finally {

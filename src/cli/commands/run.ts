@@ -45,7 +45,7 @@ export function registerRun(program: Command): void {
           return;
         }
         if (!flags.json) await writeOut(describeImport(flags.campaign, result));
-        const status = await followCampaign(context, flags.campaign, 1000);
+        const status = await followCampaign(context, flags.campaign, 1000, { quiet: flags.json === true });
         const reportPath = join(flags.reportDir ?? 'reports', `${flags.campaign}-report.csv`);
         await writeReportFile(context.store, flags.campaign, {}, 'csv', reportPath);
         if (flags.json) await writeJson({ campaign: flags.campaign, import: result, status, reportPath });

@@ -24,13 +24,20 @@ const ENDED = ['done', 'cancelled', 'halted'];
  * Polls the counters until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar, elsewhere
  * one line per change. Used by `status --watch` and `run --follow`.
  */
-export async function followCampaign(context: CliContext, name: string, intervalMs: number): Promise<CampaignStatus> {
+export async function followCampaign(
+  context: CliContext,
+  name: string,
+  intervalMs: number,
+  options: { readonly quiet?: boolean } = {},
+): Promise<CampaignStatus> {
   const tty = process.stdout.isTTY === true;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
   for (;;) {
     const status = await campaignStatus(context.store, context.queues, name, context.now());
-    if (tty) {
+    if (options.quiet) {
+      // --json: only the final document goes to stdout
+    } else if (tty) {
       await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
       bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
       bar.update(status.finished, `${status.finished}/${status.total}`);

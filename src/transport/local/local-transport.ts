@@ -83,7 +83,13 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
       if (signal.aborted) throw toAbortError(signal, target.host);
       const hostDir = toHostDir(root, target.host);
       if (options.apply === 'noop') {
-        return { status: 'applied', checksum: artifact.sha256, officeVersion: request.office, durationMs: 0, stderrTail: '' };
+        return {
+          status: 'applied',
+          checksum: artifact.sha256,
+          officeVersion: request.office,
+          durationMs: 0,
+          stderrTail: '',
+        };
       }
       const prfPath = join(hostDir, target.stagingDir, request.campaign, artifact.fileName);
       await stageFileAtomically(prfPath, artifact.bytes, artifact.sha256, target.host);

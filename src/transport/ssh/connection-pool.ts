@@ -2,7 +2,7 @@ import type { DeployTarget } from '../transport.js';
 import { dialSsh } from './dial.js';
 import type { HostKeyVerifier } from './host-key-verifier.js';
 import type { SshCredentials, SshTimeouts, TransportLogger } from './options.js';
-import { abortError, Semaphore } from './semaphore.js';
+import { abortError, raceAbort, Semaphore } from './semaphore.js';
 import { SshConnection } from './ssh-connection.js';
 
 export interface PoolOptions {
@@ -127,22 +127,4 @@ export class ConnectionPool {
     this.hosts.clear();
     await Promise.all(pending);
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, host: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal, host));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal, host));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -50,3 +50,22 @@ export function abortError(signal: AbortSignal | undefined, host?: string): Flee
   if (reason instanceof FleetError) return reason;
   return new FleetError('FR_ERR_TRANSPORT_TIMEOUT', undefined, host ? { host } : {});
 }
+
+/** Wait for a shared promise, but let this caller give up on abort (the work goes on for the others). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, host: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal, host));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal, host));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

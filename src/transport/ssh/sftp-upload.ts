@@ -45,7 +45,14 @@ function callSftp<T>(call: SftpCall, step: string, start: (done: (error: unknown
     );
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
-    else start(finish);
+    else {
+      try {
+        start(finish);
+      } catch (error) {
+        // ssh2 throws synchronously when the channel is already gone.
+        finish(error);
+      }
+    }
   });
 }
 
@@ -70,7 +77,7 @@ export async function ensureRemoteDir(call: SftpCall, dir: string): Promise<void
   );
 }
 
-/** Write `bytes` to `path` (created/truncated), chunked and pipelined; on any failure the file is removed. */
+/** Write `bytes` to `path` (created/truncated), chunked and pipelined; on failure the handle is closed. */
 export async function writeRemoteFile(call: SftpCall, path: string, bytes: Uint8Array): Promise<void> {
   const { sftp } = call;
   const handle = await callSftp<Buffer>(call, 'open', (done) => sftp.open(path, 'w', 0o644, done));
@@ -88,8 +95,9 @@ export async function writeRemoteFile(call: SftpCall, path: string, bytes: Uint8
     await Promise.all(Array.from({ length: Math.min(WINDOW, Math.ceil(buffer.length / CHUNK) || 1) }, writeNext));
     await callSftp<void>(call, 'close', (done) => sftp.close(handle, done));
   } catch (error) {
-    // Best effort and not awaited for long: the temp name never ends in .prf, and the next upload truncates it.
-    sftp.close(handle, () => sftp.unlink(path, () => undefined));
+    // Close only. Removing the file here could race with the next attempt's open of the same name (the unlink would
+    // land after it and orphan that upload); the temp name never ends in .prf and the next attempt truncates it.
+    sftp.close(handle, () => undefined);
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { FleetError } from '../../errors/index.js';
 import type { RemoteRun } from '../../rollout/remote-result.js';
 import { classifyChannelError } from './classify-error.js';
-import { abortError, Semaphore } from './semaphore.js';
+import { abortError, raceAbort, Semaphore } from './semaphore.js';
 
 /** Output beyond this is dropped from the front (the contract only needs the last line and a tail). */
 const MAX_OUTPUT_CHARS = 64 * 1024;
@@ -60,19 +60,20 @@ export class SshConnection {
 
   sftp(signal: AbortSignal): Promise<SFTPWrapper> {
     if (!this.sftpSession) {
-      const session = this.openSftp(signal);
+      // Shared by every user on the connection: one caller's abort must not fail the others' session.
+      const session = this.openSftp();
       this.sftpSession = session;
       session.catch(() => {
         if (this.sftpSession === session) this.sftpSession = undefined;
       });
     }
-    return this.sftpSession;
+    return raceAbort(this.sftpSession, signal, this.host);
   }
 
-  private async openSftp(signal: AbortSignal): Promise<SFTPWrapper> {
-    await this.channels.acquire(signal);
+  private async openSftp(): Promise<SFTPWrapper> {
+    await this.channels.acquire();
     return new Promise<SFTPWrapper>((resolve, reject) => {
-      this.client.sftp((error, sftp) => {
+      const onOpened = (error: Error | undefined, sftp: SFTPWrapper): void => {
         if (error) {
           this.channels.release();
           reject(classifyChannelError(error, this.host, 'sftp'));
@@ -84,7 +85,14 @@ export class SshConnection {
         });
         sftp.on('error', () => undefined);
         resolve(sftp);
-      });
+      };
+      try {
+        this.client.sftp(onOpened);
+      } catch (error) {
+        this.broken = true;
+        this.channels.release();
+        reject(classifyChannelError(error, this.host, 'sftp'));
+      }
     });
   }
 
@@ -110,6 +118,7 @@ export class SshConnection {
         settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        this.client.removeListener('close', onConnectionLost);
         if (error) reject(error);
         else if (run) resolve(run);
       };
@@ -126,6 +135,9 @@ export class SshConnection {
         settle(error);
       };
       const onAbort = (): void => stop(abortError(signal, this.host));
+      // Belt and braces: a connection that dies mid-command must not leave the step waiting for its timeout.
+      const onConnectionLost = (): void => settle(classifyChannelError(undefined, this.host, step));
+      this.client.once('close', onConnectionLost);
       const timer = setTimeout(() => {
         stop(
           new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `${step} on ${this.host} took longer than ${timeoutMs} ms`, {
@@ -137,33 +149,40 @@ export class SshConnection {
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
 
-      this.client.exec(command, (error, opened) => {
-        if (error) {
-          releaseChannel();
-          settle(classifyChannelError(error, this.host, step));
-          return;
-        }
-        channel = opened;
-        if (settled) {
-          opened.close();
-        }
-        opened.setEncoding('utf8');
-        opened.stderr.setEncoding('utf8');
-        opened.on('data', (chunk: string) => {
-          stdout = keepTail(stdout + chunk);
+      try {
+        this.client.exec(command, (error, opened) => {
+          if (error) {
+            releaseChannel();
+            settle(classifyChannelError(error, this.host, step));
+            return;
+          }
+          channel = opened;
+          if (settled) {
+            opened.close();
+          }
+          opened.setEncoding('utf8');
+          opened.stderr.setEncoding('utf8');
+          opened.on('data', (chunk: string) => {
+            stdout = keepTail(stdout + chunk);
+          });
+          opened.stderr.on('data', (chunk: string) => {
+            stderr = keepTail(stderr + chunk);
+          });
+          opened.on('exit', (code: number | null) => {
+            exitCode = typeof code === 'number' ? code : -1;
+          });
+          opened.on('close', () => {
+            releaseChannel();
+            if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
+            else settle(undefined, { exitCode, stdout, stderr });
+          });
         });
-        opened.stderr.on('data', (chunk: string) => {
-          stderr = keepTail(stderr + chunk);
-        });
-        opened.on('exit', (code: number | null) => {
-          exitCode = typeof code === 'number' ? code : -1;
-        });
-        opened.on('close', () => {
-          releaseChannel();
-          if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
-          else settle(undefined, { exitCode, stdout, stderr });
-        });
-      });
+      } catch (error) {
+        // ssh2 throws 'Not connected' synchronously once the socket is gone.
+        this.broken = true;
+        releaseChannel();
+        settle(classifyChannelError(error, this.host, step));
+      }
     });
   }
 
