@@ -17,7 +17,7 @@ export function parseAccountName(value: string): FieldResult<string> {
   if (hasControlCharacter(value)) return fail(describeControlCharacter(value));
   const forbidden = FORBIDDEN_NAME_CHARS.exec(value);
   if (forbidden) return fail(`character ${forbidden[0]} is not allowed (none of " / \\ [ ] : ; | = , + * ? < > @)`);
-  if (/^[ .]|[ .]$/.test(value)) return fail('must not start or end with a space or a dot');
+  if (/^[\s.]|[\s.]$/u.test(value)) return fail('must not start or end with a space or a dot');
   return ok(value);
 }
 

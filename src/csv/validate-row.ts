@@ -74,6 +74,8 @@ function need<T>(result: FieldResult<T>, column: Column, value: string): T {
   throw new RowRejected(column, value, result.reason, 'FR_ERR_ROW_FIELD_INVALID');
 }
 
+const isPrintableAscii = (code: number): boolean => code > 32 && code < 127;
+
 /** The cell of `column`, or the campaign default when the column is absent or the cell blank. */
 function readCell(
   cells: readonly string[],
@@ -84,7 +86,7 @@ function readCell(
   const index = header.indexes.get(column);
   const cell = index === undefined ? undefined : cells[index];
   // Most cells start with a printable character: skip trim() (an allocation) for them.
-  if (cell !== undefined && cell !== '' && (cell.charCodeAt(0) > 32 || cell.trim() !== '')) return cell;
+  if (cell !== undefined && cell !== '' && (isPrintableAscii(cell.charCodeAt(0)) || cell.trim() !== '')) return cell;
   return defaults[column];
 }
 

@@ -72,9 +72,14 @@ describe('admin CLI', () => {
     const list = JSON.parse(cli('campaigns', '--json').stdout) as Array<Record<string, unknown>>;
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ campaign: { name: 'e2e', state: 'draft', imports: 1 }, total: 5 });
-    const status = cli('status', 'e2e', '--json');
+    const status = cli('status', 'e2e', '--json', '--verify');
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ counts: { queued: 4, skipped: 1 }, inFlight: 4, finished: 1 });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      counts: { queued: 4, skipped: 1 },
+      inFlight: 4,
+      finished: 1,
+      consistent: true,
+    });
   });
 
   it('start runs the campaign; status text shows counts; unknown campaigns fail in one line', () => {
@@ -144,6 +149,17 @@ describe('admin CLI', () => {
     const missing = cli('user', 'e2e', 'zed');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('FR_ERR_USER_NOT_FOUND');
+  });
+
+  it('run imports and starts; pause and cancel act on the campaign', async () => {
+    const run = cli('run', 'users.csv', '--campaign', 'e2e-run', '--allow-rejects');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('started: 4 user(s) enqueued, campaign running');
+    expect(cli('pause', 'e2e-run').stdout).toBe('campaign e2e-run: paused\n');
+    const cancel = cli('cancel', 'e2e-run');
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toBe('campaign e2e-run: cancelled, 4 user(s) cancelled\n');
+    expect(await store.countByState('e2e-run')).toMatchObject({ cancelled: 4, skipped: 1, queued: 0 });
   });
 
   it('fails fast in one line when Redis cannot be reached', async () => {

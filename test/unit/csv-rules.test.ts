@@ -97,6 +97,7 @@ describe('username', () => {
     [' jdupont', 'must not start or end with a space or a dot'],
     ['jdupont.', 'must not start or end with a space or a dot'],
     ['.jdupont', 'must not start or end with a space or a dot'],
+    ['jdupont\u00a0', 'must not start or end with a space or a dot'],
     ['x'.repeat(65), 'must be 1 to 64 characters (has 65)'],
     ['a\tb', 'control character \\t at position 2'],
     ['a\u0007b', 'control character \\x07 at position 2'],

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { type CampaignStatus, campaignStatus, listCampaigns } from '../../campaign/campaign-status.js';
 import { formatCampaignLine, formatCounts, formatStatusText } from '../../campaign/format-status.js';
+import { USER_STATES } from '../../rollout/states.js';
 import {
   addConnectionOptions,
   type CliContext,
@@ -16,6 +17,7 @@ interface StatusFlags {
   readonly watch?: boolean;
   readonly json?: boolean;
   readonly interval: string;
+  readonly verify?: boolean;
 }
 
 const ENDED = ['done', 'cancelled', 'halted'];
@@ -67,8 +69,18 @@ async function showStatus(context: CliContext, name: string | undefined, flags: 
     return;
   }
   const status = await campaignStatus(context.store, context.queues, name, context.now());
-  if (flags.json) await writeJson(status);
-  else await writeOut(formatStatusText(status));
+  // --verify: recount every record (slow, O(users)) and compare with the counters.
+  const recount = flags.verify ? await context.store.recount(name) : undefined;
+  const consistent = recount && USER_STATES.every((state) => recount[state] === status.counts[state]);
+  if (flags.json) await writeJson(recount ? { ...status, recount, consistent } : status);
+  else {
+    await writeOut(formatStatusText(status));
+    if (recount)
+      await writeOut(
+        `  verify    ${consistent ? 'counters match a recount' : `MISMATCH, recount: ${JSON.stringify(recount)}`}\n`,
+      );
+  }
+  if (recount && !consistent) process.exitCode = 2;
 }
 
 export function registerStatus(program: Command): void {
@@ -79,9 +91,13 @@ export function registerStatus(program: Command): void {
       .argument('[name]', 'campaign name')
       .option('--watch', 'refresh until the campaign ends (Ctrl-C to stop watching)', false)
       .option('--interval <seconds>', 'refresh interval of --watch', '1')
+      .option('--verify', 'recount every user record and compare with the counters (slow)', false)
       .option('--json', 'print JSON', false),
   )
-    .addHelpText('after', '\nExit codes: 0 shown (also for a finished campaign with failed users) · 1 failure.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 shown (also for a finished campaign with failed users) · 2 --verify found a mismatch · 1 failure.',
+    )
     .action(async (name: string | undefined, flags: StatusFlags & Record<string, unknown>) => {
       await withContext(toConnectionFlags(flags), (context) => showStatus(context, name, flags));
     });
