@@ -107,6 +107,12 @@ function writeRoster(path: string): void {
   writeFileSync(path, `${out.join('\n')}\n`);
 }
 
+/** user + system CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -164,6 +170,8 @@ async function main(): Promise<void> {
       now: Date.now(),
     });
     const t1 = performance.now();
+    const redisCpuStart = cpuSeconds(redisChild.pid ?? 0);
+    const agentCpuStart = agents.map((a) => cpuSeconds(a.pid ?? 0));
     if (!imported.imported) throw new Error(`import refused: ${JSON.stringify(imported)}`);
     await startCampaign(store, queues, CAMPAIGN, Date.now());
     let last = 0;
@@ -180,6 +188,9 @@ async function main(): Promise<void> {
       await sleep(100);
     }
     const t2 = performance.now();
+    const redisCpuMsPerUser = ((cpuSeconds(redisChild.pid ?? 0) - redisCpuStart) * 1000) / USERS;
+    const agentCpuMsPerUser =
+      (agents.reduce((sum, a, i) => sum + cpuSeconds(a.pid ?? 0) - (agentCpuStart[i] ?? 0), 0) * 1000) / USERS;
     const counts = await store.countByState(CAMPAIGN);
     const rss = agents.map((a) => peakRss(a.pid ?? 0));
     await Promise.all(
@@ -190,6 +201,13 @@ async function main(): Promise<void> {
     );
     await sleep(200);
     const memoryAfter = await usedMemory(redis);
+    if (process.env['BENCH_COMMANDS']) {
+      // Redis commands per user over the whole run (raw BullMQ part included): where the round trips go.
+      const stats = await redis.info('commandstats');
+      for (const m of stats.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)) {
+        if (Number(m[2]) > USERS / 10) console.log(`  ${m[1]}: ${round(Number(m[2]) / USERS, 2)}/user, ${round(Number(m[3]) / USERS, 1)} µs/user`);
+      }
+    }
     const keysAfter = await redis.dbsize();
     await queues.close();
 
@@ -207,6 +225,9 @@ async function main(): Promise<void> {
       endToEndSeconds: round((t2 - t0) / 1000, 2),
       endToEndUsersPerSecond: round(USERS / ((t2 - t0) / 1000)),
       redisBytesPerUser: round((memoryAfter - memoryBefore) / USERS),
+      // CPU spent per user during generate + deploy: on 2 cores, their sum bounds the throughput.
+      redisCpuMsPerUser: round(redisCpuMsPerUser, 3),
+      agentCpuMsPerUser: round(agentCpuMsPerUser, 3),
       redisKeysAfter: keysAfter,
       agentPeakRssMB: rss.map((b) => round(b / 1048576, 1)),
       rawBullmq: raw,

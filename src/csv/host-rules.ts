@@ -90,6 +90,9 @@ export function isIpv6(value: string): boolean {
 
 /** Workstation: host name (single label allowed) or IPv4/IPv6 literal (brackets accepted around IPv6). */
 export function checkWorkstation(value: string): string | null {
+  const first = value.charCodeAt(0) | 0x20;
+  // Starts with a letter and has no colon: not an IP literal, only the host-name rules apply (the common case).
+  if (first >= 0x61 && first <= 0x7a && !value.includes(':')) return checkHostName(value);
   if (isIpv4(value)) return null;
   const unbracketed = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
   if (unbracketed.includes(':')) return isIpv6(unbracketed) ? null : 'not a valid IPv6 address';

@@ -12,7 +12,7 @@ import {
   parseSite,
   parseYesNo,
 } from './field-rules.js';
-import { checkServerName, checkWorkstation } from './host-rules.js';
+import { checkHostName, checkServerName, checkWorkstation } from './host-rules.js';
 import { type ProxyParse, parseProxyUrl } from './proxy-url.js';
 import { describeValue } from './text-rules.js';
 import type { AcceptedRow, Rejection, UserSpec } from './user-spec.js';
@@ -41,12 +41,14 @@ export type RowResult = { ok: true; row: AcceptedRow } | { ok: false; rejection:
 export interface RowMemo {
   readonly proxies: Map<string, ProxyParse>;
   readonly servers: Map<string, string | null>;
+  readonly domains: Map<string, string | null>;
+  readonly sites: Map<string, FieldResult<string>>;
 }
 
 const MEMO_LIMIT = 1024;
 
 export function createRowMemo(): RowMemo {
-  return { proxies: new Map(), servers: new Map() };
+  return { proxies: new Map(), servers: new Map(), domains: new Map(), sites: new Map() };
 }
 
 function remember<V>(map: Map<string, V>, key: string, compute: (key: string) => V): V {
@@ -96,10 +98,9 @@ function requireCell(cells: readonly string[], header: HeaderMap, defaults: Defa
   return value;
 }
 
-const parseTrimmedEmail = (value: string): FieldResult<string> => parseEmail(value.trim());
+const checkEmailDomain = (domain: string): string | null => checkHostName(domain, 2);
 const parseDisplayName = (value: string): FieldResult<string> => parseFreeText(value.trim(), 256);
 const parseProfileName = (value: string): FieldResult<string> => parseFreeText(value, 64);
-const parseTrimmedSite = (value: string): FieldResult<string> => parseSite(value.trim());
 const parseWorkstation = (value: string): FieldResult<string> => {
   const host = value.trim();
   const reason = checkWorkstation(host);
@@ -136,7 +137,9 @@ export function validateRow(
     }
     username = name;
 
-    const email = optional('email', parseTrimmedEmail);
+    const email = optional('email', (value) =>
+      parseEmail(value.trim(), (domain) => remember(memo.domains, domain, checkEmailDomain)),
+    );
     const displayName = optional('display_name', parseDisplayName);
     const mailbox = optional('mailbox', parseAccountName) ?? name;
     const exchangeRaw = requireCell(cells, header, defaults, 'exchange_server');
@@ -169,7 +172,7 @@ export function validateRow(
     const httpFirstFast = optional('http_first_fast', parseYesNo) ?? false;
     const httpFirstSlow = optional('http_first_slow', parseYesNo) ?? true;
     const host = optional('host', parseWorkstation);
-    const site = optional('site', parseTrimmedSite);
+    const site = optional('site', (value) => remember(memo.sites, value.trim(), parseSite));
     const office = optional('office', parseOfficeVersion) ?? '11.0';
     const profileName = optional('profile_name', parseProfileName) ?? 'Outlook';
 

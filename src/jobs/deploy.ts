@@ -30,7 +30,7 @@ export async function processDeploy(
 ): Promise<JobDisposition> {
   const [campaign, user] = await Promise.all([
     deps.getCampaign(payload.campaign),
-    deps.store.getUser(payload.campaign, payload.userKey),
+    (deps.loadUser ?? deps.store.getUser)(payload.campaign, payload.userKey),
   ]);
   if (!campaign || !user || user.run !== payload.run) return { kind: 'done' };
   const now = deps.now();

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { ProfileOptions } from '../profile/profile-options.js';
 import type { PipelineQueues } from '../queue/types.js';
 import type { RetryPolicy } from '../rollout/retry-policy.js';
-import type { RecordStore } from '../store/types.js';
+import type { RecordStore, UserRecord } from '../store/types.js';
 import type { Transport } from '../transport/transport.js';
 
 /** What renderProfile (src/profile) answers; typed here structurally so processors can take it as a dependency. */
@@ -34,6 +34,8 @@ export interface CampaignSettings {
 /** Everything a processor touches, passed in (so processors run without a Worker in tests). */
 export interface JobDeps {
   readonly store: RecordStore;
+  /** store.getUser, batched across concurrent jobs (see user-loader.ts); defaults to store.getUser. */
+  readonly loadUser?: (campaign: string, userKey: string) => Promise<UserRecord | undefined>;
   readonly queues: PipelineQueues;
   readonly logger: Logger;
   readonly render: RenderProfile;

@@ -46,25 +46,45 @@ export async function queryUserPage(
   const users: UserRecord[] = [];
   let after = decodeCursor(page.cursor);
   let scanned = 0;
-  // One index answers the whole filter: read exactly a page. Otherwise read ahead, most entries may not match.
+  // One index answers the whole filter: read exactly a page. Otherwise read ahead (cheap: index members only)
+  // and fetch records just for the entries that may match, a page's worth at a time.
   const criteria = [filter.state, filter.site, filter.code, filter.prefix, filter.search].filter(
     (v) => v !== undefined,
   );
-  const chunk =
-    criteria.length <= 1 && filter.search === undefined ? limit : Math.min(MAX_CHUNK, Math.max(limit * 2, 100));
+  const exact = criteria.length <= 1 && filter.search === undefined;
+  const chunk = exact ? limit : MAX_CHUNK;
+  let pending: Entry[] = [];
+  const flush = async (): Promise<boolean> => {
+    const records = await fetchRecords(redis, keys, campaign, pending);
+    for (const entry of pending) {
+      after = toPosition(entry);
+      const record = records.get(entry.userKey);
+      if (record && matchesFilter(record, filter)) users.push(record);
+      if (users.length === limit) return true;
+    }
+    pending = [];
+    return false;
+  };
   while (scanned < SCAN_BUDGET) {
     const entries = await driver.fetch(after, chunk);
     scanned += entries.length;
-    const candidates = entries.filter((entry) => nameFilter(entry.member));
-    const records = await fetchRecords(redis, keys, campaign, candidates);
     for (const entry of entries) {
-      after = entry.score === undefined ? { m: entry.member } : { m: entry.member, s: entry.score };
-      const record = records.get(entry.userKey);
-      if (record && matchesFilter(record, filter)) users.push(record);
-      if (users.length === limit) return { users, nextCursor: encodeCursor(after) };
+      if (nameFilter(entry.member)) pending.push(entry);
+      if (pending.length >= limit - users.length && (await flush())) return toPage(users, after);
     }
+    if (await flush()) return toPage(users, after);
+    const last = entries.at(-1);
+    if (last) after = toPosition(last);
     if (entries.length < chunk) return { users };
   }
+  return toPage(users, after);
+}
+
+function toPosition(entry: Entry): Position {
+  return entry.score === undefined ? { m: entry.member } : { m: entry.member, s: entry.score };
+}
+
+function toPage(users: UserRecord[], after: Position | undefined): UserPage {
   return after ? { users, nextCursor: encodeCursor(after) } : { users };
 }
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
+import { createUserLoader } from '../jobs/user-loader.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import type { Logger } from '../log/logger.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
@@ -51,6 +52,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const queues = createPipelineQueues(options.connection, options.prefix);
   const deps: JobDeps = {
     store: options.store,
+    loadUser: createUserLoader(options.store),
     queues,
     logger: options.logger,
     render: options.render,

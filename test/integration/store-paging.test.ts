@@ -132,6 +132,12 @@ describe('paged queries over 3,000 users', () => {
     const found = (await collectPages({ search: 'A00' })).flat();
     const expected = [...byName.keys()].filter((name) => name.toLowerCase().includes('a00')).sort();
     expect([...found].sort()).toEqual(expected);
+    const failedA = (await collectPages({ search: 'a0', state: 'failed' })).flat();
+    const expectedFailedA = [...byName.values()]
+      .filter((u) => u.username.toLowerCase().includes('a0') && Number(u.username.slice(-4)) % 10 === 0)
+      .map((u) => u.username);
+    expect(failedA).toEqual(expectedFailedA);
+    expect(failedA.length).toBeGreaterThan(50);
     const one = await store.queryUsers('paging', { user: 'BETA0001' }, { limit: 50 });
     expect(one.users.map((u) => u.username)).toEqual(['beta0001']);
   });
