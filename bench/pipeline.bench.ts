@@ -205,7 +205,8 @@ async function main(): Promise<void> {
       // Redis commands per user over the whole run (raw BullMQ part included): where the round trips go.
       const stats = await redis.info('commandstats');
       for (const m of stats.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)) {
-        if (Number(m[2]) > USERS / 10) console.log(`  ${m[1]}: ${round(Number(m[2]) / USERS, 2)}/user, ${round(Number(m[3]) / USERS, 1)} µs/user`);
+        if (Number(m[2]) > USERS / 10)
+          console.log(`  ${m[1]}: ${round(Number(m[2]) / USERS, 2)}/user, ${round(Number(m[3]) / USERS, 1)} µs/user`);
       }
     }
     const keysAfter = await redis.dbsize();

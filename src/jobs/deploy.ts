@@ -30,7 +30,9 @@ export async function processDeploy(
 ): Promise<JobDisposition> {
   const [campaign, user] = await Promise.all([
     deps.getCampaign(payload.campaign),
-    (deps.loadUser ?? deps.store.getUser)(payload.campaign, payload.userKey),
+    deps.loadUser
+      ? deps.loadUser(payload.campaign, payload.userKey)
+      : deps.store.getUser(payload.campaign, payload.userKey),
   ]);
   if (!campaign || !user || user.run !== payload.run) return { kind: 'done' };
   const now = deps.now();

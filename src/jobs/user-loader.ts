@@ -11,7 +11,9 @@ interface Pending {
  * replies ask within one turn of the event loop, and one getUsers call (one pipeline) answers them all instead
  * of a pipeline each — the agent's profile at 100k users showed per-call pipeline setup as a hot spot.
  */
-export function createUserLoader(store: RecordStore): (campaign: string, userKey: string) => Promise<UserRecord | undefined> {
+export function createUserLoader(
+  store: RecordStore,
+): (campaign: string, userKey: string) => Promise<UserRecord | undefined> {
   let pending = new Map<string, Pending[]>();
   let scheduled = false;
 
@@ -20,10 +22,19 @@ export function createUserLoader(store: RecordStore): (campaign: string, userKey
     const batch = pending;
     pending = new Map();
     for (const [campaign, requests] of batch) {
-      store.getUsers(campaign, requests.map((r) => r.userKey)).then(
-        (users) => requests.forEach((r, i) => r.resolve(users[i])),
-        (error: unknown) => requests.forEach((r) => r.reject(error)),
-      );
+      store
+        .getUsers(
+          campaign,
+          requests.map((r) => r.userKey),
+        )
+        .then(
+          (users) => {
+            for (const [i, r] of requests.entries()) r.resolve(users[i]);
+          },
+          (error: unknown) => {
+            for (const r of requests) r.reject(error);
+          },
+        );
     }
   }
 

@@ -140,4 +140,33 @@ describe('agent processes', { timeout: 120_000 }, () => {
     expect(agent.output()).toContain('"drained":true');
     await queues.close();
   });
+
+  it('past the grace period the in-flight user is handed back untouched and another agent finishes it', async () => {
+    const root = newRoot();
+    writeFault(root, 'very-slow', ['sleep=3', 'times=1']); // only the first run is slow
+    const { store, queues, queued } = await seedCampaign(
+      redis,
+      prefix,
+      'grace',
+      [makeSpec(3000, 'very-slow')],
+      {},
+      {
+        enqueue: false,
+      },
+    );
+    const impatient = startAgent(root, ['--grace-ms', '300']);
+    await waitForLog(impatient, 'serving campaign');
+    await queues.enqueueGenerate('grace', queued);
+    while (((await store.countByState('grace')).deploying ?? 0) < 1) await new Promise((r) => setTimeout(r, 20));
+
+    expect(await impatient.stop('SIGTERM')).toBe(0);
+    const handedBack = await store.getUser('grace', toUserKey('user03000'));
+    expect(handedBack).toMatchObject({ state: 'retrying', attempts: 0 });
+    expect(impatient.output()).toContain('"drained":false');
+
+    const successor = startAgent(root);
+    expect((await waitForFinal(store, 'grace', 1)).applied).toBe(1);
+    expect(await successor.stop()).toBe(0);
+    await queues.close();
+  });
 });
