@@ -11,7 +11,9 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name('fleet-rollout')
-    .description('Mass Outlook profile migration to RPC over HTTP: CSV intake, offline PRF generation, SSH push and apply.')
+    .description(
+      'Mass Outlook profile migration to RPC over HTTP: CSV intake, offline PRF generation, SSH push and apply.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCommands(program);

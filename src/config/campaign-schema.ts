@@ -87,7 +87,11 @@ const sshTargetSchema = z
 export const deploySchema = z
   .object({
     transport: z.enum(['local', 'ssh']).default('local'),
-    timeout_seconds: z.number().positive().default(300).describe('whole deploy step of one user (connect+upload+apply)'),
+    timeout_seconds: z
+      .number()
+      .positive()
+      .default(300)
+      .describe('whole deploy step of one user (connect+upload+apply)'),
     per_host_concurrency: z.number().int().min(1).max(100).default(10),
     ssh: sshTargetSchema.default({}),
     /** Per-site overrides of the ssh settings, keyed by the CSV `site` value. */

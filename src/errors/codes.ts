@@ -39,7 +39,10 @@ export const ERROR_CODES = {
   FR_ERR_FILE_UNREADABLE: permanent('file cannot be read', 1),
   FR_ERR_OUTPUT_UNWRITABLE: permanent('output file or directory cannot be written', 1),
   FR_ERR_CSV_EMPTY: permanent('the CSV file has no header row or no data rows', 1),
-  FR_ERR_CSV_MISSING_COLUMNS: permanent('required columns are missing from the CSV header and the campaign defaults', 1),
+  FR_ERR_CSV_MISSING_COLUMNS: permanent(
+    'required columns are missing from the CSV header and the campaign defaults',
+    1,
+  ),
   FR_ERR_CSV_MALFORMED: permanent('the CSV file cannot be parsed', 1),
   FR_ERR_CAMPAIGN_FILE_INVALID: permanent('the campaign file is invalid', 1),
   FR_ERR_CONFIG_INVALID: permanent('the configuration is invalid', 1),
@@ -65,7 +68,10 @@ export const ERROR_CODES = {
   FR_ERR_JOB_PAYLOAD_INVALID: permanent('job payload is invalid', 1),
   FR_ERR_RETRY_HORIZON_EXCEEDED: permanent('the host stayed unreachable past the retry horizon', 1),
   FR_ERR_ATTEMPTS_EXHAUSTED: permanent('transient failures used up every attempt', 1),
-  FR_ERR_ARTIFACT_CHANGED: permanent('the profile rendered at deploy time differs from the generated one (settings changed; retry the user)', 1),
+  FR_ERR_ARTIFACT_CHANGED: permanent(
+    'the profile rendered at deploy time differs from the generated one (settings changed; retry the user)',
+    1,
+  ),
   FR_ERR_JOB_STALLED: permanent('the job stalled too often (agents died while running it)', 1),
 
   // --- transport: connection (ssh) ----------------------------------------------------------------

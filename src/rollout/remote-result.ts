@@ -28,7 +28,10 @@ export const STDERR_TAIL_BYTES = 2048;
 /** Last `max` characters of stderr, control characters other than newline/tab escaped. */
 export function tailOf(text: string, max = STDERR_TAIL_BYTES): string {
   const tail = text.length > max ? text.slice(text.length - max) : text;
-  return tail.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return tail.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function lastJsonLine(stdout: string): Record<string, unknown> | undefined {

@@ -1,7 +1,7 @@
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import { FleetError } from '../errors/index.js';
-import type { DeployTarget, TargetOs } from '../transport/transport.js';
+import type { DeployTarget, TargetOs } from './deploy-target.js';
 
 /** Defaults when neither the campaign nor the site says otherwise. */
 export const DEFAULT_SSH_PORT = 22;

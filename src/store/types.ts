@@ -1,6 +1,6 @@
+import type { CampaignFile } from '../config/campaign-schema.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import type { FailureClass } from '../errors/index.js';
-import type { CampaignFile } from '../config/campaign-schema.js';
 import type { CampaignState, UserState } from '../rollout/states.js';
 
 /**
@@ -147,7 +147,11 @@ export interface RecordStore {
   // users
   upsertUsers(campaign: string, rows: readonly UpsertRow[], now: number): Promise<UpsertResult>;
   /** Users whose row was rejected but whose username is known: state `skipped` with the reason. */
-  markSkipped(campaign: string, rows: ReadonlyArray<{ username: string; line: number; error: StoredError }>, now: number): Promise<void>;
+  markSkipped(
+    campaign: string,
+    rows: ReadonlyArray<{ username: string; line: number; error: StoredError }>,
+    now: number,
+  ): Promise<void>;
   getUser(campaign: string, userKey: string): Promise<UserRecord | undefined>;
   getUsers(campaign: string, userKeys: readonly string[]): Promise<Array<UserRecord | undefined>>;
   findUserByName(campaign: string, username: string): Promise<UserRecord | undefined>;

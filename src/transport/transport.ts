@@ -1,21 +1,8 @@
 import type { OfficeVersion } from '../csv/user-spec.js';
+import type { DeployTarget } from '../rollout/deploy-target.js';
 import type { RemoteResult } from '../rollout/remote-result.js';
 
-export type TargetOs = 'windows' | 'posix';
-
-/** Where and how to reach one workstation. Credentials are NOT here: the agent process holds them. */
-export interface DeployTarget {
-  /** Validated hostname or IP literal (never a raw CSV string). */
-  readonly host: string;
-  readonly port: number;
-  /** Remote login (ssh user); ignored by the local transport. */
-  readonly login: string;
-  readonly targetOs: TargetOs;
-  /** Staging root on the workstation; the PRF goes to `<stagingDir>/<campaign>/<fileName>`. */
-  readonly stagingDir: string;
-  /** Optional apply-command template (see docs/remote-contract.md); default = the shipped agent script. */
-  readonly applyCommand?: string;
-}
+export type { DeployTarget, TargetOs } from '../rollout/deploy-target.js';
 
 export interface ArtifactToDeploy {
   /** `<username>.prf` */

@@ -6,6 +6,7 @@ import { waitForStopSignal } from '../../workers/shutdown-signal.js';
 import { AGENT_DEFAULTS, startAgent } from '../../workers/start-agent.js';
 import type { TransportRegistryOptions } from '../../workers/transport-registry.js';
 import { addConnectionOptions, toConnectionFlags, withContext } from '../context.js';
+import { addSshOptions, createSshTransportHook } from '../ssh-options.js';
 
 function parseCount(min: number) {
   return (value: string): number => {
@@ -29,12 +30,14 @@ function parseList<T extends string>(allowed: readonly T[]) {
 }
 
 /**
- * The SSH hook: the SSH transport's flags (--ssh-key, --known-hosts, --host-key-policy) are added by
- * src/transport/ssh's owner here, and this returns the factory the registry calls on the first ssh campaign.
- * Without it, this agent serves local campaigns only.
+ * The SSH hook: returns the factory the registry calls on the first ssh campaign (credentials stay in this
+ * process: --ssh-key, --known-hosts, --host-key-policy…). Without SSH credentials, this agent serves local campaigns only.
  */
-function createSshHook(_options: Record<string, unknown>): TransportRegistryOptions['createSsh'] {
-  return undefined;
+function createSshHook(
+  options: Record<string, unknown>,
+  logger: ReturnType<typeof createLogger>,
+): TransportRegistryOptions['createSsh'] {
+  return createSshTransportHook(options, logger);
 }
 
 export function registerAgent(program: Command): void {
@@ -81,9 +84,9 @@ export function registerAgent(program: Command): void {
         .default('script')
         .hideHelp(),
     );
-  addConnectionOptions(command).action(async (options: Record<string, unknown>) => {
+  addConnectionOptions(addSshOptions(command)).action(async (options: Record<string, unknown>) => {
     const logger = createLogger({ level: String(options['logLevel']) });
-    const createSsh = createSshHook(options);
+    const createSsh = createSshHook(options, logger);
     const kinds = (options['transport'] as TransportKind[] | undefined) ?? (createSsh ? ['local', 'ssh'] : ['local']);
     await withContext(
       toConnectionFlags(options),
