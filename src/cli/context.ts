@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import { assertEvictionPolicy, type ConnectionRole, createRedisConnection } from '../queue/connection.js';
+import type { ConnectionRole } from '../queue/connection.js';
 import type { PipelineQueues } from '../queue/types.js';
-import { createRecordStore } from '../store/record-store.js';
 import type { RecordStore } from '../store/types.js';
+
+/*
+ * Loaded by every command at start-up (`--help` included), so it imports types only: ioredis, the store and BullMQ
+ * load when a command really opens Redis (withContext) or touches a queue.
+ */
 
 /** Options every command that talks to Redis shares (flag > environment > default). */
 export interface ConnectionFlags {
@@ -60,6 +64,10 @@ export async function withContext<T>(
   fn: (context: CliContext) => Promise<T>,
   options: ContextOptions = {},
 ): Promise<T> {
+  const [{ assertEvictionPolicy, createRedisConnection }, { createRecordStore }] = await Promise.all([
+    import('../queue/connection.js'),
+    import('../store/record-store.js'),
+  ]);
   const redis = await createRedisConnection(flags.redisUrl, {
     role: options.role ?? 'cli',
     ...(options.onError && { onError: options.onError }),

@@ -1,23 +1,14 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
-import { createRedisConnection } from '../queue/connection.js';
-import {
-  createHostKeyVerifier,
-  createRedisHostKeyStore,
-  createSshTransport,
-  type HostKeyPolicy,
-  loadKnownHosts,
-  loadSshCredentials,
-  type SshTransport,
-  type TransportLogger,
-} from '../transport/ssh/index.js';
+import type { HostKeyPolicy, SshTransport, TransportLogger } from '../transport/ssh/index.js';
 import { toConnectionFlags } from './context.js';
 
 /**
  * The agent's SSH credentials and policies (they never live in the campaign, the CSV or job data).
  * `addSshOptions(command)` adds the flags; `toSshTransportOptions(options)` reads them (flag > environment);
- * `createSshTransportFromOptions` builds the transport when the first ssh campaign needs it.
+ * `createSshTransportFromOptions` builds the transport when the first ssh campaign needs it. Only types are imported
+ * at the top: the SSH stack (ssh2, node-ssh) and ioredis load when a transport is really built.
  */
 export interface SshAgentSettings {
   readonly keyPath?: string;
@@ -114,6 +105,8 @@ export async function createSshTransportFromOptions(
   settings: SshAgentSettings,
   runtime: SshRuntime,
 ): Promise<SshTransport> {
+  const { createHostKeyVerifier, createRedisHostKeyStore, createSshTransport, loadKnownHosts, loadSshCredentials } =
+    await import('../transport/ssh/index.js');
   const [credentials, knownHosts] = await Promise.all([
     loadSshCredentials(settings),
     loadKnownHosts(settings.knownHostsPath),
@@ -147,6 +140,7 @@ export function createSshTransportHook(
   if (!settings) return undefined;
   return async () => {
     const flags = toConnectionFlags(options);
+    const { createRedisConnection } = await import('../queue/connection.js');
     const redis =
       settings.hostKeyPolicy === 'accept-new'
         ? await createRedisConnection(flags.redisUrl, { role: 'worker' })

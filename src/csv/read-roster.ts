@@ -22,7 +22,10 @@ export type RosterItem = { kind: 'accepted'; row: AcceptedRow } | { kind: 'rejec
 /** A record bigger than this is a broken file (typically an unbalanced quote swallowing the rest). */
 const MAX_RECORD_CHARS = 1 << 20;
 /** NFC normalisation is the identity on ASCII, which most user names are. */
-const ASCII = /^[\x00-\x7f]*$/;
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 /** How much text is looked at to find the header line for delimiter detection. */
 const PEEK_CHARS = 64 * 1024;
 
@@ -50,7 +53,13 @@ async function chooseDelimiter(
 }
 
 function isBlank(record: readonly string[]): boolean {
-  return record.every((field) => field.trim() === '');
+  for (const field of record) {
+    // A field starting with a printable ASCII character is not blank: no trim() needed (nearly every record).
+    const first = field.charCodeAt(0);
+    if (first > 32 && first < 127) return false;
+    if (field.trim() !== '') return false;
+  }
+  return true;
 }
 
 /**
@@ -68,7 +77,7 @@ export async function* readRoster(
   const seen = new Map<string, number>();
   const memo = createRowMemo();
   const claimUsername = (username: string, line: number): number | null => {
-    const key = (ASCII.test(username) ? username : username.normalize('NFC')).toLowerCase();
+    const key = (isAscii(username) ? username : username.normalize('NFC')).toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) return first;
     seen.set(key, line);

@@ -42,8 +42,9 @@ function toAttempt(ctx: AttemptContext, now: number, deps: JobDeps, fields: Part
 }
 
 /**
- * The store's transition, plus one re-read when it answers "refused": after a Redis restart the client resends
- * a script whose reply was lost, and the resend is refused because the first run already moved the user. If the
+ * The store's transition (which appends the attempt to the history in the same atomic step), plus one re-read
+ * when it answers "refused": after a Redis restart the client resends a script whose reply was lost, and the
+ * resend is refused because the first run already moved the user (and recorded the attempt, once). If the
  * record shows our run and our attempt in the target state, the move was ours.
  */
 async function moveUser(ctx: AttemptContext, transition: UserTransition, deps: JobDeps, now: number): Promise<boolean> {
@@ -65,24 +66,18 @@ export async function recordSuccess(
     ctx.mode === 'apply'
       ? { checksum, backup: outcome.backup ?? null, officeVersion: outcome.officeVersion ?? null }
       : { officeVersion: outcome.officeVersion ?? null };
-  const moved = await moveUser(
+  const attempt = toAttempt(ctx, now, deps, {
+    outcome: outcome.status,
+    exitCode: 0,
+    durationMs: outcome.durationMs,
+    ...(outcome.stderrTail ? { stderrTail: tailOf(outcome.stderrTail) } : {}),
+  });
+  await moveUser(
     ctx,
-    { run: ctx.user.run, from: ['deploying'], to, patch: { ...patch, nextAttemptAt: null, lastError: null } },
+    { run: ctx.user.run, from: ['deploying'], to, patch: { ...patch, nextAttemptAt: null, lastError: null }, attempt },
     deps,
     now,
   );
-  if (moved) {
-    await deps.store.appendAttempt(
-      ctx.campaign.name,
-      ctx.user.userKey,
-      toAttempt(ctx, now, deps, {
-        outcome: outcome.status,
-        exitCode: 0,
-        durationMs: outcome.durationMs,
-        ...(outcome.stderrTail ? { stderrTail: tailOf(outcome.stderrTail) } : {}),
-      }),
-    );
-  }
   return { kind: 'done' };
 }
 
@@ -100,25 +95,31 @@ export async function recordFailure(ctx: AttemptContext, error: FleetError, deps
   const stderrTail = typeof error.details['stderrTail'] === 'string' ? tailOf(error.details['stderrTail']) : undefined;
   const exitCode = typeof error.details['exitCode'] === 'number' ? error.details['exitCode'] : undefined;
   const detail = { ...(exitCode !== undefined ? { exitCode } : {}), ...(stderrTail ? { stderrTail } : {}) };
-  const { name } = ctx.campaign;
-  const { userKey, run } = ctx.user;
+  const { run } = ctx.user;
 
   if (error.retryable) {
     const decision = decideRetry(ctx.attempt, ctx.firstAttemptAt, now, ctx.campaign.retryPolicy, deps.random());
     if (decision.retry) {
       const lastError = toStoredError(error);
+      const attempt = toAttempt(ctx, now, deps, {
+        outcome: 'retrying',
+        code: error.code,
+        message: error.message,
+        ...detail,
+      });
       const moved = await moveUser(
         ctx,
-        { run, from: ['deploying'], to: 'retrying', patch: { nextAttemptAt: decision.nextAttemptAt, lastError } },
+        {
+          run,
+          from: ['deploying'],
+          to: 'retrying',
+          patch: { nextAttemptAt: decision.nextAttemptAt, lastError },
+          attempt,
+        },
         deps,
         now,
       );
       if (!moved) return { kind: 'done' };
-      await deps.store.appendAttempt(
-        name,
-        userKey,
-        toAttempt(ctx, now, deps, { outcome: 'retrying', code: error.code, message: error.message, ...detail }),
-      );
       return { kind: 'delay', until: decision.nextAttemptAt };
     }
     const giveUp = new FleetError(
@@ -140,18 +141,12 @@ async function fail(
   deps: JobDeps,
   now: number,
 ): Promise<JobDisposition> {
-  const moved = await moveUser(
+  const attempt = toAttempt(ctx, now, deps, { outcome: 'failed', code: error.code, message: error.message, ...detail });
+  await moveUser(
     ctx,
-    { run: ctx.user.run, from: ['deploying'], to: 'failed', patch: { nextAttemptAt: null, lastError } },
+    { run: ctx.user.run, from: ['deploying'], to: 'failed', patch: { nextAttemptAt: null, lastError }, attempt },
     deps,
     now,
   );
-  if (moved) {
-    await deps.store.appendAttempt(
-      ctx.campaign.name,
-      ctx.user.userKey,
-      toAttempt(ctx, now, deps, { outcome: 'failed', code: error.code, message: error.message, ...detail }),
-    );
-  }
   return { kind: 'fail', error };
 }

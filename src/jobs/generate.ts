@@ -31,7 +31,20 @@ export async function processGenerate(payload: GeneratePayload, deps: JobDeps): 
   const results = await Promise.all(
     payload.users.map((job, i) => generateOne(payload.campaign, job, users[i], campaign.state === 'cancelled', deps)),
   );
-  const toDeploy = results.filter((r): r is QueuedUser => r !== undefined);
+  // Rendered users are recorded `generated` in one atomic call per chunk (each move still checked on its own).
+  const toRecord = results.filter((r): r is Rendered => r !== undefined && 'checksum' in r);
+  const recorded = await deps.store.transitionMany(
+    payload.campaign,
+    toRecord.map(({ job, checksum }) => ({
+      userKey: job.userKey,
+      transition: { run: job.run, from: ['queued'], to: 'generated', patch: { checksum } },
+    })),
+    deps.now(),
+  );
+  const moved = new Set(toRecord.filter((_, i) => recorded[i]).map((r) => r.job));
+  const toDeploy = results
+    .map((r) => (r === undefined ? undefined : 'checksum' in r ? (moved.has(r.job) ? r.job : undefined) : r))
+    .filter((r): r is QueuedUser => r !== undefined);
   if (toDeploy.length > 0) await deps.queues.enqueueDeploy(payload.campaign, toDeploy, 'apply');
   deps.logger.debug(
     {
@@ -46,13 +59,20 @@ export async function processGenerate(payload: GeneratePayload, deps: JobDeps): 
   return { kind: 'done' };
 }
 
+/** A user rendered in this run, to record as `generated` with its checksum. */
+interface Rendered {
+  readonly job: QueuedUser;
+  readonly checksum: string;
+}
+
+/** A user to deploy as is (already `generated` in this run), one to record, or nothing to do. */
 async function generateOne(
   campaignName: string,
   job: QueuedUser,
   user: UserRecord | undefined,
   cancelled: boolean,
   deps: JobDeps,
-): Promise<QueuedUser | undefined> {
+): Promise<QueuedUser | Rendered | undefined> {
   if (!user || user.run !== job.run) return undefined; // stale: a newer run owns this user
   if (user.state === 'generated') return job; // crashed after recording, before enqueueing
   if (user.state !== 'queued') return undefined;
@@ -70,34 +90,27 @@ async function generateOne(
       code: rendered.rejection.code,
       message: rendered.rejection.reason,
     };
-    const moved = await deps.store.transition(
+    const attempt = {
+      at: now,
+      stage: 'generate' as const,
+      run: job.run,
+      attempt: 0,
+      durationMs: 0,
+      outcome: 'failed' as const,
+      code: lastError.code,
+      message: lastError.message,
+      agent: deps.agentId,
+    };
+    // The attempt is recorded by the transition itself, only if the user moves.
+    await deps.store.transition(
       campaignName,
       user.userKey,
-      { run: job.run, from: ['queued'], to: 'failed', patch: { lastError } },
+      { run: job.run, from: ['queued'], to: 'failed', patch: { lastError }, attempt },
       now,
     );
-    if (moved) {
-      await deps.store.appendAttempt(campaignName, user.userKey, {
-        at: now,
-        stage: 'generate',
-        run: job.run,
-        attempt: 0,
-        durationMs: 0,
-        outcome: 'failed',
-        code: lastError.code,
-        message: lastError.message,
-        agent: deps.agentId,
-      });
-    }
     return undefined;
   }
-  const moved = await deps.store.transition(
-    campaignName,
-    user.userKey,
-    { run: job.run, from: ['queued'], to: 'generated', patch: { checksum: rendered.artifact.sha256 } },
-    now,
-  );
-  return moved ? job : undefined;
+  return { job, checksum: rendered.artifact.sha256 };
 }
 
 /** The generate stage as the runner sees it. */

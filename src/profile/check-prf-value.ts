@@ -23,11 +23,16 @@ export function findUnsafeReason(value: string, printableAscii = false): string 
   return undefined;
 }
 
-/** A file name component: no path separators, no `.`/`..`, nothing Windows refuses in a name. */
-export function findUnsafeFileNameReason(name: string): string | undefined {
-  const base = findUnsafeReason(name);
+const NOT_IN_FILE_NAME = /[\\/:*?"<>|]/;
+
+/**
+ * A file name component: no path separators, no `.`/`..`, nothing Windows refuses in a name.
+ * `printableAscii`: the caller already knows `name` is printable ASCII (skips the control-character scan).
+ */
+export function findUnsafeFileNameReason(name: string, printableAscii = false): string | undefined {
+  const base = findUnsafeReason(name, printableAscii);
   if (base) return base;
   if (name === '.' || name === '..') return 'is a relative path';
-  if (/[\\/:*?"<>|]/.test(name)) return 'contains a character that is not allowed in a file name';
+  if (NOT_IN_FILE_NAME.test(name)) return 'contains a character that is not allowed in a file name';
   return undefined;
 }

@@ -18,23 +18,48 @@ function iconvName(codepage: number): string {
   return `windows${codepage}`;
 }
 
-/** Printable ASCII only: the same bytes in every supported code page, so no round trip needed. */
-const ASCII_ONLY = /^[\x20-\x7e]*$/;
-
+/**
+ * Printable ASCII only (U+0020–U+007E): the same bytes in every supported code page, so no round trip needed.
+ * A loop rather than a regex: it runs on every value of every profile.
+ */
 export function isPrintableAscii(value: string): boolean {
-  return ASCII_ONLY.test(value);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
+/** Per code page: whether a character (one code point) survives the iconv-lite round trip. Bounded. */
+const roundTrips = new Map<number, Map<string, boolean>>();
+const ROUND_TRIP_LIMIT = 4096;
+
+/** True when `char` (one code point, not ASCII) encodes to a byte of the code page that decodes back to it. */
+function survivesRoundTrip(char: string, codepage: number): boolean {
+  let known = roundTrips.get(codepage);
+  if (known === undefined) {
+    known = new Map();
+    roundTrips.set(codepage, known);
+  }
+  const cached = known.get(char);
+  if (cached !== undefined) return cached;
+  const name = iconvName(codepage);
+  const survives = iconv.decode(iconv.encode(char, name), name) === char;
+  if (known.size >= ROUND_TRIP_LIMIT) known.clear();
+  known.set(char, survives);
+  return survives;
 }
 
 /**
- * The first character of `value` the code page cannot carry, found by round-tripping through iconv-lite
- * (its encoder would silently write `?`), or undefined when every character survives.
+ * The first character of `value` the code page cannot carry, found by round-tripping it through iconv-lite
+ * (its encoder would silently write `?`), or undefined when every character survives. The round trip of each
+ * character is remembered per code page: the answer depends on nothing else.
  */
 export function findUnrepresentable(value: string, codepage: number): string | undefined {
-  if (ASCII_ONLY.test(value)) return undefined;
-  const name = iconvName(codepage);
+  if (isPrintableAscii(value)) return undefined;
   for (const char of value) {
     if (char.charCodeAt(0) < 0x80) continue;
-    if (iconv.decode(iconv.encode(char, name), name) !== char) return char;
+    if (!survivesRoundTrip(char, codepage)) return char;
   }
   return undefined;
 }

@@ -51,15 +51,35 @@ const UTF16_BOM = 0xfeff;
 
 /** Everything that depends only on the options, computed once per options object. */
 interface Template {
+  /** From the first byte to `ProfileName=`. */
+  readonly beforeProfileName: string;
+  /** From the end of the profile name to `MailboxName=` in [ServiceEGS1]. */
   readonly afterProfileName: string;
-  readonly cachedSection: string;
-  /** Section 6: the same for every user of a campaign. */
+  /** From the end of [Service1] to the end of the file ([Service2] with cached mode, section 6): the same for every user. */
   readonly tail: string;
   /** `tail` in the output encoding (no BOM), encoded once. */
   readonly tailBytes: Uint8Array;
 }
 
 const templates = new WeakMap<ProfileOptions, Template>();
+
+/*
+ * The constant text between two values of the head. [ServiceEGS1] is written as
+ *   MailboxName=…  HomeServer=…  RPCoverHTTPflags=0x…  RPCProxyServer=…  [RPCProxyPrincipalName=…]
+ *   RPCProxyAuthScheme=0x…
+ * then [Service1] with OverwriteExistingService, UniqueService, MailboxName and HomeServer.
+ */
+const HOME_SERVER_KEY = '\r\nHomeServer=';
+const PRINCIPAL_KEY = '\r\nRPCProxyPrincipalName=';
+const flagsText = (flags: number): string => `\r\nRPCoverHTTPflags=${formatPtLong(flags)}\r\nRPCProxyServer=`;
+/** For every flags value encodeRpcFlags can produce (0x1–0x2f), computed once. */
+const FLAGS_TEXTS: readonly string[] = Array.from({ length: 0x40 }, (_, flags) => flagsText(flags));
+const flagsAndProxyKey = (flags: number): string => FLAGS_TEXTS[flags] ?? flagsText(flags);
+const schemeText = (scheme: number): string =>
+  `\r\nRPCProxyAuthScheme=${formatPtLong(scheme)}` +
+  '\r\n\r\n[Service1]\r\nOverwriteExistingService=Yes\r\nUniqueService=Yes\r\nMailboxName=';
+const BASIC_SCHEME_TO_MAILBOX = schemeText(ROH_AUTH_SCHEME.basic);
+const NTLM_SCHEME_TO_MAILBOX = schemeText(ROH_AUTH_SCHEME.ntlm);
 
 /**
  * Renders one user's PRF: pure and deterministic (same spec + options → same bytes, no date, no randomness).
@@ -72,33 +92,22 @@ export function renderProfile(spec: UserSpec, options: ProfileOptions): RenderRe
   const checked = checkSpec(spec, principal, options);
   if (checked !== true && checked !== false) return { ok: false, rejection: checked };
 
-  const flags = formatPtLong(encodeRpcFlags(spec));
-  const scheme = formatPtLong(spec.auth === 'basic' ? ROH_AUTH_SCHEME.basic : ROH_AUTH_SCHEME.ntlm);
-  // Only this head varies per user; the constant tail (section 6) is encoded once per template.
+  // Only this head varies per user; the constant tail (from the blank line after [Service1] to the end of
+  // section 6) is encoded once per template. Constant pieces are joined once: fewer strings per profile.
   const head =
-    HEADER +
-    '[General]\r\nCustom=1\r\nProfileName=' +
+    template.beforeProfileName +
     spec.profileName +
-    CRLF +
     template.afterProfileName +
-    '[ServiceEGS1]\r\nMailboxName=' +
     spec.mailbox +
-    '\r\nHomeServer=' +
+    HOME_SERVER_KEY +
     spec.exchangeServer +
-    '\r\nRPCoverHTTPflags=' +
-    flags +
-    '\r\nRPCProxyServer=' +
+    flagsAndProxyKey(encodeRpcFlags(spec)) +
     spec.proxyHost +
-    CRLF +
-    (principal === undefined ? '' : 'RPCProxyPrincipalName=' + principal + CRLF) +
-    'RPCProxyAuthScheme=' +
-    scheme +
-    '\r\n\r\n[Service1]\r\nOverwriteExistingService=Yes\r\nUniqueService=Yes\r\nMailboxName=' +
+    (principal === undefined ? '' : PRINCIPAL_KEY + principal) +
+    (spec.auth === 'basic' ? BASIC_SCHEME_TO_MAILBOX : NTLM_SCHEME_TO_MAILBOX) +
     spec.mailbox +
-    '\r\nHomeServer=' +
-    spec.exchangeServer +
-    '\r\n\r\n' +
-    template.cachedSection;
+    HOME_SERVER_KEY +
+    spec.exchangeServer;
 
   const bytes = encodeWithTail(head, checked, template, options);
   const sha256 = sha256Hex(bytes);
@@ -148,9 +157,14 @@ function buildTemplate(options: ProfileOptions): Template {
     EXCHANGE_GLOBAL_SECTION,
     ...(options.cachedMode ? [OUTLOOK_CLIENT_SECTION] : []),
   ];
-  const tail = MAPPING_HEADER + renderMappingText(blocks);
+  const tail = CRLF + CRLF + cachedSection + MAPPING_HEADER + renderMappingText(blocks);
   const tailBytes = Buffer.from(tail, options.encoding === 'utf16le' ? 'utf16le' : 'latin1');
-  const template = { afterProfileName: general, cachedSection, tail, tailBytes };
+  const template: Template = {
+    beforeProfileName: HEADER + '[General]\r\nCustom=1\r\nProfileName=',
+    afterProfileName: CRLF + general + '[ServiceEGS1]\r\nMailboxName=',
+    tail,
+    tailBytes,
+  };
   templates.set(options, template);
   return template;
 }
@@ -160,40 +174,53 @@ function buildTemplate(options: ProfileOptions): Template {
  * workstation). Returns the rejection, or whether every value is printable ASCII (fast encoding path).
  */
 function checkSpec(spec: UserSpec, principal: string | undefined, options: ProfileOptions): ProfileRejection | boolean {
-  const fileReason = findUnsafeFileNameReason(spec.username);
+  const fileReason = findUnsafeFileNameReason(spec.username, isPrintableAscii(spec.username));
   if (fileReason) return reject('username', spec.username, `username ${fileReason}`, 'FR_ERR_PROFILE_UNSAFE_VALUE');
 
-  const values: readonly [column: string, value: string | undefined, pt8: boolean][] = [
-    ['profile_name', spec.profileName, false],
-    ['mailbox', spec.mailbox, true],
-    ['exchange_server', spec.exchangeServer, true],
-    ['proxy', spec.proxyHost, false],
-    ['principal', principal, false],
-  ];
-  let ascii = true;
-  for (const [column, value, pt8] of values) {
-    if (value === undefined) continue;
-    const printable = isPrintableAscii(value);
-    ascii &&= printable;
-    const unsafe = findUnsafeReason(value, printable);
-    if (unsafe) return reject(column, value, `${column} ${unsafe}`, 'FR_ERR_PROFILE_UNSAFE_VALUE');
-    // ANSI files carry everything in the code page; in UTF-16 files PT_STRING8 values still become 8-bit.
-    if ((options.encoding === 'ansi' || pt8) && !printable) {
-      const bad = findUnrepresentable(value, options.codepage);
-      if (bad) {
-        const reason = `${describeChar(bad)} cannot be written in ${codePageLabel(options.codepage)}${
-          options.encoding === 'ansi' ? '' : ` (${column} is an 8-bit PT_STRING8 property)`
-        }`;
-        return reject(column, value, reason, 'FR_ERR_ROW_UNREPRESENTABLE');
-      }
+  // One call per value rather than a loop over an array of tuples: no allocation per profile.
+  const profileName = checkValue('profile_name', spec.profileName, false, options);
+  if (typeof profileName !== 'boolean') return profileName;
+  const mailbox = checkValue('mailbox', spec.mailbox, true, options);
+  if (typeof mailbox !== 'boolean') return mailbox;
+  const server = checkValue('exchange_server', spec.exchangeServer, true, options);
+  if (typeof server !== 'boolean') return server;
+  const proxy = checkValue('proxy', spec.proxyHost, false, options);
+  if (typeof proxy !== 'boolean') return proxy;
+  const principalOk = checkValue('principal', principal, false, options);
+  if (typeof principalOk !== 'boolean') return principalOk;
+  return checkConsistency(spec, principal) ?? (profileName && mailbox && server && proxy && principalOk);
+}
+
+/** One value: the rejection, or whether it is printable ASCII (an absent value is not written: nothing to check). */
+function checkValue(
+  column: string,
+  value: string | undefined,
+  pt8: boolean,
+  options: ProfileOptions,
+): ProfileRejection | boolean {
+  if (value === undefined) return true;
+  const printable = isPrintableAscii(value);
+  const unsafe = findUnsafeReason(value, printable);
+  if (unsafe) return reject(column, value, `${column} ${unsafe}`, 'FR_ERR_PROFILE_UNSAFE_VALUE');
+  // ANSI files carry everything in the code page; in UTF-16 files PT_STRING8 values still become 8-bit.
+  if ((options.encoding === 'ansi' || pt8) && !printable) {
+    const bad = findUnrepresentable(value, options.codepage);
+    if (bad) {
+      const reason = `${describeChar(bad)} cannot be written in ${codePageLabel(options.codepage)}${
+        options.encoding === 'ansi' ? '' : ` (${column} is an 8-bit PT_STRING8 property)`
+      }`;
+      return reject(column, value, reason, 'FR_ERR_ROW_UNREPRESENTABLE');
     }
   }
-  return checkConsistency(spec, principal) ?? ascii;
+  return printable;
 }
+
+const NOT_A_HOST_NAME = /[:/\\@]/;
+const PRINCIPAL = /^msstd:(\*\.)?[A-Za-z0-9.-]+$/;
 
 /** The CSV grammar enforces these too; a PRF that breaks them would silently not connect. */
 function checkConsistency(spec: UserSpec, principal: string | undefined): ProfileRejection | undefined {
-  if (/[:/\\@]/.test(spec.proxyHost)) {
+  if (NOT_A_HOST_NAME.test(spec.proxyHost)) {
     return reject(
       'proxy',
       spec.proxyHost,
@@ -207,7 +234,7 @@ function checkConsistency(spec: UserSpec, principal: string | undefined): Profil
   if (spec.mutualAuth && !spec.ssl) {
     return reject('mutual_auth', 'yes', 'mutual authentication needs SSL (https proxy)', 'FR_ERR_ROW_FIELD_INVALID');
   }
-  if (principal !== undefined && !/^msstd:(\*\.)?[A-Za-z0-9.-]+$/.test(principal)) {
+  if (principal !== undefined && !PRINCIPAL.test(principal)) {
     return reject(
       'principal',
       principal,
@@ -247,8 +274,10 @@ function reject(column: string, value: string, reason: string, code: ErrorCode):
   return { column, value: escapeForReport(value), reason, code };
 }
 
+const UNSAFE_FOR_REPORT = /[\p{Cc}\u2028\u2029\p{Cs}]/gu;
+
 /** Truncated to 80 characters, control characters as \uXXXX, so a rejection is safe to print. */
 function escapeForReport(value: string): string {
   const short = value.length > 80 ? `${value.slice(0, 79)}…` : value;
-  return short.replace(/[\p{Cc}\u2028\u2029\p{Cs}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return short.replace(UNSAFE_FOR_REPORT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -17,6 +17,7 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:code:<code>       zset  userKey, score 0
  *   <p>:fr:c:{<c>}:names             zset  `lowercase(username)\0userKey`, score 0
  *   <p>:fr:c:{<c>}:tput              hash  minute epoch ms → users that reached a final state
+ *   <p>:fr:c:{<c>}:imp               string import guard (token, with a lease): the campaign is not `done` meanwhile
  */
 const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -61,6 +62,7 @@ export interface StoreKeys {
   byCode(campaign: string, code: string): string;
   names(campaign: string): string;
   throughput(campaign: string): string;
+  importGuard(campaign: string): string;
   /** SCAN pattern of every user hash of a campaign (recount only). */
   userPattern(campaign: string): string;
   /** SCAN pattern of every key of a campaign (cleanup in tests). */
@@ -79,6 +81,7 @@ export const KEY_SUFFIX = {
   code: ':code:',
   names: ':names',
   throughput: ':tput',
+  importGuard: ':imp',
 } as const;
 
 export function createStoreKeys(prefix: string): StoreKeys {
@@ -97,6 +100,7 @@ export function createStoreKeys(prefix: string): StoreKeys {
     byCode: (c, code) => base(c) + KEY_SUFFIX.code + code,
     names: (c) => base(c) + KEY_SUFFIX.names,
     throughput: (c) => base(c) + KEY_SUFFIX.throughput,
+    importGuard: (c) => base(c) + KEY_SUFFIX.importGuard,
     userPattern: (c) => `${escapeGlob(base(c))}${KEY_SUFFIX.user}*`,
     campaignPattern: (c) => `${escapeGlob(base(c))}:*`,
   };

@@ -32,10 +32,11 @@ local function move_member(kind, old, new, uk)
   if old then redis.call('ZREM', base .. kind .. old, uk) end
   if new then redis.call('ZADD', base .. kind .. new, 0, uk) end
 end
--- a running campaign with nothing left in flight is done
+-- a running campaign with nothing left in flight is done (not while an import is still writing its users)
 local function check_done(now)
   local meta = base .. ':meta'
   if redis.call('HGET', meta, 'state') ~= 'running' then return end
+  if redis.call('EXISTS', base .. ':imp') == 1 then return end
   local counts = redis.call('HMGET', base .. ':count', unpack(INFLIGHT))
   for _, c in ipairs(counts) do
     if c and tonumber(c) > 0 then return end
@@ -45,34 +46,70 @@ local function check_done(now)
 end
 `;
 
-/** ARGV: userKey, run, from (',a,b,' or ''), to, now, patch JSON {set:{field:value}, del:[field]}. 0 refused, 1 done, 2 already there. */
-export const TRANSITION_LUA = `${PRELUDE}
-local uk, to, now = ARGV[1], ARGV[4], tonumber(ARGV[5])
-local ukey = base .. ':u:' .. uk
-local cur = redis.call('HMGET', ukey, 's', 'r', 'ec')
-if not cur[1] then return 0 end
-if tonumber(cur[2]) ~= tonumber(ARGV[2]) then return 0 end
-local old = cur[1]
-if old == to and in_list(FINAL, to) then return 2 end
-if ARGV[3] ~= '' and not in_list(ARGV[3], old) then return 0 end
-local patch = cjson.decode(ARGV[6])
-local fields = {'s', to, 'ua', ARGV[5]}
-for k, v in pairs(patch.set) do
-  fields[#fields + 1] = k
-  fields[#fields + 1] = v
+/**
+ * One user's move: userKey, run, from (',a,b,' or ''), to, now (string), patch JSON {set:{field:value},
+ * del:[field]}, then optionally an attempt JSON ('' for none) and the history bound: the attempt is appended in
+ * the same atomic step, only when the move happens, so a client replaying the script (reply lost in a Redis
+ * restart) cannot add it twice. 0 refused, 1 done, 2 already there.
+ */
+const TRANSITION_FN = `
+local function transition_one(uk, run, from, to, nowstr, patchjson, attempt, kept)
+  local now = tonumber(nowstr)
+  local ukey = base .. ':u:' .. uk
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec')
+  if not cur[1] then return 0 end
+  if tonumber(cur[2]) ~= tonumber(run) then return 0 end
+  local old = cur[1]
+  if old == to and in_list(FINAL, to) then return 2 end
+  if from ~= '' and not in_list(from, old) then return 0 end
+  local patch = cjson.decode(patchjson)
+  local fields = {'s', to, 'ua', nowstr}
+  for k, v in pairs(patch.set) do
+    fields[#fields + 1] = k
+    fields[#fields + 1] = v
+  end
+  if in_list(FINAL, to) then
+    fields[#fields + 1] = 'fi'
+    fields[#fields + 1] = nowstr
+  else
+    redis.call('HDEL', ukey, 'fi')
+  end
+  redis.call('HSET', ukey, unpack(fields))
+  if #patch.del > 0 then redis.call('HDEL', ukey, unpack(patch.del)) end
+  move_member(':code:', cur[3], redis.call('HGET', ukey, 'ec'), uk)
+  set_state(uk, old, to, now)
+  if attempt and attempt ~= '' then
+    local akey = base .. ':a:' .. uk
+    redis.call('LPUSH', akey, attempt)
+    redis.call('LTRIM', akey, 0, tonumber(kept) - 1)
+  end
+  return 1
 end
-if in_list(FINAL, to) then
-  fields[#fields + 1] = 'fi'
-  fields[#fields + 1] = ARGV[5]
-else
-  redis.call('HDEL', ukey, 'fi')
+`;
+
+/** ARGV: see transition_one (attempt and bound optional). 0 refused, 1 done, 2 already there. */
+export const TRANSITION_LUA = `${PRELUDE}${TRANSITION_FN}
+local r = transition_one(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+-- only a move to a final state can leave nothing in flight
+if r == 1 and in_list(FINAL, ARGV[4]) then check_done(ARGV[5]) end
+return r
+`;
+
+/**
+ * Many users' moves in one call (the generate stage records a chunk at once). ARGV: now, then 8 per user as
+ * transition_one takes them (attempt '' for none). Each move is checked on its own; returns one result per user.
+ */
+export const TRANSITION_MANY_LUA = `${PRELUDE}${TRANSITION_FN}
+local out = {}
+local moved = false
+for i = 2, #ARGV, 8 do
+  local r = transition_one(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7])
+  if r == 1 and in_list(FINAL, ARGV[i + 3]) then moved = true end
+  out[#out + 1] = r
 end
-redis.call('HSET', ukey, unpack(fields))
-if #patch.del > 0 then redis.call('HDEL', ukey, unpack(patch.del)) end
-move_member(':code:', cur[3], redis.call('HGET', ukey, 'ec'), uk)
-set_state(uk, old, to, now)
-check_done(ARGV[5])
-return 1
+if moved then check_done(ARGV[1]) end -- only moves to a final state can leave nothing in flight
+return out
 `;
 
 /** ARGV: userKey, now. Returns the new run, -1 when the user does not exist, -2 when it is skipped (invalid row). */
@@ -157,6 +194,17 @@ return 1
 `;
 
 /**
+ * End of an import's write phase. ARGV: token, now. Drops the import guard (key \`:imp\`, set by beginImport with a
+ * lease) if it is still ours, then ends the campaign when it is running with nothing in flight: agents may have
+ * finished every user written so far while the guard held \`done\` back.
+ */
+export const END_IMPORT_LUA = `${PRELUDE}
+if redis.call('GET', base .. ':imp') == ARGV[1] then redis.call('DEL', base .. ':imp') end
+check_done(ARGV[2])
+return 1
+`;
+
+/**
  * ARGV: to, reason, now, allowed from-states (',a,b,'). Returns {previous state or '', 1 changed/same | 0 refused}.
  * Entering `running` with nothing in flight ends the campaign at once (`done`).
  */
@@ -165,7 +213,11 @@ local meta = base .. ':meta'
 local to, now = ARGV[1], ARGV[3]
 local cur = redis.call('HGET', meta, 'state')
 if not cur then return {'', 0} end
-if cur == to then return {cur, 1} end
+if cur == to then
+  -- starting a running campaign again settles it if nothing is in flight (e.g. an import that died half-way)
+  if to == 'running' then check_done(now) end
+  return {cur, 1}
+end
 if not in_list(ARGV[4], cur) then return {cur, 0} end
 redis.call('HSET', meta, 'state', to, 'stateReason', ARGV[2], 'updatedAt', now)
 if to == 'running' then

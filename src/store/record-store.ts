@@ -10,8 +10,8 @@ import {
 import { decodeCampaign, encodeCampaign, STATE_FIELDS } from './campaign-codec.js';
 import { assertCampaignName, createStoreKeys, toNameMember, toUserKey } from './keys.js';
 import { registerStoreScripts } from './store-scripts.js';
-import type { AttemptRecord, CampaignRecord, RecordStore, UpsertResult, UserRecord } from './types.js';
-import { encodeError, encodePatch, encodeSpec } from './user-codec.js';
+import type { AttemptRecord, CampaignRecord, RecordStore, UpsertResult, UserRecord, UserTransition } from './types.js';
+import { decodeUser, encodeError, encodePatch, encodeSpec } from './user-codec.js';
 import { fetchUsers, queryUserPage } from './user-query.js';
 
 /** Attempt history kept per user (newest first), and the stderr tail kept per attempt. */
@@ -117,8 +117,13 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
     },
 
     async getUser(campaign, userKey) {
-      const [user] = await fetchUsers(redis, keys, checkName(campaign), [userKey]);
-      return user;
+      // Two plain commands (pipelined by ioredis anyway): cheaper than building a pipeline object per call.
+      const name = checkName(campaign);
+      const [hash, spec] = await Promise.all([
+        redis.hgetall(keys.user(name, userKey)),
+        redis.get(keys.spec(name, userKey)),
+      ]);
+      return decodeUser(name, userKey, hash, spec);
     },
 
     async getUsers(campaign, userKeys) {
@@ -130,11 +135,17 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
     },
 
     async transition(campaign, userKey, transition, now) {
-      const from = transition.from ? `,${transition.from.join(',')},` : '';
-      const patch = JSON.stringify(encodePatch(transition.patch));
-      const args = [userKey, transition.run, from, transition.to, now, patch];
+      const args = [userKey, ...transitionArgs(transition, now)];
       const result = (await scripts.run('frTransition', base(campaign), args)) as number;
       return result > 0;
+    },
+
+    async transitionMany(campaign, moves, now) {
+      if (moves.length === 0) return [];
+      const args: Array<string | number> = [now];
+      for (const { userKey, transition } of moves) args.push(userKey, ...transitionArgs(transition, now));
+      const results = (await scripts.run('frTransitionMany', base(campaign), args)) as number[];
+      return results.map((result) => result > 0);
     },
 
     async requeue(campaign, userKey, now) {
@@ -144,16 +155,19 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
 
     async appendAttempt(campaign, userKey, attempt) {
       const key = keys.attempts(checkName(campaign), userKey);
-      const bounded: AttemptRecord = {
-        ...attempt,
-        ...(attempt.stderrTail !== undefined && { stderrTail: attempt.stderrTail.slice(-MAX_STDERR_TAIL) }),
-        ...(attempt.message !== undefined && { message: attempt.message.slice(0, 500) }),
-      };
-      await redis
-        .multi()
-        .lpush(key, JSON.stringify(bounded))
-        .ltrim(key, 0, MAX_ATTEMPTS_KEPT - 1)
-        .exec();
+      // Two plain commands on the same connection run in order; no MULTI needed to keep the list bounded.
+      await Promise.all([
+        redis.lpush(key, JSON.stringify(boundAttempt(attempt))),
+        redis.ltrim(key, 0, MAX_ATTEMPTS_KEPT - 1),
+      ]);
+    },
+
+    async beginImport(campaign, token, leaseMs) {
+      await redis.set(keys.importGuard(checkName(campaign)), token, 'PX', leaseMs);
+    },
+
+    async endImport(campaign, token, now) {
+      await scripts.run('frEndImport', base(campaign), [token, now]);
     },
 
     async getAttempts(campaign, userKey) {
@@ -199,6 +213,22 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
     },
   };
   return store;
+}
+
+/** transition_one's arguments after the userKey (see lua-scripts.ts). */
+function transitionArgs(transition: UserTransition, now: number): Array<string | number> {
+  const from = transition.from ? `,${transition.from.join(',')},` : '';
+  const patch = JSON.stringify(encodePatch(transition.patch));
+  const attempt = transition.attempt ? JSON.stringify(boundAttempt(transition.attempt)) : '';
+  return [transition.run, from, transition.to, now, patch, attempt, MAX_ATTEMPTS_KEPT];
+}
+
+function boundAttempt(attempt: AttemptRecord): AttemptRecord {
+  return {
+    ...attempt,
+    ...(attempt.stderrTail !== undefined && { stderrTail: attempt.stderrTail.slice(-MAX_STDERR_TAIL) }),
+    ...(attempt.message !== undefined && { message: attempt.message.slice(0, 500) }),
+  };
 }
 
 function checkName(campaign: string): string {

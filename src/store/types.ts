@@ -118,6 +118,11 @@ export interface UserTransition {
     readonly backup?: string | null;
     readonly officeVersion?: string | null;
   };
+  /**
+   * Attempt to add to the history in the same atomic step, only if the move happens (so a replayed or refused
+   * transition never adds it twice); bounded like appendAttempt.
+   */
+  readonly attempt?: AttemptRecord;
 }
 
 export interface UpsertRow {
@@ -157,9 +162,22 @@ export interface RecordStore {
   findUserByName(campaign: string, username: string): Promise<UserRecord | undefined>;
   /** Atomic: record + counters + indexes (+ campaign `done` when nothing is in flight any more). false = refused (stale run or wrong state). */
   transition(campaign: string, userKey: string, transition: UserTransition, now: number): Promise<boolean>;
+  /** Several users' transitions in one atomic call, each checked on its own as transition() does; one result per move. */
+  transitionMany(
+    campaign: string,
+    moves: ReadonlyArray<{ readonly userKey: string; readonly transition: UserTransition }>,
+    now: number,
+  ): Promise<boolean[]>;
   /** Requeue: run + 1, state `queued`, attempts 0, errors cleared; returns the new run (undefined if the user does not exist). */
   requeue(campaign: string, userKey: string, now: number): Promise<number | undefined>;
   appendAttempt(campaign: string, userKey: string, attempt: AttemptRecord): Promise<void>;
+  /**
+   * While an import writes users into a campaign that agents already serve, the campaign must not turn `done`
+   * just because agents caught up with the users written so far: beginImport sets (or renews) a guard with a
+   * lease, endImport drops it and settles the campaign (`done` if running with nothing in flight).
+   */
+  beginImport(campaign: string, token: string, leaseMs: number): Promise<void>;
+  endImport(campaign: string, token: string, now: number): Promise<void>;
   getAttempts(campaign: string, userKey: string): Promise<AttemptRecord[]>;
 
   // counts and queries

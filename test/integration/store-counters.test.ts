@@ -202,4 +202,60 @@ describe('record store counters', () => {
     expect(attempts[0]?.stderrTail?.length).toBeLessThanOrEqual(2_048);
     expect(attempts[0]?.stderrTail?.endsWith('END25')).toBe(true);
   });
+
+  it('moves many users in one call, each checked on its own', async () => {
+    const t0 = 1_800_000_000_000;
+    const keys = await seedUsers('many', 4, t0);
+    const [a, b, c, d] = keys as [string, string, string, string];
+    expect(await store.transition('many', d, { run: 1, to: 'cancelled' }, t0 + 1)).toBe(true);
+    const toGenerated = (run: number) => ({ run, from: ['queued' as const], to: 'generated' as const });
+    const results = await store.transitionMany(
+      'many',
+      [
+        { userKey: a, transition: { ...toGenerated(1), patch: { checksum: 'c1' } } },
+        { userKey: b, transition: toGenerated(2) }, // stale run
+        { userKey: c, transition: toGenerated(1) },
+        { userKey: d, transition: toGenerated(1) }, // not queued any more
+        { userKey: 'f'.repeat(64), transition: toGenerated(1) }, // unknown user
+      ],
+      t0 + 2,
+    );
+    expect(results).toEqual([true, false, true, false, false]);
+    expect((await store.getUser('many', a))?.checksum).toBe('c1');
+    expect((await store.getUser('many', b))?.state).toBe('queued');
+    expect(await store.transitionMany('many', [], t0 + 3)).toEqual([]);
+    expect(await store.recount('many')).toEqual(await store.countByState('many'));
+    expect(await indexSizes('many')).toEqual(await store.countByState('many'));
+  });
+
+  it('records the attempt with the transition, once: a replayed or refused transition adds nothing', async () => {
+    const t0 = 1_800_000_000_000;
+    const [userKey] = await seedUsers('with-attempt', 1, t0);
+    const attempt = (i: number) => ({
+      at: t0 + i,
+      stage: 'deploy' as const,
+      run: 1,
+      attempt: i,
+      durationMs: 5,
+      outcome: 'retrying' as const,
+      stderrTail: `${'x'.repeat(5_000)}END${i}`,
+    });
+    for (let i = 1; i <= 25; i++) {
+      const to: UserState = i % 2 === 1 ? 'deploying' : 'retrying';
+      const from: UserState[] = i % 2 === 1 ? ['queued', 'retrying'] : ['deploying'];
+      const move = { run: 1, from, to, attempt: attempt(i) };
+      expect(await store.transition('with-attempt', userKey!, move, t0 + i)).toBe(true);
+      // The same script sent again (ioredis replays it after a Redis restart): refused, no second entry.
+      expect(await store.transition('with-attempt', userKey!, move, t0 + i)).toBe(false);
+    }
+    const applied = { run: 1, from: ['deploying' as const], to: 'applied' as const, attempt: attempt(26) };
+    expect(await store.transition('with-attempt', userKey!, applied, t0 + 30)).toBe(true);
+    expect(await store.transition('with-attempt', userKey!, applied, t0 + 31)).toBe(true); // already there
+    const stale = { ...applied, run: 2 };
+    expect(await store.transition('with-attempt', userKey!, stale, t0 + 32)).toBe(false);
+    const attempts = await store.getAttempts('with-attempt', userKey!);
+    expect(attempts.map((a) => a.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => 26 - i));
+    expect(attempts[0]?.stderrTail?.length).toBeLessThanOrEqual(2_048);
+    expect(await store.recount('with-attempt')).toEqual(await store.countByState('with-attempt'));
+  });
 });

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { listCampaigns } from '../../campaign/campaign-status.js';
-import { formatCampaignLine } from '../../campaign/format-status.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 export function registerCampaigns(program: Command): void {
@@ -10,6 +8,10 @@ export function registerCampaigns(program: Command): void {
       .description('list campaigns with their state and counts')
       .option('--json', 'print JSON', false),
   ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
+    const [{ listCampaigns }, { formatCampaignLine }] = await Promise.all([
+      import('../../campaign/campaign-status.js'),
+      import('../../campaign/format-status.js'),
+    ]);
     await withContext(toConnectionFlags(flags), async (context) => {
       const campaigns = await listCampaigns(context.store);
       if (flags.json) await writeJson(campaigns);

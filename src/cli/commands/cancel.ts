@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { cancelCampaign } from '../../campaign/control-campaign.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 export function registerCancel(program: Command): void {
@@ -10,6 +9,7 @@ export function registerCancel(program: Command): void {
       .argument('<name>', 'campaign name')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, flags: { json?: boolean } & Record<string, unknown>) => {
+    const { cancelCampaign } = await import('../../campaign/control-campaign.js');
     await withContext(toConnectionFlags(flags), async (context) => {
       const result = await cancelCampaign(context.store, context.queues, name, context.now());
       if (flags.json) await writeJson({ campaign: name, state: result.campaign.state, cancelled: result.cancelled });

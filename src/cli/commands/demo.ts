@@ -5,23 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CampaignStatus } from '../../campaign/campaign-status.js';
-import { formatStatusText } from '../../campaign/format-status.js';
-import { importCampaign } from '../../campaign/import-campaign.js';
-import { startCampaign } from '../../campaign/start-campaign.js';
-import { formatReportCsv, streamReport } from '../../campaign/stream-report.js';
-import { loadCampaignFile } from '../../config/load-campaign-file.js';
 import { FleetError } from '../../errors/index.js';
-import { createLogger } from '../../log/logger.js';
-import { prepareDemoHosts, toDemoSettings } from '../../workers/demo-hosts.js';
-import {
-  type EmbeddedRedis,
-  findRedisServer,
-  probeRedis,
-  REDIS_INSTALL_HINT,
-  startEmbeddedRedis,
-} from '../../workers/embedded-redis.js';
-import { startAgent } from '../../workers/start-agent.js';
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, withContext, writeOut } from '../context.js';
+import type { EmbeddedRedis } from '../../workers/embedded-redis.js';
+import { DEFAULT_PREFIX, withContext, writeOut } from '../context.js';
 import { followCampaign } from './status.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -34,11 +20,34 @@ interface DemoFlags {
   readonly dir: string;
 }
 
-/** REDIS_URL / --redis-url, else a Redis on 127.0.0.1:6379, else a private redis-server under <dir>/redis. */
+/** Port of the local Redis the demo looks for before starting its own (tests point it at a closed port). */
+const LOCAL_PORT_ENV = 'FLEET_DEMO_REDIS_PORT';
+
+export function demoLocalRedisPort(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const text = env[LOCAL_PORT_ENV];
+  if (text === undefined || text === '') return 6379;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new FleetError(
+      'FR_ERR_USAGE',
+      `${LOCAL_PORT_ENV} ${JSON.stringify(text)}: expected a port number (1 to 65535)`,
+    );
+  }
+  return port;
+}
+
+/**
+ * REDIS_URL / --redis-url, else a Redis on 127.0.0.1:6379 (FLEET_DEMO_REDIS_PORT), else a private redis-server
+ * under <dir>/redis.
+ */
 async function chooseRedis(flags: DemoFlags): Promise<{ url: string; embedded?: EmbeddedRedis }> {
   const given = flags.redisUrl ?? process.env['REDIS_URL'];
   if (given) return { url: given };
-  if (await probeRedis('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL };
+  const port = demoLocalRedisPort();
+  const { findRedisServer, probeRedis, REDIS_INSTALL_HINT, startEmbeddedRedis } = await import(
+    '../../workers/embedded-redis.js'
+  );
+  if (await probeRedis('127.0.0.1', port)) return { url: `redis://127.0.0.1:${port}` };
   const binary = findRedisServer();
   if (!binary) throw new FleetError('FR_ERR_REDIS_UNREACHABLE', REDIS_INSTALL_HINT);
   const embedded = await startEmbeddedRedis(binary, join(flags.dir, 'redis'));
@@ -52,7 +61,34 @@ function timestamp(now: number): string {
   return new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
+/** The demo's whole module graph (agent, BullMQ, pino), loaded when `demo` runs, never at start-up. */
+async function loadDemoModules() {
+  const [format, imports, start, report, campaignFile, logger, demoHosts, agent] = await Promise.all([
+    import('../../campaign/format-status.js'),
+    import('../../campaign/import-campaign.js'),
+    import('../../campaign/start-campaign.js'),
+    import('../../campaign/stream-report.js'),
+    import('../../config/load-campaign-file.js'),
+    import('../../log/logger.js'),
+    import('../../workers/demo-hosts.js'),
+    import('../../workers/start-agent.js'),
+  ]);
+  return { ...format, ...imports, ...start, ...report, ...campaignFile, ...logger, ...demoHosts, ...agent };
+}
+
 async function runDemo(flags: DemoFlags): Promise<void> {
+  const {
+    createLogger,
+    formatReportCsv,
+    formatStatusText,
+    importCampaign,
+    loadCampaignFile,
+    prepareDemoHosts,
+    startAgent,
+    startCampaign,
+    streamReport,
+    toDemoSettings,
+  } = await loadDemoModules();
   const { url, embedded } = await chooseRedis(flags);
   const hostsRoot = resolve(flags.dir, 'hosts');
   const logger = createLogger({ level: 'error', destination: undefined });
@@ -130,6 +166,13 @@ export function registerDemo(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (default: REDIS_URL, else 127.0.0.1:6379, else a private redis-server)')
     .option('--prefix <prefix>', 'key prefix of queues and records', process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX)
     .option('--dir <dir>', 'where the demo keeps its Redis data and simulated workstations', '.fleet')
+    .addHelpText(
+      'after',
+      `\nEnvironment: REDIS_URL (as --redis-url); FLEET_PREFIX (as --prefix); ${LOCAL_PORT_ENV}: port of the local\n` +
+        'Redis looked for on 127.0.0.1 before a private redis-server is started (default 6379).\n' +
+        'The examples and the agent script are read from the installed package, whatever the working directory;\n' +
+        'the report and --dir are written under the working directory.',
+    )
     .action(async (flags: DemoFlags) => {
       await runDemo(flags);
     });

@@ -1,10 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { generateProfiles } from '../../campaign/generate-profiles.js';
-import { type CampaignFile, profileSchema } from '../../config/campaign-schema.js';
-import { toProfileOptions } from '../../config/campaign-settings.js';
-import { defaultCampaignFile, loadCampaignFile } from '../../config/load-campaign-file.js';
-import { type CsvEncoding, parseDelimiterOption } from '../../csv/index.js';
+import type { CampaignFile } from '../../config/campaign-schema.js';
+import type { CsvEncoding } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
 import type { ProfileOptions } from '../../profile/index.js';
 import { createProgressBar } from '../progress-bar.js';
@@ -18,7 +15,11 @@ interface GenerateFlags {
   readonly delimiter?: string;
 }
 
-function resolveProfileOptions(campaign: CampaignFile, flags: GenerateFlags): ProfileOptions {
+async function resolveProfileOptions(campaign: CampaignFile, flags: GenerateFlags): Promise<ProfileOptions> {
+  const [{ profileSchema }, { toProfileOptions }] = await Promise.all([
+    import('../../config/campaign-schema.js'),
+    import('../../config/campaign-settings.js'),
+  ]);
   const overrides: Partial<ProfileOptions> = {};
   if (flags.codepage !== undefined) {
     const codepage = Number(flags.codepage);
@@ -45,12 +46,19 @@ async function sizeOf(path: string): Promise<number> {
 
 async function runGenerate(csvPath: string, flags: GenerateFlags): Promise<void> {
   const startedAt = performance.now();
+  const [{ generateProfiles }, { defaultCampaignFile, loadCampaignFile }, { parseDelimiterOption }] = await Promise.all(
+    [
+      import('../../campaign/generate-profiles.js'),
+      import('../../config/load-campaign-file.js'),
+      import('../../csv/index.js'),
+    ],
+  );
   const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
   const campaign = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
-  const profileOptions = resolveProfileOptions(campaign, flags);
+  const profileOptions = await resolveProfileOptions(campaign, flags);
   const bar = createProgressBar({ total: await sizeOf(csvPath), label: 'generate' });
   let summary: Awaited<ReturnType<typeof generateProfiles>>;
   try {

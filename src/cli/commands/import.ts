@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { type ImportResult, importCampaign } from '../../campaign/import-campaign.js';
-import { defaultCampaignFile, loadCampaignFile } from '../../config/load-campaign-file.js';
-import { type CsvEncoding, parseDelimiterOption } from '../../csv/index.js';
+import type { ImportResult } from '../../campaign/import-campaign.js';
+import type { DeployOverrideFlags } from '../../config/apply-deploy-overrides.js';
+import type { CampaignFile } from '../../config/campaign-schema.js';
+import type { CsvEncoding, Delimiter } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
 import {
   addConnectionOptions,
@@ -12,7 +13,7 @@ import {
   writeOut,
 } from '../context.js';
 
-export interface ImportFlags {
+export interface ImportFlags extends DeployOverrideFlags {
   readonly campaign: string;
   readonly campaignFile?: string;
   readonly transport?: string;
@@ -31,26 +32,70 @@ export function addImportOptions(command: Command): Command {
       .requiredOption('--campaign <name>', 'campaign name: 1-64 letters, digits, _ or -')
       .option('--campaign-file <file>', 'campaign file (YAML or JSON): defaults, profile, retry, deploy')
       .option('--transport <transport>', 'local or ssh (overrides deploy.transport of the campaign file)')
+      .option('--ssh-user <login>', 'ssh: login on the workstations (overrides deploy.ssh.user)')
+      .option('--ssh-port <port>', 'ssh: port of the workstations (overrides deploy.ssh.port; default 22)')
+      .option('--target-os <os>', 'ssh: windows or posix (overrides deploy.ssh.target_os; default windows)')
+      .option(
+        '--staging-dir <dir>',
+        'ssh: absolute upload directory on the workstations (overrides deploy.ssh.staging_dir)',
+      )
+      .option(
+        '--apply-command <template>',
+        'ssh: apply command template, placeholders {script} {prf} {user} {office} {campaign} {checksum} {rollback} (overrides deploy.ssh.apply_command)',
+      )
       .option('--allow-rejects', 'queue the valid rows even if some rows are rejected', false)
       .option('--report-dir <dir>', 'where <campaign>-rejected.csv is written', 'reports')
       .option('--encoding <encoding>', 'CSV encoding: auto, utf-8 or windows-1252', 'auto')
       .option('--delimiter <d>', 'CSV delimiter: , ; or tab (default: detected from the header)')
-      .option('--json', 'print the result as JSON', false),
+      .option('--json', 'print the result as JSON', false)
+      .addHelpText(
+        'after',
+        '\nThe ssh flags replace the values of deploy.ssh in the campaign file (checked by the same rules);\n' +
+          'its deploy.sites entries still win for the users of their site.',
+      ),
   );
 }
 
-export async function importFromFlags(context: CliContext, csvPath: string, flags: ImportFlags): Promise<ImportResult> {
+/** What `import`/`run` check before opening Redis: flags, the campaign file and the flags laid over it. */
+export interface PreparedImport {
+  readonly settings: CampaignFile;
+  readonly delimiter?: Delimiter;
+}
+
+/**
+ * Validates the flags and builds the campaign settings: the campaign file (or the defaults), then the --ssh-…,
+ * --target-os, --staging-dir and --apply-command flags over its `deploy.ssh` (its `deploy.sites` still win per site).
+ */
+export async function prepareImport(flags: ImportFlags): Promise<PreparedImport> {
   if (!['auto', 'utf-8', 'windows-1252'].includes(flags.encoding)) {
     throw new FleetError('FR_ERR_USAGE', `--encoding ${flags.encoding}: use auto, utf-8 or windows-1252`);
   }
   if (flags.transport !== undefined && flags.transport !== 'local' && flags.transport !== 'ssh') {
     throw new FleetError('FR_ERR_USAGE', `--transport ${flags.transport}: use local or ssh`);
   }
+  const [{ parseDelimiterOption }, { defaultCampaignFile, loadCampaignFile }, { applyDeployOverrides }] =
+    await Promise.all([
+      import('../../csv/index.js'),
+      import('../../config/load-campaign-file.js'),
+      import('../../config/apply-deploy-overrides.js'),
+    ]);
   const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
-  const settings = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
+  const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
+  const settings = applyDeployOverrides(file, flags);
+  return { settings, ...(delimiter && { delimiter }) };
+}
+
+export async function importFromFlags(
+  context: CliContext,
+  csvPath: string,
+  flags: ImportFlags,
+  prepared: PreparedImport,
+): Promise<ImportResult> {
+  const { importCampaign } = await import('../../campaign/import-campaign.js');
+  const { settings, delimiter } = prepared;
   return importCampaign(context.store, context.queues, {
     campaign: flags.campaign,
     csvPath,
@@ -94,8 +139,9 @@ export function registerImport(program: Command): void {
       '\nExit codes: 0 imported · 2 rows rejected (nothing imported without --allow-rejects) · 1 failure.',
     )
     .action(async (csvPath: string, flags: ImportFlags & Record<string, unknown>) => {
+      const prepared = await prepareImport(flags);
       await withContext(toConnectionFlags(flags), async (context) => {
-        const result = await importFromFlags(context, csvPath, flags);
+        const result = await importFromFlags(context, csvPath, flags, prepared);
         await printImport(flags.campaign, result, flags.json === true);
       });
     });

@@ -16,9 +16,16 @@ import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerUser } from './user.js';
 
-/** Each command lives in its own file and exports `registerX(program)`; add one line per command here. */
+/**
+ * Each command lives in its own file and exports `registerX(program)`; add one line per command here.
+ *
+ * Start-up stays cheap because every command is registered on every run (`--help` included): at the top, a command
+ * file imports only commander, `../context.js` / `../ssh-options.js` (option helpers; they load ioredis and the SSH
+ * stack on use), `../../errors`, tiny constants (`../../rollout/states.js`, `../progress-bar.js`) and types; its
+ * action `await import()`s what it runs. test/e2e/cli-startup.test.ts checks that `--help`, `generate` and
+ * `lint-prf` load neither BullMQ, ioredis, ssh2/node-ssh nor pino.
+ */
 export function registerCommands(program: Command): void {
-  void program;
   registerAgent(program);
   registerImport(program);
   registerRun(program);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { hasLintErrors, type LintReport, lintPrf } from '../../profile/index.js';
+import type { LintReport } from '../../profile/index.js';
 
 interface LintPrfOptions {
   readonly json?: boolean;
@@ -21,6 +21,7 @@ export function registerLintPrf(program: Command): void {
 }
 
 async function lintFiles(files: readonly string[], options: LintPrfOptions): Promise<number> {
+  const { hasLintErrors, lintPrf } = await import('../../profile/index.js');
   let unreadable = false;
   let errors = false;
   for (const file of files) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { pauseCampaign } from '../../campaign/control-campaign.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 export function registerPause(program: Command): void {
@@ -10,6 +9,7 @@ export function registerPause(program: Command): void {
       .argument('<name>', 'campaign name')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, flags: { json?: boolean } & Record<string, unknown>) => {
+    const { pauseCampaign } = await import('../../campaign/control-campaign.js');
     await withContext(toConnectionFlags(flags), async (context) => {
       const campaign = await pauseCampaign(context.store, context.queues, name, context.now());
       if (flags.json) await writeJson({ campaign: name, state: campaign.state });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { streamReport } from '../../campaign/stream-report.js';
-import { type ReportFormat, toReportChunks, writeReportFile } from '../../campaign/write-report-file.js';
+import type { ReportFormat } from '../../campaign/write-report-file.js';
 import { FleetError } from '../../errors/index.js';
 import { USER_STATES, type UserState } from '../../rollout/states.js';
 import type { UserFilter } from '../../store/types.js';
@@ -44,6 +43,10 @@ export function registerReport(program: Command): void {
       ...(flags.site !== undefined && { site: flags.site }),
       ...(flags.code !== undefined && { code: flags.code }),
     };
+    const [{ streamReport }, { toReportChunks, writeReportFile }] = await Promise.all([
+      import('../../campaign/stream-report.js'),
+      import('../../campaign/write-report-file.js'),
+    ]);
     await withContext(toConnectionFlags(flags), async (context) => {
       if (flags.out !== undefined) {
         const rows = await writeReportFile(context.store, name, filter, format, flags.out);

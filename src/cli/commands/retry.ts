@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { retryUsers } from '../../campaign/retry-users.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 import { parseStateOption } from './report.js';
 
@@ -26,6 +25,7 @@ export function registerRetry(program: Command): void {
     .addHelpText('after', '\nExit codes: 0 done (also when nothing matched; the count says so) · 1 failure.')
     .action(async (name: string, flags: RetryFlags & Record<string, unknown>) => {
       const state = parseStateOption(flags.state);
+      const { retryUsers } = await import('../../campaign/retry-users.js');
       await withContext(toConnectionFlags(flags), async (context) => {
         const result = await retryUsers(
           context.store,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { rollbackUsers } from '../../campaign/rollback.js';
 import { FleetError } from '../../errors/index.js';
 import { USER_STATES, type UserState } from '../../rollout/states.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
@@ -25,6 +24,7 @@ export function registerRollback(program: Command): void {
     if (flags.state !== undefined && !(USER_STATES as readonly string[]).includes(flags.state)) {
       throw new FleetError('FR_ERR_USAGE', `--state ${flags.state}: not a user state`);
     }
+    const { rollbackUsers } = await import('../../campaign/rollback.js');
     await withContext(toConnectionFlags(flags), async (context) => {
       const result = await rollbackUsers(
         context.store,

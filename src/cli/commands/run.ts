@@ -1,10 +1,14 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { formatStatusText } from '../../campaign/format-status.js';
-import { startCampaign } from '../../campaign/start-campaign.js';
-import { writeReportFile } from '../../campaign/write-report-file.js';
 import { toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
-import { addImportOptions, describeImport, type ImportFlags, importFromFlags, printImport } from './import.js';
+import {
+  addImportOptions,
+  describeImport,
+  type ImportFlags,
+  importFromFlags,
+  prepareImport,
+  printImport,
+} from './import.js';
 import { followCampaign } from './status.js';
 
 interface RunFlags extends ImportFlags {
@@ -22,8 +26,14 @@ export function registerRun(program: Command): void {
       '\nExit codes: 0 started · 2 rows rejected (nothing started without --allow-rejects) · 1 failure.',
     )
     .action(async (csvPath: string, flags: RunFlags & Record<string, unknown>) => {
+      const prepared = await prepareImport(flags);
+      const [{ formatStatusText }, { startCampaign }, { writeReportFile }] = await Promise.all([
+        import('../../campaign/format-status.js'),
+        import('../../campaign/start-campaign.js'),
+        import('../../campaign/write-report-file.js'),
+      ]);
       await withContext(toConnectionFlags(flags), async (context) => {
-        const result = await importFromFlags(context, csvPath, flags);
+        const result = await importFromFlags(context, csvPath, flags, prepared);
         if (!result.imported) {
           await printImport(flags.campaign, result, flags.json === true);
           return;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startCampaign } from '../../campaign/start-campaign.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 export function registerStart(program: Command): void {
@@ -10,6 +9,7 @@ export function registerStart(program: Command): void {
       .argument('<name>', 'campaign name')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, flags: { json?: boolean } & Record<string, unknown>) => {
+    const { startCampaign } = await import('../../campaign/start-campaign.js');
     await withContext(toConnectionFlags(flags), async (context) => {
       const result = await startCampaign(context.store, context.queues, name, context.now());
       if (flags.json) await writeJson({ campaign: name, state: result.campaign.state, enqueued: result.enqueued });

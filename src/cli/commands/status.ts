@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { type CampaignStatus, campaignStatus, listCampaigns } from '../../campaign/campaign-status.js';
-import { formatCampaignLine, formatCounts, formatStatusText } from '../../campaign/format-status.js';
+import type { CampaignStatus } from '../../campaign/campaign-status.js';
 import { USER_STATES } from '../../rollout/states.js';
 import {
   addConnectionOptions,
@@ -12,6 +11,15 @@ import {
   writeOut,
 } from '../context.js';
 import { createProgressBar } from '../progress-bar.js';
+
+/** What `status` runs, loaded when it runs (start-up of every command stays light: see commands/index.ts). */
+async function loadStatusModules() {
+  const [status, format] = await Promise.all([
+    import('../../campaign/campaign-status.js'),
+    import('../../campaign/format-status.js'),
+  ]);
+  return { ...status, ...format };
+}
 
 interface StatusFlags {
   readonly watch?: boolean;
@@ -32,6 +40,7 @@ export async function followCampaign(
   intervalMs: number,
   options: { readonly quiet?: boolean } = {},
 ): Promise<CampaignStatus> {
+  const { campaignStatus, formatCounts, formatStatusText } = await loadStatusModules();
   const tty = process.stdout.isTTY === true;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
@@ -57,6 +66,7 @@ export async function followCampaign(
 }
 
 async function showStatus(context: CliContext, name: string | undefined, flags: StatusFlags): Promise<void> {
+  const { campaignStatus, formatCampaignLine, formatStatusText, listCampaigns } = await loadStatusModules();
   if (name === undefined) {
     const campaigns = await listCampaigns(context.store);
     if (flags.json) await writeJson(campaigns);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { getUserDetail, type UserDetail } from '../../campaign/get-user-detail.js';
+import type { UserDetail } from '../../campaign/get-user-detail.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
@@ -44,6 +44,7 @@ export function registerUser(program: Command): void {
       .argument('<username>', 'user name (case-insensitive)')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, username: string, flags: { json?: boolean } & Record<string, unknown>) => {
+    const { getUserDetail } = await import('../../campaign/get-user-detail.js');
     await withContext(toConnectionFlags(flags), async (context) => {
       const detail = await getUserDetail(context.store, name, username);
       if (flags.json) await writeJson(detail);
