@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRedisServer, probeRedis } from '../../src/workers/embedded-redis.js';
+import { probeRedis } from '../../src/workers/embedded-redis.js';
 import { connectTestRedis, createTestPrefix, deletePrefix, findFreePort, TEST_REDIS_URL } from '../helpers/redis.js';
 
 /**
@@ -123,24 +123,19 @@ describe('fleet-rollout demo', () => {
     expect(campaigns.map((item) => item.campaign)).toEqual([expect.objectContaining({ state: 'done' })]);
   }, 180_000);
 
-  it.skipIf(!findRedisServer())(
-    'without REDIS_URL and with nothing on the local port, starts a private redis-server and stops it at the end',
-    async () => {
-      const closed = await findFreePort();
-      const run = await runDemo({ ...baseEnv(), FLEET_DEMO_REDIS_PORT: String(closed) });
-      const started =
-        /demo: started a private redis-server at redis:\/\/127\.0\.0\.1:(\d+) \(AOF, data in ([^)]+)\)/.exec(
-          run.stdout,
-        );
-      expect(started, run.stdout + run.stderr).not.toBeNull();
-      checkSummary(run);
-      const [, port, dataDir] = started as unknown as [string, string, string];
-      expect(Number(port)).not.toBe(closed);
-      expect(existsSync(join(run.cwd, dataDir))).toBe(true); // AOF data under ./.fleet/redis of the working dir
-      expect(await probeRedis('127.0.0.1', Number(port))).toBe(false); // stopped on exit
-    },
-    180_000,
-  );
+  // redis-server is a prerequisite of the suite (.ci/run installs it), so this always runs.
+  it('without REDIS_URL and with nothing on the local port, starts a private redis-server and stops it at the end', async () => {
+    const closed = await findFreePort();
+    const run = await runDemo({ ...baseEnv(), FLEET_DEMO_REDIS_PORT: String(closed) });
+    const started =
+      /demo: started a private redis-server at redis:\/\/127\.0\.0\.1:(\d+) \(AOF, data in ([^)]+)\)/.exec(run.stdout);
+    expect(started, run.stdout + run.stderr).not.toBeNull();
+    checkSummary(run);
+    const [, port, dataDir] = started as unknown as [string, string, string];
+    expect(Number(port)).not.toBe(closed);
+    expect(existsSync(join(run.cwd, dataDir))).toBe(true); // AOF data under ./.fleet/redis of the working dir
+    expect(await probeRedis('127.0.0.1', Number(port))).toBe(false); // stopped on exit
+  }, 180_000);
 
   it('refuses a FLEET_DEMO_REDIS_PORT that is not a port, in one line', async () => {
     const run = await runDemo({ ...baseEnv(), FLEET_DEMO_REDIS_PORT: 'redis' });
