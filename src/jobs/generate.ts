@@ -10,6 +10,8 @@ import type { JobDeps, JobDisposition } from './types.js';
 
 /** How long a job of a paused/halted campaign that slipped through waits before it looks again. */
 export const PAUSED_RECHECK_MS = 30_000;
+/** Users rendered between two turns of the event loop (see processGenerate). */
+const RENDER_SLICE = 50;
 
 /**
  * Generate stage, one job per chunk of users: render each user's PRF (pure, deterministic), record its checksum
@@ -28,9 +30,18 @@ export async function processGenerate(payload: GeneratePayload, deps: JobDeps): 
     payload.users.map((u) => u.userKey),
   );
   const started = deps.now();
-  const results = await Promise.all(
-    payload.users.map((job, i) => generateOne(payload.campaign, job, users[i], campaign.state === 'cancelled', deps)),
-  );
+  // Rendering is synchronous: a whole chunk at once would hold the event loop for tens of ms and starve the
+  // deploy jobs' I/O in the same process, so render in slices and let pending I/O run between them.
+  const results: Array<QueuedUser | Rendered | undefined> = [];
+  for (let i = 0; i < payload.users.length; i += RENDER_SLICE) {
+    if (i > 0) await new Promise<void>((resume) => setImmediate(resume));
+    const slice = payload.users.slice(i, i + RENDER_SLICE);
+    results.push(
+      ...(await Promise.all(
+        slice.map((job, j) => generateOne(payload.campaign, job, users[i + j], campaign.state === 'cancelled', deps)),
+      )),
+    );
+  }
   // Rendered users are recorded `generated` in one atomic call per chunk (each move still checked on its own).
   const toRecord = results.filter((r): r is Rendered => r !== undefined && 'checksum' in r);
   const recorded = await deps.store.transitionMany(
