@@ -93,11 +93,13 @@ export async function importFromFlags(
   csvPath: string,
   flags: ImportFlags,
   prepared: PreparedImport,
+  options: { readonly start?: boolean } = {},
 ): Promise<ImportResult> {
   const { importCampaign } = await import('../../campaign/import-campaign.js');
   const { settings, delimiter } = prepared;
   return importCampaign(context.store, context.queues, {
     campaign: flags.campaign,
+    ...(options.start === true && { start: true }),
     csvPath,
     settings,
     ...(flags.transport !== undefined && { transport: flags.transport as 'local' | 'ssh' }),

@@ -33,12 +33,14 @@ export function registerRun(program: Command): void {
         import('../../campaign/write-report-file.js'),
       ]);
       await withContext(toConnectionFlags(flags), async (context) => {
-        const result = await importFromFlags(context, csvPath, flags, prepared);
+        // Started as soon as every row is validated: agents work while the later batches are still being written.
+        const result = await importFromFlags(context, csvPath, flags, prepared, { start: true });
         if (!result.imported) {
           await printImport(flags.campaign, result, flags.json === true);
           return;
         }
-        const started = await startCampaign(context.store, context.queues, flags.campaign, context.now());
+        const started =
+          result.started ?? (await startCampaign(context.store, context.queues, flags.campaign, context.now()));
         if (result.rejected > 0) process.exitCode = 2;
         if (!flags.follow) {
           if (flags.json)
