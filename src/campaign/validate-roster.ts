@@ -39,6 +39,21 @@ export async function* checkRosterRows(
       yield item;
       continue;
     }
+    if (item.row.spec.host === undefined) {
+      // Deploying needs a workstation: refuse the row here, with its line, rather than fail the user at deploy time.
+      yield {
+        kind: 'rejected',
+        rejection: {
+          line: item.row.line,
+          column: 'host',
+          value: '',
+          reason: 'a workstation host is required to deploy (add a host column or defaults.host in the campaign file)',
+          code: 'FR_ERR_ROW_FIELD_REQUIRED',
+          username: item.row.spec.username,
+        },
+      };
+      continue;
+    }
     const rendered = renderProfile(item.row.spec, profile);
     if (rendered.ok) yield item;
     else

@@ -3,6 +3,7 @@ import { type DeployPayload, deployPayloadSchema, PIPELINE_JOB_OPTIONS } from '.
 import type { DeployMode } from '../queue/types.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserState } from '../rollout/states.js';
+import type { Transport } from '../transport/transport.js';
 import { type AttemptContext, recordFailure, recordSuccess } from './deploy-outcome.js';
 import { PAUSED_RECHECK_MS } from './generate.js';
 import { linkSignals } from './link-signals.js';
@@ -12,6 +13,9 @@ import type { JobContext, JobDeps, JobDisposition } from './types.js';
 const DEPLOYABLE: readonly UserState[] = ['generated', 'retrying', 'deploying'];
 const ROLLBACKABLE: readonly UserState[] = ['applied', 'failed', 'generated', 'retrying', 'deploying'];
 const CANCELLABLE: readonly UserState[] = ['queued', 'generated', 'retrying', 'deploying'];
+
+/** How long a job waits when this agent cannot build the campaign's transport. */
+const TRANSPORT_UNAVAILABLE_RECHECK_MS = 30_000;
 
 /** A retry whose time has not come (the agent died between recording `retrying` and parking the job). */
 const EARLY_SLACK_MS = 250;
@@ -66,6 +70,20 @@ export async function processDeploy(
     return { kind: 'fail', error };
   }
 
+  let transport: Transport;
+  try {
+    transport = await deps.getTransport(campaign.file.deploy);
+  } catch (error) {
+    // The agent is at fault (unreadable key, wrong passphrase, no ssh credentials), not the user: park the job
+    // untouched so a healthy agent (or this one, once fixed) takes it; never count it against the user.
+    const failure = coerceError(error);
+    deps.logger.error(
+      { campaign: campaign.name, code: failure.code, reason: failure.message },
+      'transport unavailable',
+    );
+    return { kind: 'delay', until: now + TRANSPORT_UNAVAILABLE_RECHECK_MS };
+  }
+
   const attempt = user.attempts + 1;
   const firstAttemptAt = user.firstAttemptAt ?? now;
   const started = await deps.store.transition(
@@ -95,7 +113,6 @@ export async function processDeploy(
   const { signal } = step;
   try {
     const target = resolveDeployTarget(user.spec, campaign.file.deploy);
-    const transport = await deps.getTransport(campaign.file.deploy);
     const rendered = deps.render(user.spec, campaign.profileOptions);
     if (!rendered.ok) throw new FleetError(rendered.rejection.code, rendered.rejection.reason);
     const { artifact } = rendered;

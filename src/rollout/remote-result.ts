@@ -57,7 +57,9 @@ const optionalString = (v: unknown): string | undefined => (typeof v === 'string
 export function interpretRemoteRun(run: RemoteRun, host: string): RemoteResult {
   const json = lastJsonLine(run.stdout);
   const stderrTail = tailOf(run.stderr);
-  const remoteMessage = optionalString(json?.['message']);
+  // The workstation is not trusted: its message is bounded and its control characters escaped like stderr.
+  const rawMessage = optionalString(json?.['message']);
+  const remoteMessage = rawMessage === undefined ? undefined : tailOf(rawMessage, 500);
   if (run.exitCode === 0) {
     const status = json?.['status'];
     if (status === 'applied' || status === 'already-applied' || status === 'rolled-back') {

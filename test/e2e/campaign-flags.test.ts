@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -159,5 +159,57 @@ describe('campaign ssh flags on import and run', () => {
       expect(run.stdout).toBe('');
     }
     expect(storedDeploy('flags-bad')).toBeUndefined();
+  });
+
+  it('re-importing without the campaign file or flags keeps the stored settings and re-queues nobody', () => {
+    const again = cli('import', 'users.csv', '--campaign', 'flags-run', '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, changed: 0, unchanged: 3, queued: 0 });
+    expect(storedDeploy('flags-run')).toMatchObject({ transport: 'ssh', ssh: { user: "o'deploy" } });
+  });
+
+  it('rejects a row without a workstation host at import, naming its line and the host column', () => {
+    writeFileSync(
+      join(work, 'no-host.csv'),
+      'username,exchange_server,proxy,host\ndave,exch01.contoso.fr,mail.contoso.fr,ws-4.demo.lan\nerin,exch01.contoso.fr,mail.contoso.fr,\n',
+    );
+    const run = cli('import', 'no-host.csv', '--campaign', 'flags-nohost', '--json', '--report-dir', work);
+    expect(run.code).toBe(2);
+    const result = JSON.parse(run.stdout) as { valid: number; rejected: number; reportPath: string };
+    expect(result).toMatchObject({ valid: 1, rejected: 1 });
+    expect(readFileSync(result.reportPath, 'utf8')).toMatch(/^3,host,,"?a workstation host is required/m);
+  });
+});
+
+describe('fleet-rollout agent with the ssh transport', () => {
+  const agent = (...args: string[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: TEST_REDIS_URL, FLEET_PREFIX: prefix };
+    delete env['SSH_AUTH_SOCK'];
+    const result = spawnSync(process.execPath, [CLI, 'agent', ...args], {
+      cwd: work,
+      encoding: 'utf8',
+      env,
+      timeout: 30_000,
+    });
+    return { code: result.status, stderr: result.stderr };
+  };
+
+  it('refuses to start without SSH credentials instead of failing users one by one', () => {
+    const run = agent('--transport', 'ssh');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^fleet-rollout: FR_ERR_USAGE: --transport ssh needs SSH credentials/);
+  });
+
+  it('refuses to start with an unreadable key or a known_hosts path that does not exist', () => {
+    writeFileSync(join(work, 'not-a-key'), 'not a private key\n');
+    for (const args of [
+      ['--ssh-key', join(work, 'missing-key')],
+      ['--ssh-key', join(work, 'not-a-key'), '--known-hosts', join(work, 'missing-known-hosts')],
+    ]) {
+      const run = agent('--transport', 'ssh', ...args);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/^fleet-rollout: FR_ERR_[A-Z_]+: /);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
   });
 });

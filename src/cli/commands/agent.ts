@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { FleetError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { TransportKind } from '../../workers/agent-runner.js';
 import type { AgentRole } from '../../workers/campaign-workers.js';
@@ -105,35 +106,50 @@ export function registerAgent(program: Command): void {
       import('../../workers/start-agent.js'),
     ]);
     const logger = createLogger({ level: String(options['logLevel']) });
-    const createSsh = createSshHook(options, logger);
-    const kinds = (options['transport'] as TransportKind[] | undefined) ?? (createSsh ? ['local', 'ssh'] : ['local']);
-    await withContext(
-      toConnectionFlags(options),
-      async (context) => {
-        const agent = await startAgent({
-          connection: context.redis,
-          prefix: context.flags.prefix,
-          roles: options['role'] as AgentRole[],
-          concurrency: options['concurrency'] as number,
-          lockMs: options['lockMs'] as number,
-          stalledMs: options['stalledMs'] as number,
-          maxStalls: options['maxStalls'] as number,
-          graceMs: options['graceMs'] as number,
-          pollMs: options['pollMs'] as number,
-          transportKinds: kinds,
-          localApply: options['localApply'] as 'script' | 'noop',
-          ...(typeof options['localRoot'] === 'string' ? { localRoot: options['localRoot'] } : {}),
-          ...(createSsh ? { createSsh } : {}),
-          logger,
-        });
-        logger.info({ pid: process.pid, roles: options['role'], transports: kinds }, 'agent started');
-        const signal = await waitForStopSignal();
-        logger.info({ signal }, 'stopping: no new jobs, finishing in-flight ones');
-        const drained = await agent.stop();
-        logger.info({ drained }, 'agent stopped');
-      },
-      { role: 'worker', warn: (message) => logger.warn(message) },
-    );
+    const sshHook = createSshHook(options, logger);
+    const kinds = (options['transport'] as TransportKind[] | undefined) ?? (sshHook ? ['local', 'ssh'] : ['local']);
+    if (kinds.includes('ssh') && !sshHook) {
+      throw new FleetError(
+        'FR_ERR_USAGE',
+        '--transport ssh needs SSH credentials: --ssh-key, --ssh-password-file or an ssh-agent (SSH_AUTH_SOCK)',
+      );
+    }
+    // Built now, not on the first job: a bad key, passphrase or known_hosts file stops the agent with one line
+    // instead of failing users one by one.
+    const sshTransport = sshHook && kinds.includes('ssh') ? await sshHook() : undefined;
+    const createSsh = sshTransport ? async () => sshTransport : undefined;
+    try {
+      await withContext(
+        toConnectionFlags(options),
+        async (context) => {
+          const agent = await startAgent({
+            connection: context.redis,
+            prefix: context.flags.prefix,
+            roles: options['role'] as AgentRole[],
+            concurrency: options['concurrency'] as number,
+            lockMs: options['lockMs'] as number,
+            stalledMs: options['stalledMs'] as number,
+            maxStalls: options['maxStalls'] as number,
+            graceMs: options['graceMs'] as number,
+            pollMs: options['pollMs'] as number,
+            transportKinds: kinds,
+            localApply: options['localApply'] as 'script' | 'noop',
+            ...(typeof options['localRoot'] === 'string' ? { localRoot: options['localRoot'] } : {}),
+            ...(createSsh ? { createSsh } : {}),
+            logger,
+          });
+          logger.info({ pid: process.pid, roles: options['role'], transports: kinds }, 'agent started');
+          const signal = await waitForStopSignal();
+          logger.info({ signal }, 'stopping: no new jobs, finishing in-flight ones');
+          const drained = await agent.stop();
+          logger.info({ drained }, 'agent stopped');
+        },
+        { role: 'worker', warn: (message) => logger.warn(message) },
+      );
+    } finally {
+      // Idempotent: the registry closed it already when the agent started; not when start-up failed.
+      await sshTransport?.close();
+    }
     logger.flush();
   });
 }

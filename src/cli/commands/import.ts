@@ -59,6 +59,8 @@ export function addImportOptions(command: Command): Command {
 /** What `import`/`run` check before opening Redis: flags, the campaign file and the flags laid over it. */
 export interface PreparedImport {
   readonly settings: CampaignFile;
+  /** false: no --campaign-file, so a campaign that already exists keeps its stored settings (flags still apply). */
+  readonly fromFile: boolean;
   readonly delimiter?: Delimiter;
 }
 
@@ -85,7 +87,7 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
   }
   const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
   const settings = applyDeployOverrides(file, flags);
-  return { settings, ...(delimiter && { delimiter }) };
+  return { settings, fromFile: flags.campaignFile !== undefined, ...(delimiter && { delimiter }) };
 }
 
 export async function importFromFlags(
@@ -96,7 +98,17 @@ export async function importFromFlags(
   options: { readonly start?: boolean } = {},
 ): Promise<ImportResult> {
   const { importCampaign } = await import('../../campaign/import-campaign.js');
-  const { settings, delimiter } = prepared;
+  const { delimiter } = prepared;
+  let { settings } = prepared;
+  if (!prepared.fromFile) {
+    // Re-importing without --campaign-file must not reset the campaign to defaults (transport, ssh target,
+    // profile options): that would change every spec hash and re-deploy every user somewhere else.
+    const existing = await context.store.getCampaign(flags.campaign);
+    if (existing) {
+      const { applyDeployOverrides } = await import('../../config/apply-deploy-overrides.js');
+      settings = applyDeployOverrides(existing.settings, flags);
+    }
+  }
   return importCampaign(context.store, context.queues, {
     campaign: flags.campaign,
     ...(options.start === true && { start: true }),
