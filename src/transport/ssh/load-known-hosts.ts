@@ -11,6 +11,11 @@ export async function loadKnownHosts(path: string | undefined): Promise<KnownHos
   try {
     return parseKnownHosts(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new FleetError('FR_ERR_FILE_UNREADABLE', `known_hosts file cannot be read: ${path}`, { path });
+    throw new FleetError(
+      'FR_ERR_FILE_UNREADABLE',
+      `known_hosts file cannot be read: ${path}`,
+      { path },
+      { cause: error },
+    );
   }
 }
