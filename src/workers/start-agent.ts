@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { renderProfile } from '../profile/render-profile.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRecordStore } from '../store/record-store.js';
+import { AGENT_DEFAULTS } from './agent-defaults.js';
 import type { TransportKind } from './agent-runner.js';
 import { type AgentRunner, createAgentRunner } from './agent-runner.js';
 import type { AgentRole } from './campaign-workers.js';
@@ -26,17 +27,6 @@ export interface AgentConfig extends TransportRegistryOptions {
   readonly graceMs: number;
   readonly logger: Logger;
 }
-
-export const AGENT_DEFAULTS = Object.freeze({
-  roles: ['generate', 'deploy'] as readonly AgentRole[],
-  concurrency: 20,
-  generateConcurrency: 2,
-  lockMs: 30_000,
-  stalledMs: 15_000,
-  maxStalls: 20,
-  pollMs: 2_000,
-  graceMs: 30_000,
-});
 
 export interface RunningAgent {
   readonly runner: AgentRunner;
@@ -93,3 +83,5 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
     },
   };
 }
+
+export { AGENT_DEFAULTS } from './agent-defaults.js';

@@ -1,25 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { FleetError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
+import { AGENT_DEFAULTS } from '../../workers/agent-defaults.js';
 import type { TransportKind } from '../../workers/agent-runner.js';
 import type { AgentRole } from '../../workers/campaign-workers.js';
 import type { TransportRegistryOptions } from '../../workers/transport-registry.js';
 import { addConnectionOptions, toConnectionFlags, withContext } from '../context.js';
 import { addSshOptions, createSshTransportHook } from '../ssh-options.js';
-
-/**
- * The defaults `--help` shows, copied from AGENT_DEFAULTS of src/workers/start-agent.ts so that registering this
- * command does not load the agent (BullMQ, pino); test/e2e/cli-startup.test.ts keeps the two equal.
- */
-export const AGENT_OPTION_DEFAULTS = Object.freeze({
-  roles: ['generate', 'deploy'] as readonly AgentRole[],
-  concurrency: 20,
-  lockMs: 30_000,
-  stalledMs: 15_000,
-  maxStalls: 20,
-  pollMs: 2_000,
-  graceMs: 30_000,
-});
 
 function parseCount(min: number) {
   return (value: string): number => {
@@ -54,9 +41,9 @@ export function registerAgent(program: Command): void {
   const command = program
     .command('agent')
     .description('Run generate and deploy workers until SIGTERM/SIGINT (any number of agents may share one Redis)')
-    .option('--concurrency <n>', 'deploy jobs in flight per campaign', parseCount(1), AGENT_OPTION_DEFAULTS.concurrency)
+    .option('--concurrency <n>', 'deploy jobs in flight per campaign', parseCount(1), AGENT_DEFAULTS.concurrency)
     .option('--role <roles>', 'generate,deploy', parseList<AgentRole>(['generate', 'deploy']), [
-      ...AGENT_OPTION_DEFAULTS.roles,
+      ...AGENT_DEFAULTS.roles,
     ])
     .option(
       '--transport <kinds>',
@@ -71,27 +58,22 @@ export function registerAgent(program: Command): void {
       '--lock-ms <ms>',
       "job lock (renewed while running; bounds how fast a dead agent's job is taken over)",
       parseCount(500),
-      AGENT_OPTION_DEFAULTS.lockMs,
+      AGENT_DEFAULTS.lockMs,
     )
-    .option(
-      '--stalled-ms <ms>',
-      'how often to look for jobs of dead agents',
-      parseCount(200),
-      AGENT_OPTION_DEFAULTS.stalledMs,
-    )
+    .option('--stalled-ms <ms>', 'how often to look for jobs of dead agents', parseCount(200), AGENT_DEFAULTS.stalledMs)
     .option(
       '--max-stalls <n>',
       'fail a user (FR_ERR_JOB_STALLED) whose job stalled more often than this',
       parseCount(1),
-      AGENT_OPTION_DEFAULTS.maxStalls,
+      AGENT_DEFAULTS.maxStalls,
     )
     .option(
       '--grace-ms <ms>',
       'on SIGTERM, how long in-flight jobs may take to finish',
       parseCount(0),
-      AGENT_OPTION_DEFAULTS.graceMs,
+      AGENT_DEFAULTS.graceMs,
     )
-    .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_OPTION_DEFAULTS.pollMs)
+    .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_DEFAULTS.pollMs)
     .option('--log-level <level>', 'pino level', 'info')
     .addOption(
       new Option('--local-apply <mode>', 'script | noop (benchmarks)')
