@@ -92,7 +92,6 @@ export const deploySchema = z
       .positive()
       .default(300)
       .describe('whole deploy step of one user (connect+upload+apply)'),
-    per_host_concurrency: z.number().int().min(1).max(100).default(10),
     ssh: sshTargetSchema.default({}),
     /** Per-site overrides of the ssh settings, keyed by the CSV `site` value. */
     sites: z.record(z.string(), sshTargetSchema).default({}),

@@ -25,6 +25,7 @@ function isPlainAccountName(value: string): boolean {
   const first = value.charCodeAt(0);
   const last = value.charCodeAt(length - 1);
   if (first === 0x20 || first === 0x2e || last === 0x20 || last === 0x2e) return false;
+  if (first === 0x27 && last === 0x27 && length > 1) return false; // wrapped in ' quotes: the full rules say why
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
     if (code < 0x20 || code > 0x7e || FORBIDDEN_NAME_CODES[code] === 1) return false;
@@ -41,6 +42,9 @@ export function parseAccountName(value: string): FieldResult<string> {
   const forbidden = FORBIDDEN_NAME_CHARS.exec(value);
   if (forbidden) return fail(`character ${forbidden[0]} is not allowed (none of " / \\ [ ] : ; | = , + * ? < > @)`);
   if (LEADING_OR_TRAILING_BLANK_OR_DOT.test(value)) return fail('must not start or end with a space or a dot');
+  if (value.length > 1 && value.startsWith("'") && value.endsWith("'")) {
+    return fail("must not be wrapped in ' quotes (the PRF reader strips them)");
+  }
   return ok(value);
 }
 

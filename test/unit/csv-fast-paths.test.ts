@@ -23,6 +23,9 @@ function referenceAccountName(value: string): { ok: true; value: string } | { ok
     };
   }
   if (/^[\s.]|[\s.]$/u.test(value)) return { ok: false, reason: 'must not start or end with a space or a dot' };
+  if (/^'.*'$/su.test(value) && value.length > 1) {
+    return { ok: false, reason: "must not be wrapped in ' quotes (the PRF reader strips them)" };
+  }
   return { ok: true, value };
 }
 
@@ -74,6 +77,13 @@ describe('CSV rule fast paths give the same answers as the plain rules', () => {
     }
     expect(parseAccountName('j\u00a0')).toEqual({ ok: false, reason: 'must not start or end with a space or a dot' });
     expect(parseAccountName('j~d')).toEqual({ ok: true, value: 'j~d' });
+    expect(parseAccountName("o'brien")).toEqual({ ok: true, value: "o'brien" });
+    for (const quoted of ["'bob'", "''", "'zoé'"]) {
+      expect(parseAccountName(quoted)).toEqual({
+        ok: false,
+        reason: "must not be wrapped in ' quotes (the PRF reader strips them)",
+      });
+    }
     expect(parseAccountName('j\u007fd')).toEqual({ ok: false, reason: 'control character \\x7f at position 2' });
     expect(parseAccountName('😀'.repeat(64))).toEqual({ ok: true, value: '😀'.repeat(64) });
   });
