@@ -107,6 +107,25 @@ afterAll(async () => {
 });
 
 describe('ssh transport against a real sshd', () => {
+  it('a staging folder the deploy account may not write is a permanent permission failure, not retried', async () => {
+    const endpoint = sshd.endpoints[2]!;
+    const artifact = prf('[General]\r\nProfileName=denied\r\n');
+    const failure = await failureOf(
+      transport.apply({
+        campaign: CAMPAIGN,
+        user: 'denied',
+        office: '11.0',
+        artifact: { fileName: 'denied.prf', ...artifact },
+        // /root is 0700 and owned by root: the fleet-test account cannot create anything under it.
+        target: { ...targetOf(endpoint), stagingDir: '/root/fleet-denied' },
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(failure.code).toBe('FR_ERR_REMOTE_PERMISSION');
+    expect(failure.failureClass).toBe('permanent');
+    expect(existsSync('/root/fleet-denied')).toBe(false);
+  });
+
   it('uploads the PRF atomically, applies it and parses the result; the same artifact again is already-applied', async () => {
     const endpoint = sshd.endpoints[0]!;
     const ws = stations.get(endpoint)!;

@@ -7,6 +7,7 @@ const CHUNK = 32 * 1024;
 /** Writes in flight at once (SFTP pipelines requests; one at a time would cost a round trip per chunk). */
 const WINDOW = 8;
 const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
 
 interface SftpCall {
   readonly sftp: SFTPWrapper;
@@ -18,6 +19,14 @@ interface SftpCall {
 function uploadError(host: string, step: string, error: unknown): FleetError {
   if (error instanceof FleetError) return error;
   const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === PERMISSION_DENIED) {
+    // A staging folder the deploy account may not write is a setup problem: retrying for 72 h will not fix it.
+    return new FleetError('FR_ERR_REMOTE_PERMISSION', `sftp ${step} permission denied on ${host}`, {
+      host,
+      step,
+      sftpStatus: code,
+    });
+  }
   return new FleetError('FR_ERR_SSH_UPLOAD_FAILED', `sftp ${step} failed on ${host}`, {
     host,
     step,
