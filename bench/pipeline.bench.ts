@@ -20,7 +20,7 @@ import { startCampaign } from '../src/campaign/start-campaign.js';
 import { defaultCampaignFile } from '../src/config/load-campaign-file.js';
 import { createPipelineQueues } from '../src/queue/pipeline-queues.js';
 import { createRecordStore } from '../src/store/record-store.js';
-import { findFreePort } from '../test/helpers/redis.js';
+import { findRedisServer, startEmbeddedRedis } from '../src/workers/embedded-redis.js';
 
 const USERS = Number(process.env['BENCH_USERS'] ?? 100_000);
 const AGENTS = Number(process.env['BENCH_AGENTS'] ?? 1);
@@ -32,41 +32,6 @@ const SEQUENTIAL = process.env['BENCH_SEQUENTIAL'] === '1';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
-
-async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await findFreePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-    ].concat(['--save', '', '--maxmemory-policy', 'noeviction']),
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return { url, child };
-    } catch {
-      probe.disconnect();
-      await sleep(50);
-    }
-  }
-  throw new Error('redis-server did not start');
-}
 
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
@@ -123,7 +88,9 @@ function peakRss(pid: number): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-'));
-  const { url, child: redisChild } = await startRedis(dir);
+  // The same private AOF redis-server the demo starts, so the memory figure is ours alone.
+  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(dir, 'redis'));
+  const { url } = embedded;
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const agents: ChildProcess[] = [];
   try {
@@ -163,7 +130,7 @@ async function main(): Promise<void> {
     }
     const store = createRecordStore(redis, PREFIX);
     const queues = createPipelineQueues(redis, PREFIX);
-    const redisCpuStart = cpuSeconds(redisChild.pid ?? 0);
+    const redisCpuStart = cpuSeconds(embedded.pid ?? 0);
     const agentCpuStart = agents.map((a) => cpuSeconds(a.pid ?? 0));
     const importCpuStart = process.cpuUsage();
     const t0 = performance.now();
@@ -194,7 +161,7 @@ async function main(): Promise<void> {
       await sleep(100);
     }
     const t2 = performance.now();
-    const redisCpuMsPerUser = ((cpuSeconds(redisChild.pid ?? 0) - redisCpuStart) * 1000) / USERS;
+    const redisCpuMsPerUser = ((cpuSeconds(embedded.pid ?? 0) - redisCpuStart) * 1000) / USERS;
     const agentCpuMsPerUser =
       (agents.reduce((sum, a, i) => sum + cpuSeconds(a.pid ?? 0) - (agentCpuStart[i] ?? 0), 0) * 1000) / USERS;
     const counts = await store.countByState(CAMPAIGN);
@@ -256,8 +223,7 @@ async function main(): Promise<void> {
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
     redis.disconnect();
-    redisChild.kill('SIGTERM');
-    await once(redisChild, 'exit');
+    await embedded.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

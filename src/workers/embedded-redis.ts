@@ -50,6 +50,8 @@ function findFreePort(): Promise<number> {
 
 export interface EmbeddedRedis {
   readonly url: string;
+  /** Process id of the redis-server (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startEmbeddedRedis(binary: string, dir: string): Promise<E
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((done) => {
         process.off('exit', killOnExit);
