@@ -3,7 +3,13 @@ import { FleetError } from '../../errors/index.js';
 import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
 import type { ApplyRequest, DeployTarget, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
 import { type AgentScripts, ensureAgentScript, loadAgentScripts } from './agent-script.js';
-import { buildApplyCommand, buildPosixPrelude, CHECKSUM_MISMATCH_MARKER, checkApplyTemplate } from './apply-command.js';
+import {
+  type ApplyCommandValues,
+  buildApplyCommand,
+  buildPosixPrelude,
+  CHECKSUM_MISMATCH_MARKER,
+  checkApplyTemplate,
+} from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
@@ -79,16 +85,11 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
     await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    const values = {
-      script: paths.nativeScript,
-      prf: paths.nativePrf,
-      user: request.user,
-      office: request.office,
-      campaign: request.campaign,
-      checksum: artifact.sha256,
-      rollback: false,
-    };
-    let command = buildApplyCommand(target.targetOs, values, target.applyCommand);
+    let command = buildApplyCommand(
+      target.targetOs,
+      commandValues(paths, request, artifact.sha256, false),
+      target.applyCommand,
+    );
     if (target.targetOs === 'posix') {
       command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
     } else {
@@ -107,16 +108,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const values = {
-      script: paths.nativeScript,
-      prf: paths.nativePrf,
-      user: request.user,
-      office: request.office,
-      campaign: request.campaign,
-      checksum: '',
-      rollback: true,
-    };
-    const command = buildApplyCommand(target.targetOs, values, target.applyCommand);
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), target.applyCommand);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
@@ -147,4 +139,22 @@ function checksumMismatch(host: string): FleetError {
     host,
     step: 'verify',
   });
+}
+
+/** The validated values an apply-command template may use (apply and rollback differ only in checksum and flag). */
+function commandValues(
+  paths: RemotePaths,
+  request: { readonly user: string; readonly office: string; readonly campaign: string },
+  checksum: string,
+  rollback: boolean,
+): ApplyCommandValues {
+  return {
+    script: paths.nativeScript,
+    prf: paths.nativePrf,
+    user: request.user,
+    office: request.office,
+    campaign: request.campaign,
+    checksum,
+    rollback,
+  };
 }
