@@ -95,6 +95,14 @@ export const ERROR_CODES = {
   FR_ERR_REMOTE_PERMISSION: permanent('permission denied on the workstation (exit 77)'),
   FR_ERR_REMOTE_FAILED: permanent('apply command failed'),
   FR_ERR_REMOTE_PROTOCOL: permanent('apply command broke the remote contract (no result JSON)'),
+
+  // --- lifecycle (transition table, deploy gate, reconciler) -------------------------------------
+
+  // --- Windows side (workstation preflight, policy, verify) --------------------------------------
+
+  // --- trust boundaries (agent policy, Redis access) ----------------------------------------------
+
+  // --- intake and operator tooling -----------------------------------------------------------------
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
