@@ -19,8 +19,10 @@ export interface ApplyRequest {
   readonly office: OfficeVersion;
   readonly artifact: ArtifactToDeploy;
   readonly target: DeployTarget;
-  /** Aborted on job timeout or shutdown: the transport must stop promptly and throw FR_ERR_TRANSPORT_TIMEOUT/CANCELLED. */
+  /** Aborted on shutdown: the transport must stop promptly and throw FR_ERR_CANCELLED. */
   readonly signal: AbortSignal;
+  /** The step's budget, counted once the transport holds the host's slot (FR_ERR_TRANSPORT_TIMEOUT past it). */
+  readonly timeoutMs?: number;
 }
 
 export interface RollbackRequest {
@@ -30,6 +32,7 @@ export interface RollbackRequest {
   readonly fileName: string;
   readonly target: DeployTarget;
   readonly signal: AbortSignal;
+  readonly timeoutMs?: number;
 }
 
 /** What a successful remote run reports, plus timings the attempt history keeps. */

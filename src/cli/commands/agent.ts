@@ -106,7 +106,7 @@ export function registerAgent(program: Command): void {
         async (context) => {
           const agent = await startAgent({
             connection: context.redis,
-            prefix: context.flags.prefix,
+            prefix: context.config.prefix,
             roles: options['role'] as AgentRole[],
             concurrency: options['concurrency'] as number,
             lockMs: options['lockMs'] as number,

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import type { CampaignStatus } from '../../campaign/campaign-status.js';
 import { FleetError } from '../../errors/index.js';
 import type { EmbeddedRedis } from '../../workers/embedded-redis.js';
-import { DEFAULT_PREFIX, withContext, writeOut } from '../context.js';
+import { DEFAULT_PREFIX } from '../../config/defaults.js';
+import { withContext, writeOut } from '../context.js';
 import { followCampaign } from './status.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));

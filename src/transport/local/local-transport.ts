@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { FleetError, isFleetError } from '../../errors/index.js';
 import { interpretRemoteRun, tailOf } from '../../rollout/remote-result.js';
 import type { ApplyRequest, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
+import { runWithinBudget } from '../link-signals.js';
 import { stageFileAtomically } from './stage-file.js';
 
 export interface LocalTransportOptions {
@@ -68,9 +69,15 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
   const root = resolve(options.root);
   const scriptPath = resolve(options.scriptPath);
 
-  async function runRemote(host: string, args: readonly string[], signal: AbortSignal): Promise<TransportOutcome> {
+  async function runRemote(
+    host: string,
+    args: readonly string[],
+    request: { readonly signal: AbortSignal; readonly timeoutMs?: number },
+  ): Promise<TransportOutcome> {
     const started = performance.now();
-    const run = await runScript(scriptPath, args, signal, host);
+    const run = await runWithinBudget(request.signal, request.timeoutMs, (signal) =>
+      runScript(scriptPath, args, signal, host),
+    );
     const result = interpretRemoteRun(run, host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -95,7 +102,7 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
       await stageFileAtomically(prfPath, artifact.bytes, artifact.sha256, target.host);
       const args = ['--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
       args.push('--office', request.office, '--checksum', artifact.sha256, '--root', hostDir);
-      return runRemote(target.host, args, signal);
+      return runRemote(target.host, args, request);
     },
 
     async rollback(request: RollbackRequest): Promise<TransportOutcome> {
@@ -108,7 +115,7 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
       }
       const args = ['--rollback', '--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
       args.push('--office', request.office, '--root', hostDir);
-      return runRemote(target.host, args, signal);
+      return runRemote(target.host, args, request);
     },
 
     async close(): Promise<void> {},

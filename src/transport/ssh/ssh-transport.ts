@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { FleetError } from '../../errors/index.js';
 import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
+import { runWithinBudget } from '../link-signals.js';
 import type { ApplyRequest, DeployTarget, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
 import { type AgentScripts, ensureAgentScript, loadAgentScripts } from './agent-script.js';
 import {
@@ -112,15 +113,17 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
-  async function execute(
-    target: DeployTarget,
-    user: string,
-    signal: AbortSignal,
-    step: (conn: SshConnection) => Promise<RemoteRun>,
+  async function execute<R extends ApplyRequest | RollbackRequest>(
+    request: R,
+    step: (conn: SshConnection, request: R) => Promise<RemoteRun>,
   ): Promise<TransportOutcome> {
-    checkRequest(target, user);
+    const { target } = request;
+    checkRequest(target, request.user);
     const started = performance.now();
-    const run = await pool.withConnection(target, signal, step);
+    // The budget starts once the host's slot is held: queueing behind a busy host is not the step's time.
+    const run = await pool.withConnection(target, request.signal, (conn) =>
+      runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal })),
+    );
     const result = interpretRemoteRun(run, target.host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -128,8 +131,8 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   return {
     kind: 'ssh',
     stats: pool.stats,
-    apply: (request) => execute(request.target, request.user, request.signal, (c) => runApply(c, request)),
-    rollback: (request) => execute(request.target, request.user, request.signal, (c) => runRollback(c, request)),
+    apply: (request) => execute(request, runApply),
+    rollback: (request) => execute(request, runRollback),
     close: () => pool.close(),
   };
 }
