@@ -7,12 +7,17 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
-import { type CampaignStatus, type CampaignSummary, campaignStatus, listCampaigns } from '../campaign/campaign-status.js';
+import {
+  type CampaignStatus,
+  type CampaignSummary,
+  campaignStatus,
+  listCampaigns,
+} from '../campaign/campaign-status.js';
 import { type CancelResult, cancelCampaign, controlCampaign } from '../campaign/control-campaign.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
-import { removeUser, type RemoveResult } from '../campaign/remove-users.js';
+import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
 import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
 import type { CampaignFile } from '../config/campaign-schema.js';

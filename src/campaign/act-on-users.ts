@@ -79,7 +79,9 @@ export async function actOnUsers(
         moving.map((user) => ({ userKey: user.userKey, transition: { intent } })),
         now,
       );
-      results.forEach((result, index) => collect(result, moving[index] as UserRecord, work, rollbacks, refused));
+      results.forEach((result, index) => {
+        collect(result, moving[index] as UserRecord, work, rollbacks, refused);
+      });
     }
   }
   const moved = work.length + rollbacks.length;

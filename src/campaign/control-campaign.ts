@@ -22,8 +22,13 @@ export async function controlCampaign(
   return (await reconcileCampaign(store, queues, move.campaign)).campaign;
 }
 
-export const pauseCampaign = (store: RecordStore, queues: PipelineQueues, name: string, now: number, reason = 'paused by an admin') =>
-  controlCampaign(store, queues, name, 'pause', reason, now);
+export const pauseCampaign = (
+  store: RecordStore,
+  queues: PipelineQueues,
+  name: string,
+  now: number,
+  reason = 'paused by an admin',
+) => controlCampaign(store, queues, name, 'pause', reason, now);
 
 export const resumeCampaign = (store: RecordStore, queues: PipelineQueues, name: string, now: number) =>
   controlCampaign(store, queues, name, 'resume', 'resumed by an admin', now);

@@ -129,7 +129,9 @@ export async function importCampaign(
   await store.endImport(input.campaign, lease, clock());
   const missing = await store.countMissing(input.campaign, importNo);
   const pruned =
-    input.prune === true && missing > 0 ? await pruneMissing(store, input.campaign, importNo, clock(), batchOf(input)) : 0;
+    input.prune === true && missing > 0
+      ? await pruneMissing(store, input.campaign, importNo, clock(), batchOf(input))
+      : 0;
   const result: ImportResult = {
     ...summary,
     ...written.totals,
@@ -187,16 +189,24 @@ async function writeUsers(
       const { line, spec } = item.row;
       rows.push({ line, spec, specHash: computeSpecHash(spec, profile, settings.deploy) });
     } else if (item.rejection.username !== undefined) {
-      skipped.push({ username: item.rejection.username, line: item.rejection.line, error: toStoredError(item.rejection) });
+      skipped.push({
+        username: item.rejection.username,
+        line: item.rejection.line,
+        error: toStoredError(item.rejection),
+      });
     }
     if (rows.length + skipped.length >= batchOf(input)) await flush();
   }
   await flush();
   const sha256 = hash.digest('hex');
   if (sha256 !== check.sha256) {
-    throw new FleetError('FR_ERR_FILE_UNREADABLE', 'the CSV file changed while it was being imported: import it again', {
-      file: input.csvName ?? input.csvPath,
-    });
+    throw new FleetError(
+      'FR_ERR_FILE_UNREADABLE',
+      'the CSV file changed while it was being imported: import it again',
+      {
+        file: input.csvName ?? input.csvPath,
+      },
+    );
   }
   return { totals, enqueued, sha256 };
 }

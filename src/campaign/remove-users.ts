@@ -9,10 +9,16 @@ export interface RemoveResult {
 }
 
 /** Intent `remove` for one user: its record, history and index entries go; its job, if any, becomes stale. */
-export async function removeUser(store: RecordStore, name: string, username: string, now: number): Promise<RemoveResult> {
+export async function removeUser(
+  store: RecordStore,
+  name: string,
+  username: string,
+  now: number,
+): Promise<RemoveResult> {
   await requireCampaign(store, name);
   const user = await store.findUserByName(name, username);
-  if (!user) throw new FleetError('FR_ERR_USER_NOT_FOUND', `no user ${username} in campaign ${name}`, { campaign: name });
+  if (!user)
+    throw new FleetError('FR_ERR_USER_NOT_FOUND', `no user ${username} in campaign ${name}`, { campaign: name });
   const [result] = await store.removeUsers(name, [user.userKey], now);
   if (result?.result === 'moved') return { removed: true };
   return { removed: false, reason: result?.result === 'refused' ? result.reason : 'no such user' };

@@ -56,7 +56,8 @@ export async function enqueueMatching(
   for await (const users of store.scanUsers(name, filter, BATCH)) {
     const work: QueuedUser[] = users.map(({ userKey, run }) => ({ userKey, run }));
     if (work.length === 0) continue;
-    enqueued += stage === 'generate' ? await queues.enqueueGenerate(name, work) : await queues.enqueueDeploy(name, work, stage);
+    enqueued +=
+      stage === 'generate' ? await queues.enqueueGenerate(name, work) : await queues.enqueueDeploy(name, work, stage);
   }
   return enqueued;
 }

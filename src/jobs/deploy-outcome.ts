@@ -1,7 +1,7 @@
 import { type ErrorCode, FleetError } from '../errors/index.js';
 import type { DeployMode } from '../queue/types.js';
+import type { TransitionIntent } from '../rollout/lifecycle.js';
 import { tailOf } from '../rollout/remote-result.js';
-import type { UserIntent } from '../rollout/lifecycle.js';
 import { decideRetry } from '../rollout/retry-policy.js';
 import type { AttemptRecord, StoredError, UserRecord, UserTransition } from '../store/types.js';
 import type { TransportOutcome } from '../transport/transport.js';
@@ -19,7 +19,7 @@ export interface AttemptContext {
 
 /** The intents of each step's lifecycle (src/rollout/lifecycle.ts). */
 export const STEP_INTENTS: Readonly<
-  Record<DeployMode, Readonly<Record<'begin' | 'succeeded' | 'transient' | 'permanent', UserIntent>>>
+  Record<DeployMode, Readonly<Record<'begin' | 'succeeded' | 'transient' | 'permanent', TransitionIntent>>>
 > = {
   apply: {
     begin: 'deploy-begin',

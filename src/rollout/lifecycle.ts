@@ -28,6 +28,8 @@ export const USER_INTENTS = [
   'remove',
 ] as const;
 export type UserIntent = (typeof USER_INTENTS)[number];
+/** Intents that move a user to a state (`remove` deletes the record instead: RecordStore.removeUsers). */
+export type TransitionIntent = Exclude<UserIntent, 'remove'>;
 
 /** `absent`: no record yet. `removed`: the record is deleted. */
 export type UserFrom = UserState | 'absent';
@@ -92,7 +94,10 @@ export const USER_TRANSITIONS: Readonly<Record<UserIntent, Partial<Record<UserFr
     'rollback-queued': same('rollback-queued'),
   },
   // Cancel starts no new step; a step already on the host finishes and records its real outcome.
-  cancel: { ...each(['queued', 'generated', 'retrying', 'rollback-queued'], same('cancelled')), cancelled: same('cancelled') },
+  cancel: {
+    ...each(['queued', 'generated', 'retrying', 'rollback-queued'], same('cancelled')),
+    cancelled: same('cancelled'),
+  },
   // Retry repeats the step that failed: a failed rollback is retried as a rollback.
   retry: {
     ...each(['generated', 'retrying', 'applied', 'failed', 'cancelled', 'rolled-back'], fresh('queued')),
@@ -149,7 +154,14 @@ export const CAMPAIGN_TRANSITIONS: Readonly<Record<CampaignIntent, Partial<Recor
   },
   halt: { running: 'halted', halted: 'halted' },
   // New work for a campaign (retry, rollback, re-import): a finished one runs again; draft and paused stay as they are.
-  reopen: { done: 'running', cancelled: 'running', halted: 'running', running: 'running', paused: 'paused', draft: 'draft' },
+  reopen: {
+    done: 'running',
+    cancelled: 'running',
+    halted: 'running',
+    running: 'running',
+    paused: 'paused',
+    draft: 'draft',
+  },
   finish: { running: 'done' },
 };
 

@@ -96,9 +96,9 @@ export async function* followEvents(
   let last = options.from ?? '$';
   try {
     while (!options.signal?.aborted) {
-      const reply = (await reader.xread('COUNT', 500, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', key, last)) as
-        | Array<[string, Array<[string, string[]]>]>
-        | null;
+      const reply = (await reader.xread('COUNT', 500, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', key, last)) as Array<
+        [string, Array<[string, string[]]>]
+      > | null;
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           last = id;

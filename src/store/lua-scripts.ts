@@ -139,7 +139,8 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
     return {-1, old, oldrun}
   end
   local to, newrun = decide(intent, old)
-  if not to then return {0, old, oldrun} end
+  -- removal deletes the record: only REMOVE_LUA does that
+  if not to or to == 'removed' then return {0, old, oldrun} end
   if to == old and not newrun and in_list(FINAL, to) then return {2, old, oldrun} end
   local patch = cjson.decode(patchjson)
   local r = oldrun

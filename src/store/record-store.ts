@@ -162,9 +162,13 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
       const name = checkName(campaign);
       const names = await Promise.all(userKeys.map((userKey) => redis.hget(keys.user(name, userKey), 'un')));
       const args: Array<string | number> = [now];
-      userKeys.forEach((userKey, index) => args.push(userKey, toNameMember(names[index] ?? '', userKey)));
+      userKeys.forEach((userKey, index) => {
+        args.push(userKey, toNameMember(names[index] ?? '', userKey));
+      });
       const out = (await scripts.run('frRemove', base(campaign), args)) as Array<number | string>;
-      return userKeys.map((_, index) => toTransitionResult(Number(out[index * 2]), String(out[index * 2 + 1]), 0, 'remove'));
+      return userKeys.map((_, index) =>
+        toTransitionResult(Number(out[index * 2]), String(out[index * 2 + 1]), 0, 'remove'),
+      );
     },
 
     async *scanMissing(campaign, importNo, batchSize = SCAN_BATCH) {

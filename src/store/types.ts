@@ -1,7 +1,7 @@
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import type { FailureClass } from '../errors/index.js';
-import type { CampaignIntent, UserIntent } from '../rollout/lifecycle.js';
+import type { CampaignIntent, TransitionIntent } from '../rollout/lifecycle.js';
 import type { CampaignState, Stage, UserState } from '../rollout/states.js';
 
 /**
@@ -126,7 +126,8 @@ export interface UserPage {
  * indexes, the record and the event stream (Lua).
  */
 export interface UserTransition {
-  readonly intent: UserIntent;
+  /** `remove` deletes the record: RecordStore.removeUsers takes it. */
+  readonly intent: TransitionIntent;
   /** The run a job works on; if the record's run differs the move is refused as stale. Omit for admin intents. */
   readonly run?: number;
   /** Fields to set; `undefined` leaves a field as is; `null` clears it. */

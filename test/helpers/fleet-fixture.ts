@@ -10,8 +10,7 @@ import { type RunningAgent, startAgent } from '../../src/workers/start-agent.js'
 import { FAST_RETRY } from './pipeline-campaign.js';
 import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from './redis.js';
 
-export const CSV_HEADER =
-  'username,mailbox,exchange_server,proxy,auth,host,site,office,profile_name';
+export const CSV_HEADER = 'username,mailbox,exchange_server,proxy,auth,host,site,office,profile_name';
 
 /** A CSV row for user `name` on `host` (Outlook 2003, NTLM over https). */
 export function csvRow(name: string, host: string, site = 'lyon'): string {
@@ -29,7 +28,11 @@ export interface FleetFixture {
   readonly dir: string;
   writeCsv(name: string, rows: readonly string[]): string;
   startAgent(overrides?: Record<string, unknown>): Promise<RunningAgent>;
-  waitFor(campaign: string, predicate: (counts: Record<UserState, number>) => boolean, ms?: number): Promise<Record<UserState, number>>;
+  waitFor(
+    campaign: string,
+    predicate: (counts: Record<UserState, number>) => boolean,
+    ms?: number,
+  ): Promise<Record<UserState, number>>;
   waitForFinal(campaign: string, users: number): Promise<Record<UserState, number>>;
   settings(overrides?: Record<string, unknown>): ReturnType<typeof campaignFileSchema.parse>;
   close(): Promise<void>;

@@ -76,8 +76,8 @@ export async function seedCampaign(
     spec,
     specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
   }));
-  const { queued } = await store.upsertUsers(name, rows, now);
-  await store.setCampaignState(name, 'running', 'test start', now);
+  const { queued } = await store.upsertUsers(name, rows, 1, now);
+  await store.applyCampaignIntent(name, 'start', 'test start', now);
   if (options.enqueue !== false) await queues.enqueueGenerate(name, queued);
   return { store, queues, queued };
 }

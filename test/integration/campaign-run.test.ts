@@ -85,13 +85,13 @@ describe('run (import + start, overlapped)', () => {
     let stateWhileHeld: string | undefined;
     const gated: RecordStore = {
       ...store,
-      async upsertUsers(campaign, rows, now) {
+      async upsertUsers(campaign, rows, importNo, now) {
         batches += 1;
         if (batches === 3) {
           await waitFor(async () => (await store.countByState(campaign)).applied === 2_000);
           stateWhileHeld = (await store.getCampaign(campaign))?.state;
         }
-        return store.upsertUsers(campaign, rows, now);
+        return store.upsertUsers(campaign, rows, importNo, now);
       },
     };
     const result = await importCampaign(gated, queues, {

@@ -70,7 +70,10 @@ describe('cancel records what really happened on the workstations', () => {
 
 describe('a failed rollback stays a rollback', () => {
   it('is rollback-failed with its stage, and retry retries the rollback instead of applying again', async () => {
-    await run('rb-fail', users('rb', 3, () => 'rb-host'));
+    await run(
+      'rb-fail',
+      users('rb', 3, () => 'rb-host'),
+    );
     await fx.waitFor('rb-fail', (c) => c.applied === 3);
     writeFault(fx.root, 'rb-host', ['exit=77']);
     expect((await fx.fleet.rollback('rb-fail', {})).moved).toBe(3);
@@ -92,7 +95,10 @@ describe('a failed rollback stays a rollback', () => {
   }, 30_000);
 
   it('marks a rollback waiting as rollback-queued with a new run in one step (no crash window leaves it queued)', async () => {
-    await run('rb-mark', users('rm', 2, () => 'rm-host'));
+    await run(
+      'rb-mark',
+      users('rm', 2, () => 'rm-host'),
+    );
     await fx.waitFor('rb-mark', (c) => c.applied === 2);
     const { store } = fx.fleet.internals;
     const before = await store.findUserByName('rb-mark', 'rm000');
@@ -110,7 +116,13 @@ describe('a failed rollback stays a rollback', () => {
 describe('retry and report by cause', () => {
   it('--code matches the cause an exhausted retry wraps, and an unknown code is refused with the known ones', async () => {
     writeFault(fx.root, 'busy-host', ['exit=75']);
-    await run('by-cause', users('bc', 4, () => 'busy-host'), fx.settings({ retry: { max_attempts: 2, base_delay_seconds: 0.05, max_delay_seconds: 0.05, jitter: 0, horizon_hours: 1 } }));
+    await run(
+      'by-cause',
+      users('bc', 4, () => 'busy-host'),
+      fx.settings({
+        retry: { max_attempts: 2, base_delay_seconds: 0.05, max_delay_seconds: 0.05, jitter: 0, horizon_hours: 1 },
+      }),
+    );
     await fx.waitFor('by-cause', (c) => c.failed === 4);
     const user = await fx.fleet.user('by-cause', 'bc000');
     expect(user.user.lastError).toMatchObject({ code: 'FR_ERR_ATTEMPTS_EXHAUSTED', cause: 'FR_ERR_REMOTE_TEMPORARY' });
@@ -129,7 +141,12 @@ describe('the queues follow the campaign record', () => {
   it('a resume that died after writing the record is finished by the next resume, and by an agent tick', async () => {
     await fx.fleet.importCsv({
       campaign: 'heal',
-      source: { path: fx.writeCsv('heal.csv', users('hl', 2, () => 'heal-host')) },
+      source: {
+        path: fx.writeCsv(
+          'heal.csv',
+          users('hl', 2, () => 'heal-host'),
+        ),
+      },
       settings: fx.settings(),
       allowRejects: false,
     });
@@ -152,7 +169,10 @@ describe('the queues follow the campaign record', () => {
   }, 20_000);
 
   it('refuses to start a cancelled campaign instead of turning it done', async () => {
-    await run('no-restart', users('nr', 1, () => 'nr-host'));
+    await run(
+      'no-restart',
+      users('nr', 1, () => 'nr-host'),
+    );
     await fx.fleet.cancel('no-restart');
     await expect(fx.fleet.start('no-restart')).rejects.toThrow(/cancelled: it was cancelled: retry or roll back users/);
     expect((await fx.fleet.campaign('no-restart')).state).toBe('cancelled');
@@ -178,7 +198,10 @@ describe('re-importing a running campaign', () => {
   }, 60_000);
 
   it('says how many users left the CSV, removes them with --prune, and removes one user on request', async () => {
-    await run('pruning', users('pr', 5, () => 'pr-host'));
+    await run(
+      'pruning',
+      users('pr', 5, () => 'pr-host'),
+    );
     await fx.waitFor('pruning', (c) => c.applied === 5);
     const three = users('pr', 3, () => 'pr-host');
     const kept = await fx.fleet.importCsv({
@@ -202,11 +225,16 @@ describe('re-importing a running campaign', () => {
 
   it('never throws away the outcome of a step already on the workstation (re-import, retry)', async () => {
     writeFault(fx.root, 'stale-host', ['sleep=1.2']);
-    await run('stale', users('st', 1, () => 'stale-host'));
+    await run(
+      'stale',
+      users('st', 1, () => 'stale-host'),
+    );
     await fx.waitFor('stale', (c) => c.deploying === 1);
     const retry = await fx.fleet.retry('stale', { user: 'st000' });
     expect(retry.moved).toBe(0);
-    expect(Object.keys(retry.refused)).toEqual(['a deploy is running on the workstation: its outcome will be recorded first']);
+    expect(Object.keys(retry.refused)).toEqual([
+      'a deploy is running on the workstation: its outcome will be recorded first',
+    ]);
     // The row becomes invalid (no host) while the step runs: the user is skipped, the outcome still recorded.
     const invalid = await fx.fleet.importCsv({
       campaign: 'stale',
@@ -253,7 +281,9 @@ describe('imports that die half-way', () => {
       expect(status.campaign.importWritten).toBeLessThan(400);
       expect(status.campaign.importError).toMatch(/OOM|maxmemory/);
       const { describeImportState } = await import('../../src/campaign/format-status.js');
-      expect(describeImportState(status)).toMatch(/^incomplete: [\d,]+ of 400 rows written .* run import again to finish$/);
+      expect(describeImportState(status)).toMatch(
+        /^incomplete: [\d,]+ of 400 rows written .* run import again to finish$/,
+      );
       // Agents finish every user written so far; the campaign still does not claim to be done.
       await new Promise((r) => setTimeout(r, 1500));
       expect((await own.fleet.campaign('partial')).state).toBe('running');
@@ -276,21 +306,35 @@ describe('a deploy step and its bookkeeping', () => {
   async function setUp(name: string): Promise<{ deps: JobDeps; store: RecordStore; userKey: string; redis: Redis }> {
     await fx.fleet.importCsv({
       campaign: name,
-      source: { path: fx.writeCsv(`${name}.csv`, users('bk', 1, () => 'bk-host')) },
+      source: {
+        path: fx.writeCsv(
+          `${name}.csv`,
+          users('bk', 1, () => 'bk-host'),
+        ),
+      },
       settings: fx.settings(),
       allowRejects: false,
     });
     const { store, queues, redis } = fx.fleet.internals;
     await store.applyCampaignIntent(name, 'start', 'test', Date.now());
     const userKey = toUserKey('bk000');
-    await store.transition(name, userKey, { intent: 'generate-done', run: 1, patch: { checksum: 'f'.repeat(64) } }, Date.now());
+    await store.transition(
+      name,
+      userKey,
+      { intent: 'generate-done', run: 1, patch: { checksum: 'f'.repeat(64) } },
+      Date.now(),
+    );
     const transport = createLocalTransport({ root: fx.root, scriptPath: 'agent/posix/apply-profile.sh' });
     const deps: JobDeps = {
       store,
       queues,
       logger: createLogger({ level: 'silent' }),
       render: renderProfile,
-      getCampaign: createCampaignCache(store, { toProfileOptions: (f) => toProfileOptions(f), toRetryPolicy }, Date.now),
+      getCampaign: createCampaignCache(
+        store,
+        { toProfileOptions: (f) => toProfileOptions(f), toRetryPolicy },
+        Date.now,
+      ),
       getTransport: async () => transport,
       now: Date.now,
       random: () => 0.5,
@@ -307,13 +351,16 @@ describe('a deploy step and its bookkeeping', () => {
       transition: async (campaign, key, transition, now) => {
         if (transition.intent === 'deploy-succeeded' && failures < 2) {
           failures += 1;
-          throw new Error('READONLY You can\'t write against a read only replica.');
+          throw new Error("READONLY You can't write against a read only replica.");
         }
         return store.transition(campaign, key, transition, now);
       },
     };
     const context = { signal: new AbortController().signal, stalls: 0, maxStalls: 5 };
-    const disposition = await processDeploy({ campaign: 'bookkeeping', userKey, run: 1 }, 'apply', context, { ...deps, store: flaky });
+    const disposition = await processDeploy({ campaign: 'bookkeeping', userKey, run: 1 }, 'apply', context, {
+      ...deps,
+      store: flaky,
+    });
     expect(disposition).toEqual({ kind: 'done' });
     expect(failures).toBe(2);
     const user = await store.getUser('bookkeeping', userKey);
@@ -335,7 +382,10 @@ describe('a deploy step and its bookkeeping', () => {
 
 describe('events', () => {
   it('every move of a campaign and its users is on its event stream, in order, from any process', async () => {
-    await run('evented', users('ev', 2, () => 'ev-host'));
+    await run(
+      'evented',
+      users('ev', 2, () => 'ev-host'),
+    );
     await fx.waitFor('evented', (c) => c.applied === 2);
     const events = await fx.fleet.recentEvents('evented');
     const user = events.filter((e) => e.type !== 'campaign-state-changed' && e.userKey === toUserKey('ev000'));
@@ -363,4 +413,3 @@ describe('events', () => {
     expect(seen).toEqual(['rollback', 'running']);
   }, 30_000);
 });
-

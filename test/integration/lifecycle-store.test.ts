@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignFileSchema } from '../../src/config/campaign-schema.js';
-import { decideUserTransition, USER_INTENTS, type UserIntent } from '../../src/rollout/lifecycle.js';
+import { decideUserTransition, type TransitionIntent, USER_INTENTS } from '../../src/rollout/lifecycle.js';
 import { USER_STATES, type UserState } from '../../src/rollout/states.js';
 import { createStoreKeys, toUserKey } from '../../src/store/keys.js';
 import { createRecordStore } from '../../src/store/record-store.js';
@@ -76,6 +76,11 @@ describe('the Lua enforcer agrees with the transition table', () => {
           intent === 'remove'
             ? (await store.removeUsers('pairs', [userKey], Date.now()))[0]
             : await store.transition('pairs', userKey, { intent }, Date.now());
+        if (intent !== 'remove') {
+          // transition() never half-removes a user: removal is removeUsers' alone
+          const viaTransition = await store.transition('pairs', userKey, { intent: 'remove' as never }, Date.now());
+          expect(viaTransition.result === 'absent' || viaTransition.result === 'refused').toBe(true);
+        }
         const after = await store.getUser('pairs', userKey);
         const landed = after ? after.state : 'removed';
         const ok = expected.ok
@@ -109,7 +114,7 @@ describe('the Lua enforcer agrees with the transition table', () => {
             await store.transition(
               'random',
               userKey,
-              { intent: intent as UserIntent, ...(run !== undefined && { run }) },
+              { intent: intent as TransitionIntent, ...(run !== undefined && { run }) },
               Date.now(),
             );
           }

@@ -12,9 +12,13 @@ describe('decideDeploy', () => {
   });
 
   it('drops a stale job and a user in a state its step cannot start from', () => {
-    expect(decideDeploy('apply', 2, { state: 'generated', run: 3 }, { state: 'running' }, policy, now).kind).toBe('drop');
+    expect(decideDeploy('apply', 2, { state: 'generated', run: 3 }, { state: 'running' }, policy, now).kind).toBe(
+      'drop',
+    );
     expect(decideDeploy('apply', 3, { state: 'applied', run: 3 }, { state: 'running' }, policy, now).kind).toBe('drop');
-    expect(decideDeploy('rollback', 3, { state: 'retrying', run: 3 }, { state: 'running' }, policy, now).kind).toBe('drop');
+    expect(decideDeploy('rollback', 3, { state: 'retrying', run: 3 }, { state: 'running' }, policy, now).kind).toBe(
+      'drop',
+    );
   });
 
   it('parks every waiting user of a paused or halted campaign, with the reason', () => {

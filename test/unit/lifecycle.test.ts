@@ -55,7 +55,8 @@ describe('the user transition table', () => {
   it('reaches a final state only through a step outcome, a cancel, an invalid row or a render failure', () => {
     const finalTargets = new Set<string>();
     for (const [intent, moves] of Object.entries(USER_TRANSITIONS)) {
-      for (const move of Object.values(moves)) if (FINAL_USER_STATES.includes(move.to as never)) finalTargets.add(intent);
+      for (const move of Object.values(moves))
+        if (FINAL_USER_STATES.includes(move.to as never)) finalTargets.add(intent);
     }
     expect([...finalTargets].sort()).toEqual(
       [

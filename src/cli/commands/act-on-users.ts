@@ -52,13 +52,17 @@ export function registerUserActions(program: Command): void {
   ] as const;
   for (const action of actions) {
     addConnectionOptions(
-      addSelectionOptions(program.command(action.name).description(action.description).argument('<name>', 'campaign name'), action.defaultState),
+      addSelectionOptions(
+        program.command(action.name).description(action.description).argument('<name>', 'campaign name'),
+        action.defaultState,
+      ),
     )
       .addHelpText('after', '\nExit codes: 0 done (the counts say what moved and why the others did not) · 1 failure.')
       .action(async (name: string, flags: SelectionFlags & Record<string, unknown>) => {
         await withContext(toConnectionFlags(flags), async ({ fleet }) => {
           const selection = toSelection(flags);
-          const result = action.name === 'retry' ? await fleet.retry(name, selection) : await fleet.rollback(name, selection);
+          const result =
+            action.name === 'retry' ? await fleet.retry(name, selection) : await fleet.rollback(name, selection);
           if (flags.json) await writeJson({ campaign: name, ...result });
           else await writeOut(describe(action.verb, name, result));
         });

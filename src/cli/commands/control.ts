@@ -7,7 +7,10 @@ type Json = Record<string, unknown>;
 interface ControlSpec {
   readonly name: string;
   readonly description: string;
-  readonly run: (fleet: import('../../app/open-fleet.js').Fleet, campaign: string) => Promise<{ json: Json; text: string }>;
+  readonly run: (
+    fleet: import('../../app/open-fleet.js').Fleet,
+    campaign: string,
+  ) => Promise<{ json: Json; text: string }>;
 }
 
 const CONTROLS: readonly ControlSpec[] = [
@@ -43,7 +46,10 @@ const CONTROLS: readonly ControlSpec[] = [
     description: 'cancel a campaign: nothing new starts; steps already on workstations finish and record their outcome',
     run: async (fleet, name) => {
       const result = await fleet.cancel(name);
-      const running = result.stillRunning > 0 ? `; ${result.stillRunning} still running on workstations (their outcome will be recorded)` : '';
+      const running =
+        result.stillRunning > 0
+          ? `; ${result.stillRunning} still running on workstations (their outcome will be recorded)`
+          : '';
       return {
         json: { state: result.campaign.state, cancelled: result.cancelled, stillRunning: result.stillRunning },
         text: `campaign ${name}: ${result.campaign.state}, ${result.cancelled} waiting user(s) cancelled${running}`,

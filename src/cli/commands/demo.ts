@@ -5,9 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CampaignStatus } from '../../campaign/campaign-status.js';
+import { DEFAULT_PREFIX } from '../../config/defaults.js';
 import { FleetError } from '../../errors/index.js';
 import type { EmbeddedRedis } from '../../workers/embedded-redis.js';
-import { DEFAULT_PREFIX } from '../../config/defaults.js';
 import { withContext, writeOut } from '../context.js';
 import { followCampaign } from './status.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { registerAgent } from './agent.js';
 import { registerUserActions } from './act-on-users.js';
+import { registerAgent } from './agent.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerControls } from './control.js';
 import { registerDemo } from './demo.js';

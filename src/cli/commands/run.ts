@@ -38,8 +38,7 @@ export function registerRun(program: Command): void {
           await printImport(flags.campaign, result, flags.json === true);
           return;
         }
-        const started =
-          result.started ?? (await context.fleet.start(flags.campaign));
+        const started = result.started ?? (await context.fleet.start(flags.campaign));
         if (result.rejected > 0) process.exitCode = 2;
         if (!flags.follow) {
           if (flags.json)

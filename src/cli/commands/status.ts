@@ -31,8 +31,9 @@ interface StatusFlags {
 const ENDED = ['done', 'cancelled', 'halted'];
 
 /**
- * Polls the counters until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar, elsewhere
- * one line per change. Used by `status --watch` and `run --follow`.
+ * Follows the campaign's event stream (the same one the dashboard's live view reads) and redraws at most once per
+ * interval while events arrive, until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar,
+ * elsewhere one line per change. Used by `status --watch` and `run --follow`.
  */
 export async function followCampaign(
   context: CliContext,
@@ -44,24 +45,33 @@ export async function followCampaign(
   const tty = process.stdout.isTTY === true;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
-  for (;;) {
-    const status = await campaignStatus(context.store, context.queues, name, context.now());
-    if (options.quiet) {
-      // --json: only the final document goes to stdout
-    } else if (tty) {
-      await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
-      bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
-      bar.update(status.finished, `${status.finished}/${status.total}`);
-    } else {
-      const line = `${name}: ${status.campaign.state} · ${formatCounts(status)}`;
-      if (line !== lastLine) await writeOut(`${line}\n`);
-      lastLine = line;
+  const stop = new AbortController();
+  const events = context.fleet.events(name, { signal: stop.signal, blockMs: intervalMs })[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const status = await campaignStatus(context.store, context.queues, name, context.now());
+      if (options.quiet) {
+        // --json: only the final document goes to stdout
+      } else if (tty) {
+        await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
+        bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
+        bar.update(status.finished, `${status.finished}/${status.total}`);
+      } else {
+        const line = `${name}: ${status.campaign.state} · ${formatCounts(status)}`;
+        if (line !== lastLine) await writeOut(`${line}\n`);
+        lastLine = line;
+      }
+      if (ENDED.includes(status.campaign.state)) {
+        bar?.finish();
+        return status;
+      }
+      // Wake on the next event (or after the interval), then let a burst of events settle before redrawing.
+      await Promise.race([events.next(), sleep(intervalMs)]);
+      await sleep(Math.min(intervalMs, 250));
     }
-    if (ENDED.includes(status.campaign.state)) {
-      bar?.finish();
-      return status;
-    }
-    await sleep(intervalMs);
+  } finally {
+    stop.abort();
+    await events.return?.();
   }
 }
 

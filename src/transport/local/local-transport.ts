@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { FleetError, isFleetError } from '../../errors/index.js';
 import { interpretRemoteRun, tailOf } from '../../rollout/remote-result.js';
-import type { ApplyRequest, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
 import { runWithinBudget } from '../link-signals.js';
+import type { ApplyRequest, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
 import { stageFileAtomically } from './stage-file.js';
 
 export interface LocalTransportOptions {
