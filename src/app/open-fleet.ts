@@ -140,8 +140,9 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     campaign: (name) => requireCampaign(store, name),
     campaigns: () => listCampaigns(store),
     status: async (name) => {
-      // Reading the status is also a chance to heal queues a crashed command left behind.
-      await reconcileCampaign(store, queues, await requireCampaign(store, name));
+      // Reading the status is also a chance to heal queues a crashed command left behind (best effort: a Redis
+      // that refuses writes, out of memory say, must not hide the status that explains it).
+      await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
       return campaignStatus(store, queues, name, now());
     },
     users: async (name, filter, page) => {

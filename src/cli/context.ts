@@ -16,6 +16,7 @@ export interface ConnectionFlags {
   readonly redisUrl?: string;
   readonly prefix?: string;
   readonly allowEviction: boolean;
+  readonly logLevel?: string;
 }
 
 /** Adds --redis-url, --prefix and --allow-eviction to a command (defaults are resolved by resolveConfig). */

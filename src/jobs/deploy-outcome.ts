@@ -128,7 +128,7 @@ export async function recordSuccess(
     {
       intent: STEP_INTENTS[ctx.mode].succeeded,
       run: ctx.user.run,
-      patch: { ...patch, nextAttemptAt: null, lastError: null },
+      patch: { ...patch, nextAttemptAt: null, lastError: null, onHost: null },
       attempt,
     },
     deps,
@@ -168,7 +168,7 @@ export async function recordFailure(ctx: AttemptContext, error: FleetError, deps
         {
           intent: STEP_INTENTS[ctx.mode].transient,
           run,
-          patch: { nextAttemptAt: decision.nextAttemptAt, lastError },
+          patch: { nextAttemptAt: decision.nextAttemptAt, lastError, onHost: null },
           attempt,
         },
         deps,
@@ -202,7 +202,7 @@ async function fail(
     {
       intent: STEP_INTENTS[ctx.mode].permanent,
       run: ctx.user.run,
-      patch: { nextAttemptAt: null, lastError },
+      patch: { nextAttemptAt: null, lastError, onHost: null },
       attempt,
     },
     deps,

@@ -47,7 +47,7 @@ export async function processDeploy(
     await deps.store.transition(
       cached.name,
       user.userKey,
-      { intent: intents.permanent, run: user.run, patch: { lastError, nextAttemptAt: null } },
+      { intent: intents.permanent, run: user.run, patch: { lastError, nextAttemptAt: null, onHost: null } },
       now,
     );
     return { kind: 'fail', error };
@@ -76,7 +76,13 @@ export async function processDeploy(
     {
       intent: intents.begin,
       run: user.run,
-      patch: { attempts: attempt, firstAttemptAt, stage: mode, parkedReason: null },
+      patch: {
+        attempts: attempt,
+        firstAttemptAt,
+        stage: mode,
+        parkedReason: null,
+        onHost: { run: user.run, since: now },
+      },
     },
     now,
   );
@@ -124,7 +130,11 @@ export async function processDeploy(
       await deps.store.transition(
         campaign.name,
         user.userKey,
-        { intent: 'release', run: user.run, patch: { attempts: user.attempts, nextAttemptAt: deps.now() } },
+        {
+          intent: 'release',
+          run: user.run,
+          patch: { attempts: user.attempts, nextAttemptAt: deps.now(), onHost: null },
+        },
         deps.now(),
       );
       return { kind: 'delay', until: deps.now() };

@@ -11,6 +11,8 @@ export interface GateUser {
   readonly state: UserState;
   readonly run: number;
   readonly nextAttemptAt?: number;
+  /** A step on the workstation now, possibly of a run a re-import or retry superseded. */
+  readonly onHost?: { readonly run: number; readonly since: number };
 }
 
 export interface GateCampaign {
@@ -22,9 +24,18 @@ export interface GatePolicy {
   readonly pausedRecheckMs: number;
   /** A retry that comes this little early runs (timers and clocks of different agents are not exact). */
   readonly earlySlackMs: number;
+  /** How long a superseded step may hold the workstation before it is presumed dead (its agent died). */
+  readonly onHostStaleMs: number;
+  /** How often a user waiting for a superseded step to leave its workstation looks again. */
+  readonly onHostRecheckMs: number;
 }
 
-export const DEFAULT_GATE_POLICY: GatePolicy = Object.freeze({ pausedRecheckMs: 30_000, earlySlackMs: 250 });
+export const DEFAULT_GATE_POLICY: GatePolicy = Object.freeze({
+  pausedRecheckMs: 30_000,
+  earlySlackMs: 250,
+  onHostStaleMs: 15 * 60_000,
+  onHostRecheckMs: 2_000,
+});
 
 export type GateDecision =
   | { readonly kind: 'run' }
@@ -55,6 +66,15 @@ export function decideDeploy(
   }
   if ((campaign.state === 'paused' || campaign.state === 'halted') && !resumed) {
     return { kind: 'park', until: now + policy.pausedRecheckMs, reason: `campaign ${campaign.state}` };
+  }
+  // Two steps for one user on one workstation at once would race on its registry: wait for the old one's outcome.
+  const other = user.onHost;
+  if (!resumed && other && other.run !== user.run && now - other.since < policy.onHostStaleMs) {
+    return {
+      kind: 'park',
+      until: now + policy.onHostRecheckMs,
+      reason: 'a superseded step is still on the workstation',
+    };
   }
   const waiting = user.state === 'retrying' || user.state === 'rollback-queued';
   if (waiting && user.nextAttemptAt !== undefined && user.nextAttemptAt > now + policy.earlySlackMs) {

@@ -134,6 +134,9 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
       keep_attempt(uk, cjson.encode(a), kept)
       local patch = cjson.decode(patchjson)
       if patch.set.bk and not cur[5] then redis.call('HSET', ukey, 'bk', patch.set.bk) end
+      -- that step has left the workstation: the newer run may start there now
+      local oh = redis.call('HGET', ukey, 'oh')
+      if oh and string.sub(oh, 1, #tostring(a.run) + 1) == tostring(a.run) .. ':' then redis.call('HDEL', ukey, 'oh') end
       emit('k', 'u', 'uk', uk, 'from', old, 'to', old, 'i', intent, 'r', tostring(a.run or run), 'stale', '1', 'at', nowstr)
     end
     return {-1, old, oldrun}

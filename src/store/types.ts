@@ -76,6 +76,8 @@ export interface UserRecord {
   readonly stage?: Stage;
   /** Why the deploy gate parks this user (window closed, campaign paused…), while it waits. */
   readonly parkedReason?: string;
+  /** A step is on the workstation: its run and since when (it may belong to a run a re-import superseded). */
+  readonly onHost?: { readonly run: number; readonly since: number };
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
@@ -141,6 +143,7 @@ export interface UserTransition {
     readonly officeVersion?: string | null;
     readonly stage?: Stage | null;
     readonly parkedReason?: string | null;
+    readonly onHost?: { readonly run: number; readonly since: number } | null;
   };
   /**
    * Attempt to add to the history in the same atomic step, only if the move happens (so a replayed or refused

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { campaignFileSchema } from '../../src/config/campaign-schema.js';
+import { toProfileOptions } from '../../src/config/campaign-settings.js';
 import type { UserSpec } from '../../src/csv/user-spec.js';
 import { createPipelineQueues } from '../../src/queue/pipeline-queues.js';
 import type { PipelineQueues } from '../../src/queue/types.js';
+import { computeSpecHash } from '../../src/rollout/spec-hash.js';
 import { FINAL_USER_STATES, type UserState } from '../../src/rollout/states.js';
 import { createRecordStore } from '../../src/store/record-store.js';
 import type { RecordStore } from '../../src/store/types.js';
@@ -58,13 +59,15 @@ export async function seedCampaign(
   const store = createRecordStore(redis, prefix);
   const queues = createPipelineQueues(redis, prefix);
   const now = Date.now();
+  const file = campaignFileSchema.parse({ retry: FAST_RETRY, ...settings });
+  const profile = toProfileOptions(file);
   await store.saveCampaign({
     name,
     state: 'draft',
     stateReason: 'imported',
     csvFile: 'test.csv',
     csvSha256: '0'.repeat(64),
-    settings: campaignFileSchema.parse({ retry: FAST_RETRY, ...settings }),
+    settings: file,
     imports: 1,
     totalUsers: specs.length,
     rejectedRows: 0,
@@ -74,7 +77,8 @@ export async function seedCampaign(
   const rows = specs.map((spec, i) => ({
     line: i + 2,
     spec,
-    specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+    // The hash import computes: agents render with the settings whose hash matches the user's.
+    specHash: computeSpecHash(spec, profile, file.deploy),
   }));
   const { queued } = await store.upsertUsers(name, rows, 1, now);
   await store.applyCampaignIntent(name, 'start', 'test start', now);

@@ -55,4 +55,15 @@ describe('decideDeploy', () => {
     const almost = { ...later, nextAttemptAt: now + policy.earlySlackMs };
     expect(decideDeploy('apply', 1, almost, { state: 'running' }, policy, now).kind).toBe('run');
   });
+
+  it('waits while a superseded run still has a step on the workstation, unless that step is long dead', () => {
+    const user = { state: 'generated' as const, run: 2, onHost: { run: 1, since: now - 10_000 } };
+    expect(decideDeploy('apply', 2, user, { state: 'running' }, policy, now)).toEqual({
+      kind: 'park',
+      until: now + policy.onHostRecheckMs,
+      reason: 'a superseded step is still on the workstation',
+    });
+    const dead = { ...user, onHost: { run: 1, since: now - policy.onHostStaleMs - 1 } };
+    expect(decideDeploy('apply', 2, dead, { state: 'running' }, policy, now).kind).toBe('run');
+  });
 });
