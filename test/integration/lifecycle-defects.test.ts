@@ -255,6 +255,27 @@ describe('re-importing a running campaign', () => {
   }, 30_000);
 });
 
+describe('imports from a stream', () => {
+  it('imports an upload (a stream) like a file, and records the hash of exactly the bytes imported', async () => {
+    const { Readable } = await import('node:stream');
+    const { createHash } = await import('node:crypto');
+    const text = `${'username,mailbox,exchange_server,proxy,auth,host,site,office,profile_name'}\n${users('up', 3, () => 'up-host').join('\n')}\n`;
+    const result = await fx.fleet.importCsv({
+      campaign: 'uploaded',
+      source: {
+        stream: Readable.from([Buffer.from(text.slice(0, 50)), Buffer.from(text.slice(50))]),
+        name: 'users (1).csv',
+      },
+      settings: fx.settings(),
+      allowRejects: false,
+    });
+    expect(result).toMatchObject({ imported: true, added: 3 });
+    const campaign = await fx.fleet.campaign('uploaded');
+    expect(campaign.csvFile).toBe('users (1).csv');
+    expect(campaign.csvSha256).toBe(createHash('sha256').update(text).digest('hex'));
+  });
+});
+
 describe('imports that die half-way', () => {
   it('leave a campaign that says it is incomplete and never turns done; the same import then finishes it', async () => {
     const redis = await startPrivateRedis();
