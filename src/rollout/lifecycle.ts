@@ -1,4 +1,4 @@
-import type { CampaignState, UserState } from './states.js';
+import { type CampaignState, USER_STATES, type UserState } from './states.js';
 
 /**
  * THE lifecycle (pure): for users and for campaigns, what each intent does from each state. Every change of state
@@ -44,20 +44,7 @@ export interface UserMove {
 const same = (to: UserTo): UserMove => ({ to, newRun: false });
 const fresh = (to: UserTo): UserMove => ({ to, newRun: true });
 
-const ALL: readonly UserState[] = [
-  'queued',
-  'generated',
-  'deploying',
-  'retrying',
-  'rollback-queued',
-  'rolling-back',
-  'applied',
-  'failed',
-  'rollback-failed',
-  'skipped',
-  'cancelled',
-  'rolled-back',
-];
+const ALL: readonly UserState[] = USER_STATES;
 const NOT_ON_HOST = ALL.filter((state) => state !== 'deploying' && state !== 'rolling-back');
 
 function each(states: readonly UserFrom[], move: UserMove): Partial<Record<UserFrom, UserMove>> {
