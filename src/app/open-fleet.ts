@@ -25,6 +25,7 @@ import type { FleetConfig } from '../config/resolve-config.js';
 import { FleetError } from '../errors/index.js';
 import type { ConnectionRole } from '../queue/connection.js';
 import type { PipelineQueues } from '../queue/types.js';
+import type { UserState } from '../rollout/states.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
@@ -59,6 +60,8 @@ export interface Fleet extends AsyncDisposable {
   campaigns(): Promise<CampaignSummary[]>;
   status(name: string): Promise<CampaignStatus>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  /** Counts from the records themselves (slow, O(users)): `status --verify`. */
+  recount(name: string): Promise<Record<UserState, number>>;
   user(name: string, username: string): Promise<UserDetail>;
   report(name: string, filter?: UserFilter): AsyncIterable<ReportRow>;
   /** The campaign's events as they happen (`from: '0'` replays what is kept). */
@@ -148,6 +151,10 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     users: async (name, filter, page) => {
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);
+    },
+    recount: async (name) => {
+      await requireCampaign(store, name);
+      return store.recount(name);
     },
     user: (name, username) => getUserDetail(store, name, username),
     report: (name, filter = {}) => streamReport(store, name, filter),

@@ -57,7 +57,7 @@ export function registerRun(program: Command): void {
         if (!flags.json) await writeOut(describeImport(flags.campaign, result));
         const status = await followCampaign(context, flags.campaign, 1000, { quiet: flags.json === true });
         const reportPath = join(flags.reportDir ?? context.config.reportDir, `${flags.campaign}-report.csv`);
-        await writeReportFile(context.store, flags.campaign, {}, 'csv', reportPath);
+        await writeReportFile(context.fleet.report(flags.campaign), 'csv', reportPath);
         if (flags.json) await writeJson({ campaign: flags.campaign, import: result, status, reportPath });
         else {
           const rejected = result.reportPath ? `rejected rows: ${result.reportPath}\n` : '';

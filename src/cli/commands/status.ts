@@ -13,12 +13,8 @@ import {
 import { createProgressBar } from '../progress-bar.js';
 
 /** What `status` runs, loaded when it runs (start-up of every command stays light: see commands/index.ts). */
-async function loadStatusModules() {
-  const [status, format] = await Promise.all([
-    import('../../campaign/campaign-status.js'),
-    import('../../campaign/format-status.js'),
-  ]);
-  return { ...status, ...format };
+function loadStatusModules() {
+  return import('../../campaign/format-status.js');
 }
 
 interface StatusFlags {
@@ -41,7 +37,7 @@ export async function followCampaign(
   intervalMs: number,
   options: { readonly quiet?: boolean } = {},
 ): Promise<CampaignStatus> {
-  const { campaignStatus, formatCounts, formatStatusText } = await loadStatusModules();
+  const { formatCounts, formatStatusText } = await loadStatusModules();
   const tty = process.stdout.isTTY === true;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
@@ -49,7 +45,7 @@ export async function followCampaign(
   const events = context.fleet.events(name, { signal: stop.signal, blockMs: intervalMs })[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const status = await campaignStatus(context.store, context.queues, name, context.now());
+      const status = await context.fleet.status(name);
       if (options.quiet) {
         // --json: only the final document goes to stdout
       } else if (tty) {
@@ -76,9 +72,9 @@ export async function followCampaign(
 }
 
 async function showStatus(context: CliContext, name: string | undefined, flags: StatusFlags): Promise<void> {
-  const { campaignStatus, formatCampaignLine, formatStatusText, listCampaigns } = await loadStatusModules();
+  const { formatCampaignLine, formatStatusText } = await loadStatusModules();
   if (name === undefined) {
-    const campaigns = await listCampaigns(context.store);
+    const campaigns = await context.fleet.campaigns();
     if (flags.json) await writeJson(campaigns);
     else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
     return;
@@ -88,9 +84,9 @@ async function showStatus(context: CliContext, name: string | undefined, flags: 
     if (!process.stdout.isTTY) await writeOut(formatStatusText(status));
     return;
   }
-  const status = await campaignStatus(context.store, context.queues, name, context.now());
+  const status = await context.fleet.status(name);
   // --verify: recount every record (slow, O(users)) and compare with the counters.
-  const recount = flags.verify ? await context.store.recount(name) : undefined;
+  const recount = flags.verify ? await context.fleet.recount(name) : undefined;
   const consistent = recount && USER_STATES.every((state) => recount[state] === status.counts[state]);
   if (flags.json) await writeJson(recount ? { ...status, recount, consistent } : status);
   else {

@@ -44,9 +44,8 @@ export function registerUser(program: Command): void {
       .argument('<username>', 'user name (case-insensitive)')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, username: string, flags: { json?: boolean } & Record<string, unknown>) => {
-    const { getUserDetail } = await import('../../campaign/get-user-detail.js');
     await withContext(toConnectionFlags(flags), async (context) => {
-      const detail = await getUserDetail(context.store, name, username);
+      const detail = await context.fleet.user(name, username);
       if (flags.json) await writeJson(detail);
       else await writeOut(formatUserDetail(detail));
     });
