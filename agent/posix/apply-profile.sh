@@ -19,6 +19,7 @@
 #               (or "nothing-to-restore" when this campaign saved nothing for the user)
 #   --stage-while-running  when Outlook runs in the user's session, stage anyway and answer
 #               "applied-pending-restart" (Outlook takes ImportPRF at its next clean start) instead of exit 75
+#   --exit-test print {"status":"exit-test","exit":75} and exit 75 (the probe's exit-code pass-through check)
 #   --probe     read-only preflight: what this workstation would do (JSON, exit 0); changes nothing
 #   --verify    read-only: did Outlook consume the PRF (ImportPRF cleared or FirstRun recreated) and does the
 #               profile hold --expect-proxy / --expect-flags; answers "verified", "pending" or "not-taken"
@@ -107,6 +108,7 @@ while [ $# -gt 0 ]; do
     --rollback) mode=rollback; shift; continue ;;
     --probe) mode=probe; shift; continue ;;
     --verify) mode=verify; shift; continue ;;
+    --exit-test) mode=exit-test; shift; continue ;;
     --stage-while-running) stage_running=1; shift; continue ;;
     --campaign | --user | --prf | --office | --checksum | --root | --expect-proxy | --expect-flags)
       [ $# -ge 2 ] || fail $EX_USAGE "missing value for $1" ;;
@@ -139,6 +141,12 @@ if [ $mode = apply ] || { [ $mode = rollback ] && [ -n "$checksum" ]; }; then
   [ ${#checksum} -eq 64 ] || fail $EX_USAGE "invalid --checksum"
 fi
 case $expect_flags in '' | 0x[0-9a-fA-F]*) ;; *) fail $EX_USAGE "invalid --expect-flags" ;; esac
+
+# exit-test (probe): does a non-zero code survive the remote shell? (PowerShell's `-c` turns it into 1.)
+if [ $mode = exit-test ]; then
+  printf '{"status":"exit-test","exit":75}\n'
+  finish 75
+fi
 
 # --- staging tree: refuse to run from a folder others may write (docs/windows-workstations.md §3) ----
 # Only when deployed over SSH (the script then sits in <staging>/.fleet/); the local transport runs it in place.
@@ -235,8 +243,9 @@ if [ $mode = probe ]; then
   if [ -d "$root/registry/$user_dir" ]; then profile=present; else profile=absent; fi
   pending=false
   read_value "$setup" ImportPRF && pending=true
-  printf '{"status":"probe","exit":0,"os":"%s","psVersion":"none (POSIX stand-in)","staging":"%s","officeInstalled":%s,"officeMatches":%s,"outlookRunning":%s,"profile":"%s","profileType":"%s","loggedOn":%s,"importPending":%s,"overrides":{%s}}\n' \
-    "$(uname -sr | tr -d '"\\')" "$staging_state" "$installed_json" "$([ $installed_ok = 1 ] && echo true || echo false)" \
+  shell=${SHELL:-/bin/sh}
+  printf '{"status":"probe","exit":0,"os":"%s","psVersion":"none (POSIX stand-in)","defaultShell":"%s","osSupported":true,"staging":"%s","officeInstalled":%s,"officeMatches":%s,"outlookRunning":%s,"profile":"%s","profileType":"%s","loggedOn":%s,"importPending":%s,"overrides":{%s}}\n' \
+    "$(uname -sr | tr -d '"\\')" "$(printf '%s' "${shell##*/}" | tr -d '"\\')" "$staging_state" "$installed_json" "$([ $installed_ok = 1 ] && echo true || echo false)" \
     "$outlook_running" "$profile" "$profile_type" "$logged_on" "$pending" "$overrides"
   exit 0
 fi

@@ -124,7 +124,8 @@ export async function processDeploy(
     if (user.checksum !== undefined && user.checksum !== artifact.sha256) {
       throw new FleetError('FR_ERR_ARTIFACT_CHANGED', undefined, { host: target.host });
     }
-    const outcome = await transport.apply({ ...base, artifact });
+    const stageWhileRunning = campaign.file.deploy.stage_while_outlook_runs;
+    const outcome = await transport.apply({ ...base, artifact, stageWhileRunning });
     if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
     return await recordSuccess(ctx, outcome, artifact.sha256, deps);
   } catch (error) {

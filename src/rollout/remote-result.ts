@@ -182,3 +182,24 @@ export function interpretRemoteRun(run: RemoteRun, host: string): RemoteResult {
   if (!isRemoteStatus(status)) fail('status', status);
   return readResultFields(json, status as RemoteStatus, fail);
 }
+
+/**
+ * The user state machine and the attempt history know `applied`, `already-applied` and `rolled-back` only: the
+ * two newer answers are recorded as those, with a note in the attempt's message that says what really happened.
+ */
+export function attemptOutcomeOf(status: RemoteStatus): 'applied' | 'already-applied' | 'rolled-back' {
+  if (status === 'applied-pending-restart') return 'applied';
+  if (status === 'nothing-to-restore') return 'rolled-back';
+  return status;
+}
+
+/** Marks in the attempt message, read back by `verify` and shown by `user`. */
+export const PENDING_RESTART_NOTE =
+  'applied-pending-restart: staged while Outlook was running; Outlook imports it at its next clean start (run verify)';
+export const NOTHING_TO_RESTORE_NOTE = 'nothing-to-restore: no backup of this campaign on the workstation; nothing changed';
+
+export function attemptNoteOf(status: RemoteStatus): string | undefined {
+  if (status === 'applied-pending-restart') return PENDING_RESTART_NOTE;
+  if (status === 'nothing-to-restore') return NOTHING_TO_RESTORE_NOTE;
+  return undefined;
+}

@@ -64,7 +64,12 @@ export async function seedCampaign(
     stateReason: 'imported',
     csvFile: 'test.csv',
     csvSha256: '0'.repeat(64),
-    settings: campaignFileSchema.parse({ retry: FAST_RETRY, ...settings }),
+    // The seeded specs are Outlook 16.0, which the default Office policy skips: these campaigns say `apply`.
+    settings: campaignFileSchema.parse({
+      retry: FAST_RETRY,
+      ...settings,
+      profile: { office_policy: { office_16: 'apply' }, ...(settings['profile'] as object | undefined) },
+    }),
     imports: 1,
     totalUsers: specs.length,
     rejectedRows: 0,

@@ -1,0 +1,44 @@
+import type { TargetOs } from '../transport.js';
+import { DEFAULT_TEMPLATES, quotePosix, quotePowerShell } from './apply-command.js';
+
+/**
+ * Extra switches of the apply script (its read-only modes and the stage-while-running option), added to the
+ * apply-command template without touching the template policy: right after `{rollback}` when the template has it,
+ * else at the end (a custom template must end with the script's arguments). Values are quoted like placeholders.
+ */
+export type ScriptMode =
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'exit-test' }
+  | { readonly kind: 'verify'; readonly expectProxy?: string; readonly expectFlags?: string }
+  | { readonly kind: 'stage-while-running' };
+
+const SWITCHES: Readonly<Record<TargetOs, Readonly<Record<ScriptMode['kind'], string>>>> = {
+  posix: {
+    probe: '--probe',
+    'exit-test': '--exit-test',
+    verify: '--verify',
+    'stage-while-running': '--stage-while-running',
+  },
+  windows: { probe: '-Probe', 'exit-test': '-ExitTest', verify: '-Verify', 'stage-while-running': '-StageWhileRunning' },
+};
+
+/** The code `exit-test` asks the script to exit with (a PowerShell DefaultShell turns it into 1). */
+export const EXIT_TEST_CODE = 75;
+
+function modeArguments(os: TargetOs, mode: ScriptMode): string {
+  const words = [SWITCHES[os][mode.kind]];
+  if (mode.kind === 'verify') {
+    const quote = os === 'posix' ? quotePosix : quotePowerShell;
+    const [proxyFlag, flagsFlag] = os === 'posix' ? ['--expect-proxy', '--expect-flags'] : ['-ExpectProxy', '-ExpectFlags'];
+    if (mode.expectProxy !== undefined) words.push(proxyFlag, quote(mode.expectProxy));
+    if (mode.expectFlags !== undefined) words.push(flagsFlag, quote(mode.expectFlags));
+  }
+  return words.join(' ');
+}
+
+/** The template with the mode's switches (braces never occur in them: host names and hex flags only). */
+export function templateWithMode(os: TargetOs, template: string | undefined, mode: ScriptMode): string {
+  const base = template ?? DEFAULT_TEMPLATES[os];
+  const extra = modeArguments(os, mode).replace(/[{}]/g, '');
+  return base.includes('{rollback}') ? base.replace('{rollback}', `{rollback} ${extra}`) : `${base} ${extra}`;
+}
