@@ -272,7 +272,7 @@ stale=0
 for mount in "$root"/hku/FleetRollout_*; do
   [ -e "$mount" ] || continue
   [ ! -f "$root/unload-fails" ] || fail $EX_OSERR "a stale hive mount could not be unloaded: ${mount##*/}"
-  rm -f -- "$mount"
+  rm -f -- "$mount" 2>/dev/null || fail $EX_OSERR "a stale hive mount could not be unloaded: ${mount##*/}"
   stale=$((stale + 1))
 done
 

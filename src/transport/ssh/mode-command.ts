@@ -42,3 +42,27 @@ export function templateWithMode(os: TargetOs, template: string | undefined, mod
   const extra = modeArguments(os, mode).replace(/[{}]/g, '');
   return base.includes('{rollback}') ? base.replace('{rollback}', `{rollback} ${extra}`) : `${base} ${extra}`;
 }
+
+/** Exit code and message when the script on disk is not the one the agent pushed (remote-result: staging unsafe). */
+export const SCRIPT_CHANGED_EXIT = 78;
+const SCRIPT_CHANGED = `"status":"error","exit":${SCRIPT_CHANGED_EXIT},"message":"the apply script changed after upload"`;
+
+/**
+ * Re-check the script's SHA-256 right before running it: a file swapped between push and run (staging writable by
+ * someone else) is not run, the host answers exit 78 instead. Written without braces (the template grammar reserves
+ * them for placeholders): the JSON's braces are `[char]123`/`[char]125` in PowerShell and octal escapes in printf.
+ */
+export function withScriptCheck(os: TargetOs, template: string | undefined, sha256: string): string {
+  const base = template ?? DEFAULT_TEMPLATES[os];
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('script checksum must be hex SHA-256');
+  if (os === 'posix') {
+    return (
+      `if [ "$(sha256sum < {script} | cut -c1-64)" = '${sha256}' ]; then :; else ` +
+      `printf '\\173${SCRIPT_CHANGED}\\175\\n'; exit ${SCRIPT_CHANGED_EXIT}; fi; ${base}`
+    );
+  }
+  return (
+    `$null = ((Get-FileHash -Algorithm SHA256 -LiteralPath {script}).Hash -eq '${sha256}') -or ` +
+    `$([Console]::Out.WriteLine([char]123 + '${SCRIPT_CHANGED}' + [char]125); exit ${SCRIPT_CHANGED_EXIT}); ${base}`
+  );
+}

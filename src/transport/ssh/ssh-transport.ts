@@ -21,7 +21,7 @@ import {
   checkApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
-import { EXIT_TEST_CODE, type ScriptMode, templateWithMode } from './mode-command.js';
+import { EXIT_TEST_CODE, type ScriptMode, templateWithMode, withScriptCheck } from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
 import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
@@ -71,6 +71,11 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
   }
 
+  /** The template behind a re-check of the pushed script's SHA-256 (a swapped script is never run). */
+  function checkedTemplate(target: DeployTarget, template: string | undefined): string {
+    return withScriptCheck(target.targetOs, template, scripts[target.targetOs].sha256);
+  }
+
   /** Push the apply script if the host lacks this version (checked once per connection). */
   function ensureScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
     const script = scripts[target.targetOs];
@@ -97,9 +102,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
     await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    const template = request.stageWhileRunning
-      ? templateWithMode(target.targetOs, target.applyCommand, { kind: 'stage-while-running' })
-      : target.applyCommand;
+    const template = checkedTemplate(
+      target,
+      request.stageWhileRunning
+        ? templateWithMode(target.targetOs, target.applyCommand, { kind: 'stage-while-running' })
+        : target.applyCommand,
+    );
     let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), template);
     if (target.targetOs === 'posix') {
       command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
@@ -119,7 +127,8 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), target.applyCommand);
+    const template = checkedTemplate(target, target.applyCommand);
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), template);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
@@ -133,7 +142,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const template = templateWithMode(target.targetOs, target.applyCommand, mode);
+    const template = checkedTemplate(target, templateWithMode(target.targetOs, target.applyCommand, mode));
     const command = buildApplyCommand(target.targetOs, commandValues(paths, request, checksum, false), template);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: mode.kind });
   }
