@@ -27,7 +27,9 @@ const RESERVED = new Set([
 /** The reason a name is a reserved device name (`CON`, `nul.txt`, `COM1`…), or undefined. */
 export function reservedDeviceNameReason(name: string): string | undefined {
   const stem = (name.split('.')[0] ?? '').trimEnd().toUpperCase();
-  return RESERVED.has(stem) ? `${stem} is a device name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)` : undefined;
+  return RESERVED.has(stem)
+    ? `${stem} is a device name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)`
+    : undefined;
 }
 
 /** NetBIOS domain name of a down-level logon name: 1-15 characters, no \ / : * ? " < > | (MS-ADTS). */
@@ -53,7 +55,8 @@ export function parseLogonName(value: string): FieldResult<string> {
   if (at >= 0) {
     const account = value.slice(0, at);
     const parsed = parseAccountName(account.replace(/@/g, '_'));
-    if (!parsed.ok || account.includes('@')) return fail(`user principal name: ${parsed.ok ? 'one @ only' : parsed.reason}`);
+    if (!parsed.ok || account.includes('@'))
+      return fail(`user principal name: ${parsed.ok ? 'one @ only' : parsed.reason}`);
     const reason = checkHostName(value.slice(at + 1), 1);
     return reason ? fail(`user principal name suffix: ${reason}`) : { ok: true, value };
   }

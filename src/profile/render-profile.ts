@@ -1,9 +1,8 @@
 import { createHash, hash } from 'node:crypto';
+import { reservedDeviceNameReason } from '../csv/logon-name.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import { type ErrorCode, FleetError } from '../errors/index.js';
-import { reservedDeviceNameReason } from '../csv/logon-name.js';
 import { findUnsafeFileNameReason, findUnsafeReason } from './check-prf-value.js';
-import { officePolicySkipReason } from './office-policy.js';
 import {
   codePageLabel,
   describeChar,
@@ -18,6 +17,7 @@ import {
   OUTLOOK_CLIENT_SECTION,
   renderMappingText,
 } from './mapping-blocks.js';
+import { officePolicySkipReason } from './office-policy.js';
 import type { ProfileOptions } from './profile-options.js';
 import { encodeRpcFlags, formatPtLong, ROH_AUTH_SCHEME } from './rpc-flags.js';
 

@@ -155,7 +155,12 @@ export function remoteMessageOf(json: Record<string, unknown> | undefined): stri
 }
 
 /** The error a non-zero (effective) exit code stands for. */
-export function remoteFailure(exitCode: number, json: Record<string, unknown> | undefined, host: string, stderr: string) {
+export function remoteFailure(
+  exitCode: number,
+  json: Record<string, unknown> | undefined,
+  host: string,
+  stderr: string,
+) {
   const code = EXIT_CODE_ERRORS[exitCode] ?? 'FR_ERR_REMOTE_FAILED';
   const remoteMessage = remoteMessageOf(json);
   const message = remoteMessage ? `${remoteMessage} (exit ${exitCode})` : undefined;
@@ -196,7 +201,8 @@ export function attemptOutcomeOf(status: RemoteStatus): 'applied' | 'already-app
 /** Marks in the attempt message, read back by `verify` and shown by `user`. */
 export const PENDING_RESTART_NOTE =
   'applied-pending-restart: staged while Outlook was running; Outlook imports it at its next clean start (run verify)';
-export const NOTHING_TO_RESTORE_NOTE = 'nothing-to-restore: no backup of this campaign on the workstation; nothing changed';
+export const NOTHING_TO_RESTORE_NOTE =
+  'nothing-to-restore: no backup of this campaign on the workstation; nothing changed';
 
 export function attemptNoteOf(status: RemoteStatus): string | undefined {
   if (status === 'applied-pending-restart') return PENDING_RESTART_NOTE;

@@ -8,7 +8,14 @@ import { createHostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/
 import { loadSshCredentials } from '../../src/transport/ssh/load-credentials.js';
 import { createSshTransport, type SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
-import { ensureTestAccount, generateKey, makeTempDir, makeWorkstation, Sshd, type Workstation } from '../helpers/sshd.js';
+import {
+  ensureTestAccount,
+  generateKey,
+  makeTempDir,
+  makeWorkstation,
+  Sshd,
+  type Workstation,
+} from '../helpers/sshd.js';
 
 /**
  * Each Windows-side outcome of the remote contract (docs/remote-contract.md §4-§5), driven end to end through the

@@ -102,7 +102,14 @@ describe('agent/posix/apply-profile.sh', () => {
     const result = await run(host.args('alice', prf, sha));
     expect(result.code).toBe(0);
     const backup = join(host.staging, 'alice.backup.reg');
-    expect(result.json).toEqual({ status: 'applied', exit: 0, staleMounts: 0, officeVersion: '11.0', backup, checksum: sha });
+    expect(result.json).toEqual({
+      status: 'applied',
+      exit: 0,
+      staleMounts: 0,
+      officeVersion: '11.0',
+      backup,
+      checksum: sha,
+    });
     expect(await host.value('alice', 'ImportPRF')).toBe(prf);
     expect(await host.value('alice', 'FirstRun')).toBeUndefined();
     expect(await host.value('alice', 'First-Run')).toBeUndefined();

@@ -32,7 +32,8 @@ function problemsOf(source: string): string[] {
   walk(tree.rootNode, (n) => {
     const line = n.startPosition.row + 1;
     const text = n.text.toLowerCase();
-    if (n.isError || n.isMissing) problems.push(`line ${line}: syntax error near ${JSON.stringify(n.text.slice(0, 40))}`);
+    if (n.isError || n.isMissing)
+      problems.push(`line ${line}: syntax error near ${JSON.stringify(n.text.slice(0, 40))}`);
     if (n.type === 'pipeline_chain_tail') problems.push(`line ${line}: && / || pipeline chain (PowerShell 7)`);
     if (n.type === 'foreach_parameter' && text === '-parallel') problems.push(`line ${line}: foreach -Parallel`);
     if (n.type === 'command_parameter' && text === '-parallel') problems.push(`line ${line}: -Parallel (PowerShell 7)`);

@@ -7,6 +7,7 @@ import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
 import { registerPause } from './pause.js';
+import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
 import { registerResume } from './resume.js';
 import { registerRetry } from './retry.js';
@@ -15,6 +16,7 @@ import { registerRun } from './run.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerUser } from './user.js';
+import { registerVerify } from './verify.js';
 
 /**
  * Each command lives in its own file and exports `registerX(program)`; add one line per command here.
@@ -42,4 +44,6 @@ export function registerCommands(program: Command): void {
   registerGenerate(program);
   registerLintPrf(program);
   registerRollback(program);
+  registerProbe(program);
+  registerVerify(program);
 }

@@ -19,7 +19,12 @@ const SWITCHES: Readonly<Record<TargetOs, Readonly<Record<ScriptMode['kind'], st
     verify: '--verify',
     'stage-while-running': '--stage-while-running',
   },
-  windows: { probe: '-Probe', 'exit-test': '-ExitTest', verify: '-Verify', 'stage-while-running': '-StageWhileRunning' },
+  windows: {
+    probe: '-Probe',
+    'exit-test': '-ExitTest',
+    verify: '-Verify',
+    'stage-while-running': '-StageWhileRunning',
+  },
 };
 
 /** The code `exit-test` asks the script to exit with (a PowerShell DefaultShell turns it into 1). */
@@ -29,7 +34,8 @@ function modeArguments(os: TargetOs, mode: ScriptMode): string {
   const words = [SWITCHES[os][mode.kind]];
   if (mode.kind === 'verify') {
     const quote = os === 'posix' ? quotePosix : quotePowerShell;
-    const [proxyFlag, flagsFlag] = os === 'posix' ? ['--expect-proxy', '--expect-flags'] : ['-ExpectProxy', '-ExpectFlags'];
+    const [proxyFlag, flagsFlag] =
+      os === 'posix' ? ['--expect-proxy', '--expect-flags'] : ['-ExpectProxy', '-ExpectFlags'];
     if (mode.expectProxy !== undefined) words.push(proxyFlag, quote(mode.expectProxy));
     if (mode.expectFlags !== undefined) words.push(flagsFlag, quote(mode.expectFlags));
   }
