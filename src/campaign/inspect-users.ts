@@ -16,7 +16,7 @@ import { PENDING_RESTART_NOTE } from '../rollout/remote-result.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { AttemptRecord } from '../store/types.js';
 import type { VerificationStatus } from '../store/verification-store.js';
-import type { Transport } from '../transport/transport.js';
+import type { InspectRequest, Transport } from '../transport/transport.js';
 
 /**
  * The two read-only looks at workstations a pilot needs (shared by the `probe` and `verify` commands): each user's
@@ -54,8 +54,16 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-function timeoutSignal(ms: number): AbortSignal {
-  return AbortSignal.timeout(ms);
+/** What the transport needs to look at one user's workstation, bounded by the deploy's own timeout. */
+function inspectRequest(spec: UserSpec, options: InspectOptions): InspectRequest {
+  return {
+    campaign: options.campaign,
+    user: spec.username,
+    office: spec.office,
+    fileName: toPrfFileName(spec.username),
+    target: resolveDeployTarget(spec, options.file.deploy),
+    signal: AbortSignal.timeout(options.timeoutMs),
+  };
 }
 
 export interface ProbeRow {
@@ -81,14 +89,7 @@ export async function probeUsers(specs: AsyncIterable<UserSpec> | Iterable<UserS
     const base = { username: spec.username, host: spec.host ?? '', office: spec.office };
     const skip = officePolicySkipReason(spec.office, policy);
     try {
-      const report = await options.transport.probe({
-        campaign: options.campaign,
-        user: spec.username,
-        office: spec.office,
-        fileName: toPrfFileName(spec.username),
-        target: resolveDeployTarget(spec, options.file.deploy),
-        signal: timeoutSignal(options.timeoutMs),
-      });
+      const report = await options.transport.probe(inspectRequest(spec, options));
       return { ...base, ...verdictOfProbe(report, spec.office, policy, stageWhileRunning), report };
     } catch (error) {
       const failure = coerceError(error);
@@ -127,12 +128,7 @@ export async function verifyUsers(subjects: AsyncIterable<VerifySubject>, option
     const base = { username: spec.username, userKey, host: spec.host ?? '' };
     try {
       const report = await options.transport.verify({
-        campaign: options.campaign,
-        user: spec.username,
-        office: spec.office,
-        fileName: toPrfFileName(spec.username),
-        target: resolveDeployTarget(spec, options.file.deploy),
-        signal: timeoutSignal(options.timeoutMs),
+        ...inspectRequest(spec, options),
         ...(checksum !== undefined && { checksum }),
         expectProxy: spec.proxyHost,
         expectFlags: formatPtLong(encodeRpcFlags(spec)),

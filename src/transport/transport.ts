@@ -39,16 +39,8 @@ export interface RollbackRequest {
   readonly signal: AbortSignal;
 }
 
-/** A read-only look at one user's workstation (the apply script's probe / verify mode; nothing is changed). */
-export interface InspectRequest {
-  readonly campaign: string;
-  readonly user: string;
-  readonly office: OfficeVersion;
-  /** `<username>.prf`, as the apply would stage it. */
-  readonly fileName: string;
-  readonly target: DeployTarget;
-  readonly signal: AbortSignal;
-}
+/** A read-only look at one user's workstation (probe / verify modes of the script): what a rollback names, no upload. */
+export type InspectRequest = RollbackRequest;
 
 /** What `verify` expects Outlook to have taken from the PRF. */
 export interface VerifyRequest extends InspectRequest {

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../src/errors/index.js';
 import { createHostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/index.js';
 import { loadSshCredentials } from '../../src/transport/ssh/load-credentials.js';
 import { createSshTransport, type SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
+import { failureOf } from '../helpers/failure.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -66,16 +66,6 @@ const inspect = (user: string) => ({
   target,
   signal: new AbortController().signal,
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A marker file of the simulated workstation (owned by the login, as the stand-in would see it). */
 async function mark(name: string, text = ''): Promise<void> {

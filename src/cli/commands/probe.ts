@@ -5,19 +5,13 @@ import type { CampaignFile } from '../../config/campaign-schema.js';
 import type { UserSpec } from '../../csv/user-spec.js';
 import { FleetError } from '../../errors/index.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
-import { addSshOptions } from '../ssh-options.js';
+import { addSshOptions, parsePositive } from '../ssh-options.js';
 
 interface ProbeFlags {
   readonly campaignFile?: string;
   readonly json?: boolean;
   readonly csv?: string;
   readonly concurrency: number;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new FleetError('FR_ERR_USAGE', 'expected an integer ≥ 1');
-  return n;
 }
 
 const CSV_HEADER = ['host', 'user', 'office', 'verdict', 'reason', 'os', 'powershell', 'default_shell', 'exit_codes'];
@@ -63,7 +57,7 @@ export function registerProbe(program: Command): void {
     .option('--campaign-file <file>', 'campaign settings (YAML/JSON) when <source> is a CSV')
     .option('--json', 'print the rows and the summary as JSON', false)
     .option('--csv <file>', 'also write the per-host table as formula-safe CSV')
-    .option('--concurrency <n>', 'hosts probed at once (the agent deploys with 20 by default)', parseCount, 20)
+    .option('--concurrency <n>', 'hosts probed at once (the agent deploys with 20 by default)', parsePositive, 20)
     .option('--local-root <dir>', 'local transport: directory of the simulated workstations');
   addConnectionOptions(addSshOptions(command)).action(
     async (source: string, flags: ProbeFlags & Record<string, unknown>) => {

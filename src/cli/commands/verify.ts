@@ -2,18 +2,12 @@ import type { Command } from 'commander';
 import type { VerifyRow } from '../../campaign/inspect-users.js';
 import { FleetError } from '../../errors/index.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
-import { addSshOptions } from '../ssh-options.js';
+import { addSshOptions, parsePositive } from '../ssh-options.js';
 
 interface VerifyFlags {
   readonly user?: string;
   readonly json?: boolean;
   readonly concurrency: number;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new FleetError('FR_ERR_USAGE', 'expected an integer ≥ 1');
-  return n;
 }
 
 /** "3 verified, 1 pending-restart, 1 not-taken" */
@@ -38,7 +32,7 @@ export function registerVerify(program: Command): void {
     .argument('<campaign>', 'campaign name')
     .option('--user <username>', 'verify this user only')
     .option('--json', 'print the rows and the summary as JSON', false)
-    .option('--concurrency <n>', 'hosts checked at once (the agent deploys with 20 by default)', parseCount, 20)
+    .option('--concurrency <n>', 'hosts checked at once (the agent deploys with 20 by default)', parsePositive, 20)
     .option('--local-root <dir>', 'local transport: directory of the simulated workstations');
   addConnectionOptions(addSshOptions(command)).action(
     async (name: string, flags: VerifyFlags & Record<string, unknown>) => {
