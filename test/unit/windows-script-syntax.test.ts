@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Language, type Node, Parser } from 'web-tree-sitter';
+import { buildApplyCommand } from '../../src/transport/ssh/apply-command.js';
+import { templateWithMode, withScriptCheck } from '../../src/transport/ssh/mode-command.js';
 
 /**
  * agent/windows/apply-profile.ps1 cannot run here (no Windows in CI), so its syntax is checked with a real PowerShell
@@ -77,5 +79,32 @@ describe('agent/windows/apply-profile.ps1 under a PowerShell grammar', () => {
     expect(SCRIPT).not.toMatch(/-match\s+'(denied|access|locked|error)'/i);
     expect(SCRIPT).not.toMatch(/\b(Administrators|SYSTEM|Users):/);
     for (const sid of ['S-1-5-32-544', 'S-1-5-18']) expect(SCRIPT).toContain(sid);
+  });
+
+  it('the command the agent sends (script check, budget, mode switches) is valid PowerShell 5.1 too', () => {
+    const values = {
+      script: 'C:\\ProgramData\\fleet-rollout\\staging\\.fleet\\apply-profile.ps1',
+      prf: "C:\\ProgramData\\fleet-rollout\\staging\\spring\\o'brien.prf",
+      user: "CORP\\o'brien",
+      office: '11.0',
+      campaign: 'spring',
+      checksum: 'b'.repeat(64),
+      rollback: false,
+    };
+    const modes = [
+      { kind: 'stage-while-running' },
+      { kind: 'probe' },
+      { kind: 'verify', expectProxy: 'mail.contoso.com', expectFlags: '0x0023' },
+    ] as const;
+    for (const mode of modes) {
+      const template = withScriptCheck(
+        'windows',
+        templateWithMode('windows', templateWithMode('windows', undefined, mode), { kind: 'budget', seconds: 90 }),
+        'c'.repeat(64),
+      );
+      const command = buildApplyCommand('windows', values, template);
+      const text = Buffer.from(command.split(' ').at(-1) ?? '', 'base64').toString('utf16le');
+      expect(problemsOf(text), mode.kind).toEqual([]);
+    }
   });
 });

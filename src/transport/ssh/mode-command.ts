@@ -10,7 +10,9 @@ export type ScriptMode =
   | { readonly kind: 'probe' }
   | { readonly kind: 'exit-test' }
   | { readonly kind: 'verify'; readonly expectProxy?: string; readonly expectFlags?: string }
-  | { readonly kind: 'stage-while-running' };
+  | { readonly kind: 'stage-while-running' }
+  /** Windows only: the script's whole-run budget, kept below the agent's command timeout (docs §8 of the runbook). */
+  | { readonly kind: 'budget'; readonly seconds: number };
 
 const SWITCHES: Readonly<Record<TargetOs, Readonly<Record<ScriptMode['kind'], string>>>> = {
   posix: {
@@ -18,12 +20,14 @@ const SWITCHES: Readonly<Record<TargetOs, Readonly<Record<ScriptMode['kind'], st
     'exit-test': '--exit-test',
     verify: '--verify',
     'stage-while-running': '--stage-while-running',
+    budget: '',
   },
   windows: {
     probe: '-Probe',
     'exit-test': '-ExitTest',
     verify: '-Verify',
     'stage-while-running': '-StageWhileRunning',
+    budget: '-BudgetSeconds',
   },
 };
 
@@ -32,6 +36,7 @@ export const EXIT_TEST_CODE = 75;
 
 function modeArguments(os: TargetOs, mode: ScriptMode): string {
   const words = [SWITCHES[os][mode.kind]];
+  if (mode.kind === 'budget') words.push(String(Math.max(1, Math.floor(mode.seconds))));
   if (mode.kind === 'verify') {
     const quote = os === 'posix' ? quotePosix : quotePowerShell;
     const [proxyFlag, flagsFlag] =
@@ -42,9 +47,18 @@ function modeArguments(os: TargetOs, mode: ScriptMode): string {
   return words.join(' ');
 }
 
+/**
+ * The script's run budget for a command timeout: 15 s below it (connection and wrapper), at most 90 s (the script's
+ * default), so the agent never kills a run that still holds a mounted hive.
+ */
+export function scriptBudgetSeconds(commandTimeoutMs: number): number {
+  return Math.max(5, Math.min(90, Math.floor(commandTimeoutMs / 1000) - 15));
+}
+
 /** The template with the mode's switches (braces never occur in them: host names and hex flags only). */
 export function templateWithMode(os: TargetOs, template: string | undefined, mode: ScriptMode): string {
   const base = template ?? DEFAULT_TEMPLATES[os];
+  if (SWITCHES[os][mode.kind] === '') return base;
   const extra = modeArguments(os, mode).replace(/[{}]/g, '');
   return base.includes('{rollback}') ? base.replace('{rollback}', `{rollback} ${extra}`) : `${base} ${extra}`;
 }

@@ -21,7 +21,13 @@ import {
   checkApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
-import { EXIT_TEST_CODE, type ScriptMode, templateWithMode, withScriptCheck } from './mode-command.js';
+import {
+  EXIT_TEST_CODE,
+  type ScriptMode,
+  scriptBudgetSeconds,
+  templateWithMode,
+  withScriptCheck,
+} from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
 import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
@@ -71,9 +77,14 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
   }
 
-  /** The template behind a re-check of the pushed script's SHA-256 (a swapped script is never run). */
+  /**
+   * The template behind a re-check of the pushed script's SHA-256 (a swapped script is never run), with the Windows
+   * script's run budget below this transport's command timeout.
+   */
   function checkedTemplate(target: DeployTarget, template: string | undefined): string {
-    return withScriptCheck(target.targetOs, template, scripts[target.targetOs].sha256);
+    const budget = { kind: 'budget', seconds: scriptBudgetSeconds(timeouts.commandMs) } as const;
+    const bounded = templateWithMode(target.targetOs, template, budget);
+    return withScriptCheck(target.targetOs, bounded, scripts[target.targetOs].sha256);
   }
 
   /** Push the apply script if the host lacks this version (checked once per connection). */
