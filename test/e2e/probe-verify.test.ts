@@ -201,6 +201,7 @@ describe('fleet-rollout verify', () => {
       now,
     );
 
+    expect(cli('user', 'verify-e2e', 'vera').stdout).toContain('verify not run (applied = registry staged');
     const first = cli('verify', 'verify-e2e', '--local-root', hosts);
     expect(first.stderr).toBe('');
     expect(first.stdout).toContain('verify verify-e2e: 1 pending');
@@ -218,6 +219,8 @@ describe('fleet-rollout verify', () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ summary: '1 verified', rows: [{ status: 'verified' }] });
     expect((await verifications.get('verify-e2e', user.userKey))?.status).toBe('verified');
     expect((await store.getUser('verify-e2e', user.userKey))?.state).toBe('applied');
+    const detail = cli('user', 'verify-e2e', 'vera');
+    expect(detail.stdout).toContain('verify verified at');
 
     // A profile that kept another proxy did not take the PRF: recorded with the reason.
     await writeFile(join(outlook, 'Profile', 'RPCProxyServer'), 'old.contoso.fr\n');
