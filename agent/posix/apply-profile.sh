@@ -36,8 +36,8 @@
 #   74  a key to back up exists but cannot be exported (simulated by <root>/export-fails); nothing was changed
 #   75  temporary: retry later (Outlook running, roaming profile of a logged-off user, fault switches)
 #   77  permission denied: the user's registry directory cannot be written
-#   78  the staging tree is not safe: this script's folder (.fleet) or the staging root is writable by group or
-#       others, or owned by another account than root or the deploy account; nothing ran
+#   78  the staging tree is not safe: this script's folder (.fleet) or the staging root is writable by others, or
+#       owned by another account than root or the deploy account; nothing ran
 #
 # OUTPUT: the last line of stdout is one JSON object, always with "exit"
 #   {"status":"applied","exit":0,"officeVersion":"11.0","backup":"<path>","checksum":"<sha256>"}
@@ -152,8 +152,9 @@ fi
 # Only when deployed over SSH (the script then sits in <staging>/.fleet/); the local transport runs it in place.
 staging_state=safe
 script_dir=$(cd "$(dirname -- "$0")" 2>/dev/null && pwd -P) || script_dir=''
-unsafe_dir() { # unsafe_dir DIR: 0 when DIR is writable by group/others or owned by someone else than root or me
-  [ -n "$(find "$1" -maxdepth 0 \( -perm -g+w -o -perm -o+w \) -print 2>/dev/null)" ] && return 0
+unsafe_dir() { # unsafe_dir DIR: 0 when DIR is writable by others or owned by someone else than root or me
+  # (group write is left alone: with a umask of 002 every user's private group has it, which grants no one else)
+  [ -n "$(find "$1" -maxdepth 0 -perm -o+w -print 2>/dev/null)" ] && return 0
   owner=$(stat -c %u -- "$1" 2>/dev/null) || return 0
   [ "$owner" = 0 ] || [ "$owner" = "$(id -u)" ] || return 0
   return 1
