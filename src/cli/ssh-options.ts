@@ -30,7 +30,8 @@ function parseMs(value: string): number {
   return n;
 }
 
-function parsePositive(value: string): number {
+/** commander parser for counts (`--ssh-per-host`, `--concurrency`). */
+export function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1');
   return n;

@@ -1,7 +1,7 @@
 import { type ErrorCode, FleetError } from '../errors/index.js';
 import type { DeployMode } from '../queue/types.js';
 import type { TransitionIntent } from '../rollout/lifecycle.js';
-import { tailOf } from '../rollout/remote-result.js';
+import { attemptNoteOf, attemptOutcomeOf, tailOf } from '../rollout/remote-result.js';
 import { decideRetry } from '../rollout/retry-policy.js';
 import type { AttemptRecord, StoredError, UserRecord, UserTransition } from '../store/types.js';
 import type { TransportOutcome } from '../transport/transport.js';
@@ -118,7 +118,8 @@ export async function recordSuccess(
       ? { checksum, backup: outcome.backup ?? null, officeVersion: outcome.officeVersion ?? null }
       : { officeVersion: outcome.officeVersion ?? null };
   const attempt = toAttempt(ctx, now, deps, {
-    outcome: outcome.status,
+    outcome: attemptOutcomeOf(outcome.status),
+    ...(attemptNoteOf(outcome.status) !== undefined && { message: attemptNoteOf(outcome.status) }),
     exitCode: 0,
     durationMs: outcome.durationMs,
     ...(outcome.stderrTail ? { stderrTail: tailOf(outcome.stderrTail) } : {}),

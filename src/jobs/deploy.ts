@@ -121,7 +121,8 @@ export async function processDeploy(
         deps.logger.info({ ...logFields, recorded: user.checksum, rendered: artifact.sha256 }, 'profile re-rendered');
       }
       checksum = artifact.sha256;
-      outcome = await transport.apply({ ...base, artifact });
+      const stageWhileRunning = campaign.file.deploy.stage_while_outlook_runs;
+      outcome = await transport.apply({ ...base, artifact, stageWhileRunning });
     }
   } catch (error) {
     const failure = coerceError(error);

@@ -27,11 +27,11 @@ function cli(...args: string[]) {
 
 const HEADER = 'username,display_name,exchange_server,proxy,auth,host,site,office';
 const ROWS = [
-  'alice,Alice,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-1.demo.lan,paris,2016',
-  'bob,=HYPERLINK("http://evil"),exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-2.demo.lan,lyon,2016',
-  'carol,Carol,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-3.demo.lan,paris,2016',
-  'dave,Dave,exch01.contoso.fr,http://mail.contoso.fr,basic,ws-4.demo.lan,paris,2016',
-  'erin,+Erin,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-5.demo.lan,lyon,2016',
+  'alice,Alice,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-1.demo.lan,paris,2010',
+  'bob,=HYPERLINK("http://evil"),exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-2.demo.lan,lyon,2010',
+  'carol,Carol,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-3.demo.lan,paris,2010',
+  'dave,Dave,exch01.contoso.fr,http://mail.contoso.fr,basic,ws-4.demo.lan,paris,2010',
+  'erin,+Erin,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-5.demo.lan,lyon,2010',
 ];
 
 /** What an agent does to a queued user whose apply fails for good: generate, begin, fail (with its attempt). */

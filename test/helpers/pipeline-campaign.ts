@@ -59,7 +59,11 @@ export async function seedCampaign(
   const store = createRecordStore(redis, prefix);
   const queues = createPipelineQueues(redis, prefix);
   const now = Date.now();
-  const file = campaignFileSchema.parse({ retry: FAST_RETRY, ...settings });
+  const file = campaignFileSchema.parse({
+    retry: FAST_RETRY,
+    ...settings,
+    profile: { office_policy: { office_16: 'apply' }, ...(settings['profile'] as object | undefined) },
+  });
   const profile = toProfileOptions(file);
   await store.saveCampaign({
     name,
@@ -67,6 +71,7 @@ export async function seedCampaign(
     stateReason: 'imported',
     csvFile: 'test.csv',
     csvSha256: '0'.repeat(64),
+    // The seeded specs are Outlook 16.0, which the default Office policy skips: these campaigns say `apply`.
     settings: file,
     imports: 1,
     totalUsers: specs.length,

@@ -35,7 +35,7 @@ function userLine(i: number, overrides: { proxy?: string; display?: string; site
     'ntlm',
     `ws-${i}.demo.lan`,
     site,
-    '2016',
+    '2010',
   ].join(',');
 }
 
@@ -104,7 +104,7 @@ describe('import', () => {
     const csv = writeCsv('bad.csv', [
       userLine(1),
       userLine(2, { proxy: 'http://mail.contoso.fr:8080' }),
-      '=cmd|x,Evil,exch01,https://m.contoso.fr,ntlm,ws-9,paris,2016',
+      '=cmd|x,Evil,exch01,https://m.contoso.fr,ntlm,ws-9,paris,2010',
     ]);
     const result = await runImport('rejects', csv);
     expect(result).toMatchObject({ valid: 1, rejected: 2, queued: 0, imported: false });
@@ -120,8 +120,8 @@ describe('import', () => {
     const csv = writeCsv('bad2.csv', [
       userLine(1),
       userLine(2),
-      'u003,X,exch01,https://mail.contoso.fr,kerberos,ws-3,paris,2016',
-      'bad/user,X,exch01,https://mail.contoso.fr,ntlm,ws-5,paris,2016',
+      'u003,X,exch01,https://mail.contoso.fr,kerberos,ws-3,paris,2010',
+      'bad/user,X,exch01,https://mail.contoso.fr,ntlm,ws-5,paris,2010',
       'u004,X,exch01,https://mail.contoso.fr,ntlm,ws-4,paris,1999',
     ]);
     const result = await runImport('partial', csv, true);

@@ -32,7 +32,7 @@ const settings = campaignFileSchema.parse({
 
 function writeCsv(name: string, count: number, edit?: (i: number) => boolean): string {
   const lines = ['username,host,site,office'];
-  for (let i = 0; i < count; i++) lines.push(`run${i},ws-${i % 50}.run.lan,site${i % 3},${edit?.(i) ? 2013 : 2016}`);
+  for (let i = 0; i < count; i++) lines.push(`run${i},ws-${i % 50}.run.lan,site${i % 3},${edit?.(i) ? 2013 : 2010}`);
   const path = join(dir, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
@@ -146,7 +146,7 @@ describe('run (import + start, overlapped)', () => {
 
   it('with a rejected row nothing is written, started or queued', async () => {
     const csv = join(dir, 'bad.csv');
-    writeFileSync(csv, 'username,host\nok1,ws-1.run.lan\nbad@name,ws-2.run.lan\n');
+    writeFileSync(csv, 'username,host\nok1,ws-1.run.lan\nbad/name,ws-2.run.lan\n');
     const result = await importCampaign(store, queues, {
       campaign: 'rejected',
       csvPath: csv,

@@ -7,10 +7,12 @@ import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
+import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { registerStatus } from './status.js';
 import { registerUser } from './user.js';
+import { registerVerify } from './verify.js';
 
 /**
  * Each command lives in its own file and exports `registerX(program)`; add one line per command here.
@@ -34,4 +36,6 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerGenerate(program);
   registerLintPrf(program);
+  registerProbe(program);
+  registerVerify(program);
 }
