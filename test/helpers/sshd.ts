@@ -118,6 +118,11 @@ export class Sshd {
     return sshd;
   }
 
+  /** The listening daemon's pid (benchmarks read its CPU time and that of its reaped session processes). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get configPath(): string {
     return join(this.dir, 'sshd_config');
   }
