@@ -14,11 +14,7 @@ export interface BenchUser {
 }
 
 /** `count` users spread round-robin over `hosts`, each with a small PRF written under `<dir>/local-prf/`. */
-export async function makeBenchUsers(
-  hosts: readonly LoopbackHost[],
-  count: number,
-  dir: string,
-): Promise<BenchUser[]> {
+export async function makeBenchUsers(hosts: readonly LoopbackHost[], count: number, dir: string): Promise<BenchUser[]> {
   const localDir = join(dir, 'local-prf');
   await mkdir(localDir, { recursive: true });
   const users: BenchUser[] = [];

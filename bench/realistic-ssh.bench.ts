@@ -1,0 +1,224 @@
+/**
+ * Realistic SSH benchmark (npm run bench:realistic): one workstation per user, as in a real rollout, so connection
+ * reuse cannot help. ≥ 500 loopback hosts (32 sshd daemons × 16 addresses, 127.20.d.i) and, in the same run on the
+ * same hosts, at the same concurrency and per-host cap:
+ *   - raw:     a node-ssh loop (bench/lib/raw-node-ssh.ts): connect with TCP_NODELAY, SFTP put, exec, close;
+ *   - fleet:   fleet-rollout end to end — a real `fleet-rollout agent` process (generate + deploy over BullMQ, the
+ *              ssh transport, records in its own redis-server, so its CPU is ours alone);
+ *   - ansible: when ansible-playbook is on PATH, a play doing the same per host (copy the PRF, run the same apply
+ *              script) with pipelining and ControlPersist (bench/lib/ansible-play.ts); skipped with a line otherwise.
+ * Prints users/s, CPU per user (orchestrator side: bench loop / agent + redis / ansible tree; sshd side: the daemons
+ * and their sessions, apply script included) and the ratios fleet/raw and fleet/ansible; writes
+ * bench/results/realistic-ssh.json. Build first (the npm script does).
+ * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20); BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, smoke folder.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { findRedisServer, startEmbeddedRedis } from '../src/workers/embedded-redis.js';
+import { spawnAgent, waitForLog } from '../test/helpers/agent-process.js';
+import { waitForFinal } from '../test/helpers/pipeline-campaign.js';
+import { ANSIBLE_INSTALL_HINT, findAnsiblePlaybook, runAnsiblePlay } from './lib/ansible-play.js';
+import { benchSize, writeBenchResult } from './lib/bench-size.js';
+import { type BenchUser, makeBenchUsers } from './lib/bench-users.js';
+import { seedBenchCampaign } from './lib/fleet-campaign.js';
+import { type LoopbackFleet, startLoopbackFleet } from './lib/loopback-hosts.js';
+import { cpuSeconds, peakRss } from './lib/proc-cpu.js';
+import { deployRaw } from './lib/raw-node-ssh.js';
+import { runPool } from './lib/run-pool.js';
+
+const DAEMONS = benchSize('BENCH_DAEMONS', { full: 32, smoke: 1 });
+const CONCURRENCY = benchSize('BENCH_CONCURRENCY', { full: 20, smoke: 10 });
+/** The agent's default --ssh-per-host, applied to every arm (one user per host: it never binds, but it is the same). */
+const PER_HOST = 10;
+const TARGETS = { fleetOverRaw: 0.9, fleetOverAnsible: 20, orchestratorCpuMsPerUser: 12 };
+
+/** What one arm measured; CPU figures are milliseconds per user. */
+interface ArmFigures {
+  readonly usersPerSecond: number;
+  readonly seconds: number;
+  readonly failures: number;
+  /** The side that drives the rollout: the bench loop (raw), agent + redis (fleet), ansible's tree (ansible). */
+  readonly orchestratorCpuMsPerUser: number;
+  /** The daemons and their session processes: handshake, SFTP, and the apply script (or Ansible's modules). */
+  readonly sshdCpuMsPerUser: number;
+  readonly detail?: Record<string, number>;
+}
+
+interface ArmRun {
+  readonly seconds: number;
+  readonly failures: number;
+  readonly orchestratorCpuSeconds: number;
+  readonly detail?: Record<string, number>;
+}
+
+const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
+
+/** Runs one arm between two quiet points, so the daemons' reaped CPU belongs to that arm alone. */
+async function measureArm(hosts: LoopbackFleet, users: number, run: () => Promise<ArmRun>): Promise<ArmFigures> {
+  await hosts.waitForSessionsToEnd();
+  const sshdBefore = hosts.sshdCpuSeconds();
+  const result = await run();
+  await hosts.waitForSessionsToEnd();
+  const sshdSeconds = hosts.sshdCpuSeconds() - sshdBefore;
+  return {
+    usersPerSecond: round(users / result.seconds),
+    seconds: round(result.seconds, 2),
+    failures: result.failures,
+    orchestratorCpuMsPerUser: round((result.orchestratorCpuSeconds * 1000) / users),
+    sshdCpuMsPerUser: round((sshdSeconds * 1000) / users),
+    ...(result.detail && { detail: result.detail }),
+  };
+}
+
+async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[]): Promise<ArmRun> {
+  const campaign = 'bench-raw';
+  await hosts.makeCampaignDirs(campaign);
+  const privateKey = await readFile(hosts.key.path, 'utf8');
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const failures = await runPool(
+    users,
+    { concurrency: CONCURRENCY, perHost: PER_HOST, hostOf: (u) => `${u.host.host}:${u.host.port}` },
+    (u) => deployRaw(u, { login: hosts.account.login, privateKey, campaign }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { seconds, failures, orchestratorCpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/** A `fleet-rollout agent` process over its own redis-server: CPU read from /proc for both. */
+async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[]): Promise<ArmRun> {
+  const campaign = 'bench-fleet';
+  const prefix = 'bench-realistic';
+  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, 'redis'));
+  const redis = new Redis(embedded.url, { maxRetriesPerRequest: null });
+  const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
+  const agent = spawnAgent(embedded.url, prefix, [
+    ...['--concurrency', String(CONCURRENCY), '--ssh-per-host', String(PER_HOST), '--transport', 'ssh'],
+    ...['--ssh-key', hosts.key.path, '--no-ssh-agent', '--known-hosts', hosts.knownHostsPath],
+    ...['--lock-ms', '60000', '--stalled-ms', '30000', '--poll-ms', '100'],
+  ]);
+  try {
+    await waitForLog(agent, 'agent started');
+    const agentBefore = cpuSeconds(agent.pid);
+    const redisBefore = cpuSeconds(embedded.pid ?? 0);
+    const started = performance.now();
+    await queues.enqueueGenerate(campaign, queued);
+    const counts = await waitForFinal(store, campaign, users.length);
+    const seconds = (performance.now() - started) / 1000;
+    const agentCpu = cpuSeconds(agent.pid) - agentBefore;
+    const redisCpu = cpuSeconds(embedded.pid ?? 0) - redisBefore;
+    const perUser = (s: number): number => round((s * 1000) / users.length);
+    return {
+      seconds,
+      failures: users.length - (counts.applied ?? 0),
+      orchestratorCpuSeconds: agentCpu + redisCpu,
+      detail: {
+        agentCpuMsPerUser: perUser(agentCpu),
+        redisCpuMsPerUser: perUser(redisCpu),
+        agentPeakRssMB: round(peakRss(agent.pid) / 1048576),
+      },
+    };
+  } finally {
+    // SIGTERM: the agent drains and closes its connections, so the sshd sessions end and are counted.
+    await agent.stop();
+    await queues.close();
+    redis.disconnect();
+    await embedded.stop();
+  }
+}
+
+async function runAnsible(hosts: LoopbackFleet, users: readonly BenchUser[], playbook: string): Promise<ArmRun> {
+  const campaign = 'bench-ansible';
+  await hosts.makeCampaignDirs(campaign);
+  const run = await runAnsiblePlay(playbook, users, {
+    dir: join(hosts.dir, 'ansible'),
+    campaign,
+    login: hosts.account.login,
+    keyPath: hosts.key.path,
+    knownHostsPath: hosts.knownHostsPath,
+    forks: CONCURRENCY,
+  });
+  return { seconds: run.seconds, failures: run.failures, orchestratorCpuSeconds: run.cpuSeconds };
+}
+
+function printArm(name: string, arm: ArmFigures): void {
+  const detail = arm.detail
+    ? ` (${Object.entries(arm.detail)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`
+    : '';
+  console.log(
+    `  ${name.padEnd(8)} ${String(arm.usersPerSecond).padStart(7)} users/s  ${arm.seconds} s  ${arm.failures} failed  ` +
+      `CPU/user: orchestrator ${arm.orchestratorCpuMsPerUser} ms, sshd ${arm.sshdCpuMsPerUser} ms${detail}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const playbook = findAnsiblePlaybook();
+  const hosts = await startLoopbackFleet({ daemons: DAEMONS, hostsPerDaemon: 16, network: 20 });
+  const arms: Record<string, ArmFigures> = {};
+  try {
+    // One user per host: users are the hosts.
+    const users = await makeBenchUsers(hosts.hosts, hosts.hosts.length, hosts.dir);
+    console.log(
+      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}`,
+    );
+    arms['raw'] = await measureArm(hosts, users.length, () => runRaw(hosts, users));
+    printArm('raw', arms['raw']);
+    arms['fleet'] = await measureArm(hosts, users.length, () => runFleet(hosts, users));
+    printArm('fleet', arms['fleet']);
+    if (playbook) {
+      arms['ansible'] = await measureArm(hosts, users.length, () => runAnsible(hosts, users, playbook));
+      printArm('ansible', arms['ansible']);
+    } else {
+      console.log(`  ansible  ${ANSIBLE_INSTALL_HINT}`);
+    }
+  } finally {
+    await hosts.close();
+  }
+  const { raw, fleet, ansible } = arms as { raw: ArmFigures; fleet: ArmFigures; ansible?: ArmFigures };
+  const ratios = {
+    fleetOverRaw: round(fleet.usersPerSecond / raw.usersPerSecond, 2),
+    fleetOverAnsible: ansible ? round(fleet.usersPerSecond / ansible.usersPerSecond, 1) : null,
+  };
+  const targetsMet = {
+    fleetOverRaw: ratios.fleetOverRaw >= TARGETS.fleetOverRaw,
+    fleetOverAnsible: ratios.fleetOverAnsible === null ? null : ratios.fleetOverAnsible >= TARGETS.fleetOverAnsible,
+    orchestratorCpuMsPerUser: fleet.orchestratorCpuMsPerUser <= TARGETS.orchestratorCpuMsPerUser,
+  };
+  console.log(
+    `  ratios: fleet/raw ${ratios.fleetOverRaw} (target ≥ ${TARGETS.fleetOverRaw}), fleet/ansible ${ratios.fleetOverAnsible ?? 'not measured'} (target ≥ ${TARGETS.fleetOverAnsible}); ` +
+      `fleet orchestrator CPU ${fleet.orchestratorCpuMsPerUser} ms/user (target ≤ ${TARGETS.orchestratorCpuMsPerUser})`,
+  );
+  await writeBenchResult(
+    'realistic-ssh',
+    {
+      users: hosts.hosts.length,
+      hosts: hosts.hosts.length,
+      daemons: DAEMONS,
+      concurrency: CONCURRENCY,
+      perHostConcurrency: PER_HOST,
+    },
+    {
+      mode: 'one host per user; same hosts, concurrency and per-host cap for every arm; CPU in ms per user',
+      ansible: playbook ? 'measured' : ANSIBLE_INSTALL_HINT,
+      arms,
+      ratios,
+      targets: TARGETS,
+      targetsMet,
+    },
+  );
+  // Timings are not checked (shared machine); a user left unapplied means an arm is broken.
+  const broken = Object.entries(arms).filter(([, arm]) => arm.failures > 0);
+  if (broken.length > 0)
+    throw new Error(`users not applied in: ${broken.map(([n, a]) => `${n} (${a.failures})`).join(', ')}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
