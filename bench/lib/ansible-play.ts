@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import type { BenchUser } from './bench-users.js';
+import { createCpuGroup } from './cpu-cgroup.js';
 import { INSTALLED_SCRIPT_NAME } from './loopback-hosts.js';
 import { applyArguments } from './raw-node-ssh.js';
 
@@ -30,16 +31,18 @@ export interface AnsiblePlayOptions {
 
 export interface AnsibleRun {
   readonly seconds: number;
-  /** ansible-playbook, its forks and every ssh process (ControlPersist masters included): bench/ansible/run-reaped.py. */
-  readonly cpuSeconds: number;
+  /** ansible-playbook, its forks and every ssh process (ControlPersist masters included); undefined without a cgroup. */
+  readonly cpuSeconds: number | undefined;
   /** Hosts the recap counts as failed or unreachable. */
   readonly failures: number;
 }
 
 /**
  * Ansible at its best for this job: pipelining, ControlPersist (the copy and the command share one SSH connection),
- * no fact gathering, the `free` strategy (a host does not wait for the others between tasks), the interpreter named
- * (no discovery round trip), host keys checked against the run's known_hosts, loopback inventory only.
+ * no fact gathering, the `host_pinned` strategy (a fork runs both tasks of its host back to back, so the connection
+ * is still open for the second one and no host waits for the others), the interpreter named (no discovery round
+ * trip), host keys checked against the run's known_hosts, loopback inventory only. ControlPersist is short (10 s)
+ * because a host is never visited again: the masters then end soon after the play.
  */
 function ansibleConfig(options: AnsiblePlayOptions, inventory: string): string {
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -54,7 +57,7 @@ function ansibleConfig(options: AnsiblePlayOptions, inventory: string): string {
     `local_tmp = ${join(options.dir, 'local-tmp')}`,
     '[ssh_connection]',
     'pipelining = True',
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${options.knownHostsPath} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes`,
+    `ssh_args = -o ControlMaster=auto -o ControlPersist=10s -o UserKnownHostsFile=${options.knownHostsPath} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes`,
     `control_path_dir = ${join(options.dir, 'cp')}`,
     '',
   ].join('\n');
@@ -63,7 +66,7 @@ function ansibleConfig(options: AnsiblePlayOptions, inventory: string): string {
 /** Per host: copy the PRF, then run the installed apply script with the raw loop's exact arguments. */
 const PLAY = `- hosts: workstations
   gather_facts: false
-  strategy: free
+  strategy: host_pinned
   tasks:
     - name: copy the PRF
       ansible.builtin.copy:
@@ -97,8 +100,6 @@ function inventoryFor(users: readonly BenchUser[], options: AnsiblePlayOptions):
   return JSON.stringify({ workstations: { hosts, vars } });
 }
 
-const REAPER = fileURLToPath(new URL('../ansible/run-reaped.py', import.meta.url));
-
 /** Writes the config, inventory and play under `options.dir`, runs the play once per user's host, reads the recap. */
 export async function runAnsiblePlay(
   ansiblePlaybook: string,
@@ -109,14 +110,16 @@ export async function runAnsiblePlay(
   const inventory = join(options.dir, 'inventory.yml');
   const config = join(options.dir, 'ansible.cfg');
   const play = join(options.dir, 'play.yml');
-  const usage = join(options.dir, 'usage.json');
   await writeFile(inventory, inventoryFor(users, options));
   await writeFile(config, ansibleConfig(options, inventory));
   await writeFile(play, PLAY);
+  const group = createCpuGroup('ansible');
+  const started = performance.now();
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('python3', [REAPER, usage, ansiblePlaybook, play], {
+    // The shell waits for one line before it becomes ansible-playbook: by then it is in the group, so is every fork.
+    const child = spawn('sh', ['-c', 'read -r go; exec "$@"', 'sh', ansiblePlaybook, play], {
       env: { ...process.env, ANSIBLE_CONFIG: config, ANSIBLE_NOCOLOR: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -124,8 +127,13 @@ export async function runAnsiblePlay(
     });
     child.once('error', reject);
     child.once('exit', () => resolve(text));
+    if (child.pid !== undefined) group?.add(child.pid);
+    child.stdin.end('go\n');
   });
-  const measured = JSON.parse(await readFile(usage, 'utf8')) as { seconds: number; cpuSeconds: number };
+  const seconds = (performance.now() - started) / 1000;
+  // The persisting masters are idle now: what they add from here on is nothing worth waiting for.
+  const cpuSeconds = group?.cpuSeconds();
+  await group?.remove();
   let failures = 0;
   let recapped = 0;
   for (const m of output.matchAll(/ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)/g)) {
@@ -136,5 +144,5 @@ export async function runAnsiblePlay(
     throw new Error(`ansible recap lists ${recapped} of ${users.length} hosts:\n${output.slice(-2000)}`);
   }
   if (failures > 0) console.error(`  ansible: ${failures} hosts failed:\n${output.slice(-1500)}`);
-  return { seconds: measured.seconds, cpuSeconds: measured.cpuSeconds, failures };
+  return { seconds, cpuSeconds, failures };
 }

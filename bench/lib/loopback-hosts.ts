@@ -10,6 +10,7 @@ import {
   type TestAccount,
   type Workstation,
 } from '../../test/helpers/sshd.js';
+import { createCpuGroup } from './cpu-cgroup.js';
 import { childPids, cpuSeconds } from './proc-cpu.js';
 
 /** One simulated workstation: a loopback address:port served by one of the daemons. */
@@ -29,8 +30,10 @@ export interface LoopbackFleet {
   /** OpenSSH known_hosts text and file for every host. */
   readonly knownHostsText: string;
   readonly knownHostsPath: string;
-  /** CPU seconds the daemons and their finished sessions used so far (call when no session is open). */
+  /** CPU seconds the daemons and their sessions used so far (call when no session is open). */
   sshdCpuSeconds(): number;
+  /** What sshdCpuSeconds counts: every sshd process and the commands they ran, or (no cgroup) the handshakes only. */
+  readonly sshdCpuScope: 'cgroup: daemons, sessions and the commands they ran' | 'proc: daemons and handshakes only';
   /** Waits until no session process is left under the daemons, so their CPU is counted (reaped). */
   waitForSessionsToEnd(timeoutMs?: number): Promise<void>;
   /** Makes `<staging>/<campaign>` on every host, owned by the login (arms that do not create it themselves). */
@@ -59,6 +62,7 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
   const dir = await makeTempDir('fleet-bench-hosts-');
   const key = await generateKey(dir, 'bench_key');
   const daemons: Sshd[] = [];
+  const sshdGroup = createCpuGroup('sshd');
   try {
     for (let d = 0; d < options.daemons; d++) {
       const addresses = Array.from(
@@ -70,9 +74,12 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
       const sshd = await Sshd.create({ addresses, extraConfig: ['MaxStartups 200:30:400'] });
       await sshd.authorize([key.publicLine]);
       daemons.push(sshd);
+      // Before any session: every process the daemon forks from now on is counted in the group.
+      if (sshd.pid !== undefined) sshdGroup?.add(sshd.pid);
     }
   } catch (error) {
     for (const d of daemons) await d.close();
+    await sshdGroup?.remove();
     throw error;
   }
   const hosts: LoopbackHost[] = [];
@@ -96,8 +103,14 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
     daemons,
     knownHostsText,
     knownHostsPath,
-    sshdCpuSeconds: () => [...daemonPids()].reduce((sum, pid) => sum + cpuSeconds(pid, { children: true }), 0),
-    async waitForSessionsToEnd(timeoutMs = 15_000) {
+    sshdCpuSeconds: () =>
+      sshdGroup
+        ? sshdGroup.cpuSeconds()
+        : [...daemonPids()].reduce((sum, pid) => sum + cpuSeconds(pid, { children: true }), 0),
+    sshdCpuScope: sshdGroup
+      ? 'cgroup: daemons, sessions and the commands they ran'
+      : 'proc: daemons and handshakes only',
+    async waitForSessionsToEnd(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (childPids(daemonPids()).length > 0) {
         if (Date.now() > deadline) throw new Error('sshd sessions still open: their CPU would not be counted');
@@ -113,6 +126,7 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
     },
     async close() {
       for (const d of daemons) await d.close();
+      await sshdGroup?.remove();
       await rm(dir, { recursive: true, force: true });
     },
   };
