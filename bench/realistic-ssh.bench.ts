@@ -9,8 +9,10 @@
  *              script) with pipelining and ControlPersist (bench/lib/ansible-play.ts); skipped with a line otherwise.
  * Prints users/s, CPU per user (orchestrator side: bench loop / agent + redis / ansible tree; sshd side: the daemons
  * and their sessions, apply script included) and the ratios fleet/raw and fleet/ansible; writes
- * bench/results/realistic-ssh.json. Build first (the npm script does).
- * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20); BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, smoke folder.
+ * bench/results/realistic-ssh.json. Raw and fleet run in alternating rounds (raw, fleet, fleet, raw) so a load
+ * that changes under the run (a shared machine) weighs on both alike. Build first (the npm script does).
+ * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_ANSIBLE=0 (skip Ansible);
+ * BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, 1 round, results in the smoke folder.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -31,12 +33,15 @@ import { runPool } from './lib/run-pool.js';
 
 const DAEMONS = benchSize('BENCH_DAEMONS', { full: 32, smoke: 1 });
 const CONCURRENCY = benchSize('BENCH_CONCURRENCY', { full: 20, smoke: 10 });
+/** Rounds of the raw and fleet arms, in alternating order (ABBA); Ansible runs once. */
+const ROUNDS = benchSize('BENCH_ROUNDS', { full: 2, smoke: 1 });
 /** The agent's default --ssh-per-host, applied to every arm (one user per host: it never binds, but it is the same). */
 const PER_HOST = 10;
 const TARGETS = { fleetOverRaw: 0.9, fleetOverAnsible: 20, orchestratorCpuMsPerUser: 12 };
 
-/** What one arm measured; CPU figures are milliseconds per user. */
+/** What one arm measured over its rounds; CPU figures are milliseconds per user. */
 interface ArmFigures {
+  readonly users: number;
   readonly usersPerSecond: number;
   readonly seconds: number;
   readonly failures: number;
@@ -45,38 +50,61 @@ interface ArmFigures {
   readonly orchestratorCpuMsPerUser: number | null;
   /** The daemons and their session processes: handshake, SFTP, and the apply script (or Ansible's modules). */
   readonly sshdCpuMsPerUser: number;
-  readonly detail?: Record<string, number>;
+  /** Parts of the orchestrator figure (fleet: agent and redis-server), ms per user. */
+  readonly cpuMsPerUser?: Record<string, number>;
+  readonly peakRssMB?: number;
 }
 
+/** One round of one arm, as its runner reports it (CPU in seconds). */
 interface ArmRun {
   readonly seconds: number;
   readonly failures: number;
   readonly orchestratorCpuSeconds: number | undefined;
-  readonly detail?: Record<string, number>;
+  readonly cpuSeconds?: Record<string, number>;
+  readonly peakRssMB?: number;
+}
+
+interface MeasuredRun extends ArmRun {
+  readonly users: number;
+  readonly sshdCpuSeconds: number;
 }
 
 const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
 
-/** Runs one arm between two quiet points, so the daemons' reaped CPU belongs to that arm alone. */
-async function measureArm(hosts: LoopbackFleet, users: number, run: () => Promise<ArmRun>): Promise<ArmFigures> {
+/** Runs one round of an arm between two quiet points, so the daemons' CPU in between belongs to it alone. */
+async function measureArm(hosts: LoopbackFleet, users: number, run: () => Promise<ArmRun>): Promise<MeasuredRun> {
   await hosts.waitForSessionsToEnd();
   const sshdBefore = hosts.sshdCpuSeconds();
   const result = await run();
   await hosts.waitForSessionsToEnd();
-  const sshdSeconds = hosts.sshdCpuSeconds() - sshdBefore;
+  return { ...result, users, sshdCpuSeconds: hosts.sshdCpuSeconds() - sshdBefore };
+}
+
+/** Totals over an arm's rounds: users/s is all users over all seconds, CPU is per user. */
+function summarize(runs: readonly MeasuredRun[]): ArmFigures {
+  const sum = (pick: (r: MeasuredRun) => number): number => runs.reduce((total, r) => total + pick(r), 0);
+  const users = sum((r) => r.users);
+  const seconds = sum((r) => r.seconds);
+  const perUser = (cpu: number): number => round((cpu * 1000) / users);
+  const orchestrator = runs.every((r) => r.orchestratorCpuSeconds !== undefined)
+    ? perUser(sum((r) => r.orchestratorCpuSeconds ?? 0))
+    : null;
+  const parts = Object.keys(runs[0]?.cpuSeconds ?? {});
   return {
-    usersPerSecond: round(users / result.seconds),
-    seconds: round(result.seconds, 2),
-    failures: result.failures,
-    orchestratorCpuMsPerUser:
-      result.orchestratorCpuSeconds === undefined ? null : round((result.orchestratorCpuSeconds * 1000) / users),
-    sshdCpuMsPerUser: round((sshdSeconds * 1000) / users),
-    ...(result.detail && { detail: result.detail }),
+    users,
+    usersPerSecond: round(users / seconds),
+    seconds: round(seconds, 2),
+    failures: sum((r) => r.failures),
+    orchestratorCpuMsPerUser: orchestrator,
+    sshdCpuMsPerUser: perUser(sum((r) => r.sshdCpuSeconds)),
+    ...(parts.length > 0 && {
+      cpuMsPerUser: Object.fromEntries(parts.map((k) => [k, perUser(sum((r) => r.cpuSeconds?.[k] ?? 0))])),
+    }),
+    ...(runs.some((r) => r.peakRssMB !== undefined) && { peakRssMB: Math.max(...runs.map((r) => r.peakRssMB ?? 0)) }),
   };
 }
 
-async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[]): Promise<ArmRun> {
-  const campaign = 'bench-raw';
+async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[], campaign: string): Promise<ArmRun> {
   await hosts.makeCampaignDirs(campaign);
   const privateKey = await readFile(hosts.key.path, 'utf8');
   const cpu = process.cpuUsage();
@@ -92,10 +120,9 @@ async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[]): Promis
 }
 
 /** A `fleet-rollout agent` process over its own redis-server: CPU read from /proc for both. */
-async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[]): Promise<ArmRun> {
-  const campaign = 'bench-fleet';
-  const prefix = 'bench-realistic';
-  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, 'redis'));
+async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[], campaign: string): Promise<ArmRun> {
+  const prefix = `bench-realistic-${campaign}`;
+  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, `redis-${campaign}`));
   const redis = new Redis(embedded.url, { maxRetriesPerRequest: null });
   const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
   const agent = spawnAgent(embedded.url, prefix, [
@@ -113,16 +140,12 @@ async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[]): Prom
     const seconds = (performance.now() - started) / 1000;
     const agentCpu = cpuSeconds(agent.pid) - agentBefore;
     const redisCpu = cpuSeconds(embedded.pid ?? 0) - redisBefore;
-    const perUser = (s: number): number => round((s * 1000) / users.length);
     return {
       seconds,
       failures: users.length - (counts.applied ?? 0),
       orchestratorCpuSeconds: agentCpu + redisCpu,
-      detail: {
-        agentCpuMsPerUser: perUser(agentCpu),
-        redisCpuMsPerUser: perUser(redisCpu),
-        agentPeakRssMB: round(peakRss(agent.pid) / 1048576),
-      },
+      cpuSeconds: { agent: agentCpu, redis: redisCpu },
+      peakRssMB: round(peakRss(agent.pid) / 1048576),
     };
   } finally {
     // SIGTERM: the agent drains and closes its connections, so the sshd sessions end and are counted.
@@ -148,37 +171,49 @@ async function runAnsible(hosts: LoopbackFleet, users: readonly BenchUser[], pla
 }
 
 function printArm(name: string, arm: ArmFigures): void {
-  const detail = arm.detail
-    ? ` (${Object.entries(arm.detail)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')})`
-    : '';
+  const parts = Object.entries(arm.cpuMsPerUser ?? {}).map(([k, v]) => `${k} ${v} ms`);
+  if (arm.peakRssMB !== undefined) parts.push(`peak RSS ${arm.peakRssMB} MB`);
   console.log(
-    `  ${name.padEnd(8)} ${String(arm.usersPerSecond).padStart(7)} users/s  ${arm.seconds} s  ${arm.failures} failed  ` +
-      `CPU/user: orchestrator ${arm.orchestratorCpuMsPerUser} ms, sshd ${arm.sshdCpuMsPerUser} ms${detail}`,
+    `  ${name.padEnd(8)} ${String(arm.usersPerSecond).padStart(6)} users/s  ${arm.users} users in ${arm.seconds} s, ` +
+      `${arm.failures} failed; CPU/user: orchestrator ${arm.orchestratorCpuMsPerUser ?? 'not measured'} ms, ` +
+      `sshd ${arm.sshdCpuMsPerUser} ms${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`,
   );
 }
 
 async function main(): Promise<void> {
-  const playbook = findAnsiblePlaybook();
+  // BENCH_ANSIBLE=0 leaves Ansible out (quicker iterations on the other arms).
+  const skipAnsible = process.env['BENCH_ANSIBLE'] === '0';
+  const playbook = skipAnsible ? undefined : findAnsiblePlaybook();
   const hosts = await startLoopbackFleet({ daemons: DAEMONS, hostsPerDaemon: 16, network: 20 });
   const arms: Record<string, ArmFigures> = {};
   try {
     // One user per host: users are the hosts.
     const users = await makeBenchUsers(hosts.hosts, hosts.hosts.length, hosts.dir);
     console.log(
-      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}`,
+      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}, ${ROUNDS} round(s)`,
     );
     console.log(`  sshd CPU counts ${hosts.sshdCpuScope}`);
-    arms['raw'] = await measureArm(hosts, users.length, () => runRaw(hosts, users));
+    const rawRuns: MeasuredRun[] = [];
+    const fleetRuns: MeasuredRun[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // raw, fleet, then fleet, raw: a load that changes under the run weighs on both arms alike.
+      const order = r % 2 === 0 ? (['raw', 'fleet'] as const) : (['fleet', 'raw'] as const);
+      for (const arm of order) {
+        if (arm === 'raw')
+          rawRuns.push(await measureArm(hosts, users.length, () => runRaw(hosts, users, `bench-raw-${r}`)));
+        else fleetRuns.push(await measureArm(hosts, users.length, () => runFleet(hosts, users, `bench-fleet-${r}`)));
+      }
+    }
+    arms['raw'] = summarize(rawRuns);
     printArm('raw', arms['raw']);
-    arms['fleet'] = await measureArm(hosts, users.length, () => runFleet(hosts, users));
+    arms['fleet'] = summarize(fleetRuns);
     printArm('fleet', arms['fleet']);
     if (playbook) {
-      arms['ansible'] = await measureArm(hosts, users.length, () => runAnsible(hosts, users, playbook));
+      // Once: at ~1 host/s it is the longest part, and its ratio to the others is far from any noise.
+      arms['ansible'] = summarize([await measureArm(hosts, users.length, () => runAnsible(hosts, users, playbook))]);
       printArm('ansible', arms['ansible']);
     } else {
-      console.log(`  ansible  ${ANSIBLE_INSTALL_HINT}`);
+      console.log(`  ansible  ${skipAnsible ? 'skipped (BENCH_ANSIBLE=0)' : ANSIBLE_INSTALL_HINT}`);
     }
   } finally {
     await hosts.close();
@@ -208,7 +243,7 @@ async function main(): Promise<void> {
     },
     {
       mode: 'one host per user; same hosts, concurrency and per-host cap for every arm; CPU in ms per user',
-      ansible: playbook ? 'measured' : ANSIBLE_INSTALL_HINT,
+      ansible: arms['ansible'] ? 'measured once' : skipAnsible ? 'skipped (BENCH_ANSIBLE=0)' : ANSIBLE_INSTALL_HINT,
       sshdCpuCounts: hosts.sshdCpuScope,
       arms,
       ratios,

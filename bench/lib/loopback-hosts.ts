@@ -87,6 +87,14 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
     for (const e of sshd.endpoints) {
       const ws = await makeWorkstation(dir, e);
       await copyFile(APPLY_SCRIPT, join(ws.root, INSTALLED_SCRIPT_NAME));
+      // Where the fleet transport keeps its copy (src/transport/ssh/remote-paths.ts): installed like the others', so
+      // every arm finds the script in place and only the fleet's check that it is current remains.
+      const fleetScriptDir = join(ws.staging, '.fleet');
+      await mkdir(fleetScriptDir);
+      await copyFile(APPLY_SCRIPT, join(fleetScriptDir, INSTALLED_SCRIPT_NAME));
+      for (const path of [fleetScriptDir, join(fleetScriptDir, INSTALLED_SCRIPT_NAME)]) {
+        await chown(path, account.uid, account.gid);
+      }
       hosts.push({ ...e, ws });
     }
   }
