@@ -240,6 +240,7 @@ async function main(): Promise<void> {
       daemons: DAEMONS,
       concurrency: CONCURRENCY,
       perHostConcurrency: PER_HOST,
+      rounds: ROUNDS,
     },
     {
       mode: 'one host per user; same hosts, concurrency and per-host cap for every arm; CPU in ms per user',
