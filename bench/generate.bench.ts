@@ -4,17 +4,19 @@
  * - end to end: the real `generate` code path (generateProfiles: file read, PRF files, manifest) in a temp dir;
  * - peak RSS of the process after the end-to-end run (target ≤ 200 MB), before the in-memory phase loads the CSV.
  * Rows per CPU-second are printed too: on a shared machine they move less than wall-clock rates.
+ * Env: BENCH_ROWS (100000); BENCH_SMOKE=1 runs 300 rows and writes to the smoke folder (bench/lib/bench-size.ts).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateProfiles } from '../src/campaign/generate-profiles.js';
 import { defaultCampaignFile } from '../src/config/load-campaign-file.js';
 import { readRoster } from '../src/csv/index.js';
 import { DEFAULT_PROFILE_OPTIONS, renderProfile } from '../src/profile/index.js';
+import { benchSize, machineLoad, writeBenchResult } from './lib/bench-size.js';
 
-const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
+const ROWS = benchSize('BENCH_ROWS', { full: 100_000, smoke: 300 });
 const HEADER =
   'username,email,display_name,exchange_server,proxy,auth,mutual_auth,http_first_fast,host,site,office,profile_name';
 const SITES = ['paris', 'lyon', 'lille', 'bruxelles'];
@@ -122,7 +124,6 @@ async function main(): Promise<void> {
     const full = await measureBest(bytes, true);
 
     const results = {
-      rows: ROWS,
       csvMegabytes: mb(bytes.length),
       valid: summary.valid,
       rejected: summary.rejected,
@@ -137,20 +138,12 @@ async function main(): Promise<void> {
       peakRssMegabytesAfterEndToEnd: mb(peakRssE2e),
       peakRssMegabytesIncludingInMemoryPhase: mb(process.resourceUsage().maxRSS * 1024),
       targets: { inMemoryRowsPerSecond: 100_000, peakRssMegabytes: 200 },
-      machine: {
-        node: process.version,
-        cpus: cpus().length,
-        loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-      },
-      measuredAt: new Date().toISOString(),
     };
     for (const [key, value] of Object.entries(results)) {
       if (typeof value !== 'object') process.stdout.write(`${key.padEnd(48)} ${value}\n`);
     }
-    process.stdout.write(`machine: ${JSON.stringify(results.machine)}\n`);
-    const resultsDir = join(import.meta.dirname, 'results');
-    await mkdir(resultsDir, { recursive: true });
-    await writeFile(join(resultsDir, 'generate.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`machine: ${JSON.stringify(machineLoad())}\n`);
+    await writeBenchResult('generate', { rows: ROWS }, results);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

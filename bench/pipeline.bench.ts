@@ -7,11 +7,12 @@
  * BullMQ no-op throughput measured in the same run. Env: BENCH_USERS, BENCH_AGENTS, BENCH_CONCURRENCY.
  * Import and start run as `fleet-rollout run` does (agents work while the import writes the users);
  * BENCH_SEQUENTIAL=1 imports first and starts after, as `import` + `start` do.
+ * BENCH_SMOKE=1 runs 300 users and writes to the smoke folder (bench/lib/bench-size.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -21,8 +22,10 @@ import { defaultCampaignFile } from '../src/config/load-campaign-file.js';
 import { createPipelineQueues } from '../src/queue/pipeline-queues.js';
 import { createRecordStore } from '../src/store/record-store.js';
 import { findRedisServer, startEmbeddedRedis } from '../src/workers/embedded-redis.js';
+import { benchSize, writeBenchResult } from './lib/bench-size.js';
+import { cpuSeconds, peakRss } from './lib/proc-cpu.js';
 
-const USERS = Number(process.env['BENCH_USERS'] ?? 100_000);
+const USERS = benchSize('BENCH_USERS', { full: 100_000, smoke: 300 });
 const AGENTS = Number(process.env['BENCH_AGENTS'] ?? 1);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 100);
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -73,17 +76,6 @@ function writeRoster(path: string): void {
     ...Array.from({ length: USERS }, (_, i) => `user${i},ws-${i % 5000}.bench.lan,site${i % 10},2010`),
   ];
   writeFileSync(path, `${out.join('\n')}\n`);
-}
-
-/** user + system CPU seconds a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 async function main(): Promise<void> {
@@ -186,11 +178,6 @@ async function main(): Promise<void> {
     await queues.close();
 
     const results = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
-      users: USERS,
-      agents: AGENTS,
-      concurrencyPerAgent: CONCURRENCY,
       applied: counts.applied,
       mode: SEQUENTIAL ? 'import then start' : 'run (agents work while the import writes)',
       // With `run`, agents are already busy during the import: its rows/s is the importer's pace under that load.
@@ -212,7 +199,8 @@ async function main(): Promise<void> {
       targets: { endToEndUsersPerSecond: 1500, redisBytesPerUser: 2048, agentPeakRssMB: 250 },
     };
     console.log(JSON.stringify(results, null, 2));
-    writeFileSync(new URL('./results/pipeline.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+    await writeBenchResult('pipeline', { users: USERS, agents: AGENTS, concurrencyPerAgent: CONCURRENCY }, results);
+    if (counts.applied !== USERS) throw new Error(`${USERS - (counts.applied ?? 0)} users not applied`);
   } finally {
     for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
     // Delete everything we wrote, then stop our Redis.

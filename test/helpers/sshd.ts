@@ -19,8 +19,18 @@ export interface TestAccount {
   readonly home: string;
 }
 
-/** Creates `fleet-test` when running as root and it is missing (what .ci/run does), and unlocks key logins. */
+let knownAccount: TestAccount | undefined;
+
+/**
+ * Creates `fleet-test` when running as root and it is missing (what .ci/run does), and unlocks key logins.
+ * Checked once per process: a benchmark makes hundreds of workstations, each of which asks.
+ */
 export function ensureTestAccount(): TestAccount {
+  knownAccount ??= findOrCreateTestAccount();
+  return knownAccount;
+}
+
+function findOrCreateTestAccount(): TestAccount {
   if (!existsSync(SSHD_PATH)) {
     throw new Error(`${SSHD_PATH} is missing: install openssh-server (apt-get install openssh-server) — .ci/run does`);
   }
@@ -116,6 +126,11 @@ export class Sshd {
     await sshd.replaceHostKey();
     await sshd.start();
     return sshd;
+  }
+
+  /** The listening daemon's pid (benchmarks read its CPU time and that of its reaped session processes). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get configPath(): string {

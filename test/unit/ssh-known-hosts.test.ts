@@ -25,6 +25,12 @@ describe('known_hosts', () => {
     expect(matchesHost('*.corp,!bad.corp', 'good.corp')).toBe(true);
     expect(matchesHost('*.corp,!bad.corp', 'bad.corp')).toBe(false);
     expect(matchesHost('ws?', 'ws12')).toBe(false);
+    // Plain names (compared without a RegExp): whole name, case-insensitive, brackets and port included.
+    expect(matchesHost('WS1.Corp', 'ws1.corp')).toBe(true);
+    expect(matchesHost('ws1.corp', 'ws1.corp.evil')).toBe(false);
+    expect(matchesHost('[127.0.0.2]:2201', '[127.0.0.2]:2201')).toBe(true);
+    expect(matchesHost('[127.0.0.2]:2201', '[127.0.0.2]:22011')).toBe(false);
+    expect(matchesHost('ws1,!ws1', 'ws1')).toBe(false);
     const hashed = hashHostId('[127.0.0.2]:2201', randomBytes(20));
     expect(matchesHost(hashed, '[127.0.0.2]:2201')).toBe(true);
     expect(matchesHost(hashed, '[127.0.0.2]:2202')).toBe(false);

@@ -1,0 +1,37 @@
+import type { Redis } from 'ioredis';
+import { makeSpec, type SeededCampaign, seedCampaign } from '../../test/helpers/pipeline-campaign.js';
+import type { BenchUser } from './bench-users.js';
+import type { LoopbackHost } from './loopback-hosts.js';
+
+/** The campaign's apply command on a loopback workstation: the shipped script, its root set to the host's folder. */
+export function benchApplyCommand(host: LoopbackHost): string {
+  return `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${host.ws.root}' {rollback}`;
+}
+
+/**
+ * A running ssh campaign over `users` (one site per host: its port, staging folder and apply command), its generate
+ * jobs not yet queued, so the caller starts the clock when it enqueues them.
+ */
+export async function seedBenchCampaign(
+  redis: Redis,
+  prefix: string,
+  campaign: string,
+  users: readonly BenchUser[],
+  login: string,
+): Promise<SeededCampaign> {
+  const siteOf = new Map<LoopbackHost, string>();
+  for (const u of users) if (!siteOf.has(u.host)) siteOf.set(u.host, `s${siteOf.size}`);
+  const sites = Object.fromEntries(
+    [...siteOf].map(([h, site]) => [
+      site,
+      { port: h.port, staging_dir: h.ws.staging, apply_command: benchApplyCommand(h) },
+    ]),
+  );
+  const specs = users.map((u, i) =>
+    makeSpec(i, u.host.host, { username: u.name, mailbox: u.name, site: siteOf.get(u.host) as string }),
+  );
+  const settings = {
+    deploy: { transport: 'ssh', timeout_seconds: 120, ssh: { user: login, target_os: 'posix' }, sites },
+  };
+  return seedCampaign(redis, prefix, campaign, specs, settings, { enqueue: false });
+}

@@ -1,0 +1,266 @@
+/**
+ * Realistic SSH benchmark (npm run bench:realistic): one workstation per user, as in a real rollout, so connection
+ * reuse cannot help. ≥ 500 loopback hosts (32 sshd daemons × 16 addresses, 127.20.d.i) and, in the same run on the
+ * same hosts, at the same concurrency and per-host cap:
+ *   - raw:     a node-ssh loop (bench/lib/raw-node-ssh.ts): connect with TCP_NODELAY, SFTP put, exec, close;
+ *   - fleet:   fleet-rollout end to end — a real `fleet-rollout agent` process (generate + deploy over BullMQ, the
+ *              ssh transport, records in its own redis-server, so its CPU is ours alone);
+ *   - ansible: when ansible-playbook is on PATH, a play doing the same per host (copy the PRF, run the same apply
+ *              script) with pipelining and ControlPersist (bench/lib/ansible-play.ts); skipped with a line otherwise.
+ * Prints users/s, CPU per user (orchestrator side: bench loop / agent + redis / ansible tree; sshd side: the daemons
+ * and their sessions, apply script included) and the ratios fleet/raw and fleet/ansible; writes
+ * bench/results/realistic-ssh.json. Raw and fleet run in alternating rounds (raw, fleet, fleet, raw) so a load
+ * that changes under the run (a shared machine) weighs on both alike. Build first (the npm script does).
+ * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_ANSIBLE=0 (skip Ansible);
+ * BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, 1 round, results in the smoke folder.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { findRedisServer, startEmbeddedRedis } from '../src/workers/embedded-redis.js';
+import { spawnAgent, waitForLog } from '../test/helpers/agent-process.js';
+import { waitForFinal } from '../test/helpers/pipeline-campaign.js';
+import { ANSIBLE_INSTALL_HINT, findAnsiblePlaybook, runAnsiblePlay } from './lib/ansible-play.js';
+import { benchSize, writeBenchResult } from './lib/bench-size.js';
+import { type BenchUser, makeBenchUsers } from './lib/bench-users.js';
+import { seedBenchCampaign } from './lib/fleet-campaign.js';
+import { type LoopbackFleet, startLoopbackFleet } from './lib/loopback-hosts.js';
+import { cpuSeconds, peakRss } from './lib/proc-cpu.js';
+import { deployRaw } from './lib/raw-node-ssh.js';
+import { runPool } from './lib/run-pool.js';
+
+const DAEMONS = benchSize('BENCH_DAEMONS', { full: 32, smoke: 1 });
+const CONCURRENCY = benchSize('BENCH_CONCURRENCY', { full: 20, smoke: 10 });
+/** Rounds of the raw and fleet arms, in alternating order (ABBA); Ansible runs once. */
+const ROUNDS = benchSize('BENCH_ROUNDS', { full: 2, smoke: 1 });
+/** The agent's default --ssh-per-host, applied to every arm (one user per host: it never binds, but it is the same). */
+const PER_HOST = 10;
+const TARGETS = { fleetOverRaw: 0.9, fleetOverAnsible: 20, orchestratorCpuMsPerUser: 12 };
+
+/** What one arm measured over its rounds; CPU figures are milliseconds per user. */
+interface ArmFigures {
+  readonly users: number;
+  readonly usersPerSecond: number;
+  readonly seconds: number;
+  readonly failures: number;
+  /** The side that drives the rollout: the bench loop (raw), agent + redis (fleet), ansible's tree (ansible; null
+   * without a writable cgroup to count its daemonised ssh masters). */
+  readonly orchestratorCpuMsPerUser: number | null;
+  /** The daemons and their session processes: handshake, SFTP, and the apply script (or Ansible's modules). */
+  readonly sshdCpuMsPerUser: number;
+  /** Parts of the orchestrator figure (fleet: agent and redis-server), ms per user. */
+  readonly cpuMsPerUser?: Record<string, number>;
+  readonly peakRssMB?: number;
+}
+
+/** One round of one arm, as its runner reports it (CPU in seconds). */
+interface ArmRun {
+  readonly seconds: number;
+  readonly failures: number;
+  readonly orchestratorCpuSeconds: number | undefined;
+  readonly cpuSeconds?: Record<string, number>;
+  readonly peakRssMB?: number;
+}
+
+interface MeasuredRun extends ArmRun {
+  readonly users: number;
+  readonly sshdCpuSeconds: number;
+}
+
+const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
+
+/** Runs one round of an arm between two quiet points, so the daemons' CPU in between belongs to it alone. */
+async function measureArm(hosts: LoopbackFleet, users: number, run: () => Promise<ArmRun>): Promise<MeasuredRun> {
+  await hosts.waitForSessionsToEnd();
+  const sshdBefore = hosts.sshdCpuSeconds();
+  const result = await run();
+  await hosts.waitForSessionsToEnd();
+  return { ...result, users, sshdCpuSeconds: hosts.sshdCpuSeconds() - sshdBefore };
+}
+
+/** Totals over an arm's rounds: users/s is all users over all seconds, CPU is per user. */
+function summarize(runs: readonly MeasuredRun[]): ArmFigures {
+  const sum = (pick: (r: MeasuredRun) => number): number => runs.reduce((total, r) => total + pick(r), 0);
+  const users = sum((r) => r.users);
+  const seconds = sum((r) => r.seconds);
+  const perUser = (cpu: number): number => round((cpu * 1000) / users);
+  const orchestrator = runs.every((r) => r.orchestratorCpuSeconds !== undefined)
+    ? perUser(sum((r) => r.orchestratorCpuSeconds ?? 0))
+    : null;
+  const parts = Object.keys(runs[0]?.cpuSeconds ?? {});
+  return {
+    users,
+    usersPerSecond: round(users / seconds, 2),
+    seconds: round(seconds, 2),
+    failures: sum((r) => r.failures),
+    orchestratorCpuMsPerUser: orchestrator,
+    sshdCpuMsPerUser: perUser(sum((r) => r.sshdCpuSeconds)),
+    ...(parts.length > 0 && {
+      cpuMsPerUser: Object.fromEntries(parts.map((k) => [k, perUser(sum((r) => r.cpuSeconds?.[k] ?? 0))])),
+    }),
+    ...(runs.some((r) => r.peakRssMB !== undefined) && { peakRssMB: Math.max(...runs.map((r) => r.peakRssMB ?? 0)) }),
+  };
+}
+
+async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[], campaign: string): Promise<ArmRun> {
+  await hosts.makeCampaignDirs(campaign);
+  const privateKey = await readFile(hosts.key.path, 'utf8');
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const failures = await runPool(
+    users,
+    { concurrency: CONCURRENCY, perHost: PER_HOST, hostOf: (u) => `${u.host.host}:${u.host.port}` },
+    (u) => deployRaw(u, { login: hosts.account.login, privateKey, campaign }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { seconds, failures, orchestratorCpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/** A `fleet-rollout agent` process over its own redis-server: CPU read from /proc for both. */
+async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[], campaign: string): Promise<ArmRun> {
+  const prefix = `bench-realistic-${campaign}`;
+  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, `redis-${campaign}`));
+  const redis = new Redis(embedded.url, { maxRetriesPerRequest: null });
+  const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
+  const agent = spawnAgent(embedded.url, prefix, [
+    ...['--concurrency', String(CONCURRENCY), '--ssh-per-host', String(PER_HOST), '--transport', 'ssh'],
+    ...['--ssh-key', hosts.key.path, '--no-ssh-agent', '--known-hosts', hosts.knownHostsPath],
+    ...['--lock-ms', '60000', '--stalled-ms', '30000', '--poll-ms', '100'],
+  ]);
+  try {
+    await waitForLog(agent, 'agent started');
+    const agentBefore = cpuSeconds(agent.pid);
+    const redisBefore = cpuSeconds(embedded.pid ?? 0);
+    const started = performance.now();
+    await queues.enqueueGenerate(campaign, queued);
+    const counts = await waitForFinal(store, campaign, users.length);
+    const seconds = (performance.now() - started) / 1000;
+    const agentCpu = cpuSeconds(agent.pid) - agentBefore;
+    const redisCpu = cpuSeconds(embedded.pid ?? 0) - redisBefore;
+    return {
+      seconds,
+      failures: users.length - (counts.applied ?? 0),
+      orchestratorCpuSeconds: agentCpu + redisCpu,
+      cpuSeconds: { agent: agentCpu, redis: redisCpu },
+      peakRssMB: round(peakRss(agent.pid) / 1048576),
+    };
+  } finally {
+    // SIGTERM: the agent drains and closes its connections, so the sshd sessions end and are counted.
+    await agent.stop();
+    await queues.close();
+    redis.disconnect();
+    await embedded.stop();
+  }
+}
+
+async function runAnsible(hosts: LoopbackFleet, users: readonly BenchUser[], playbook: string): Promise<ArmRun> {
+  const campaign = 'bench-ansible';
+  await hosts.makeCampaignDirs(campaign);
+  const run = await runAnsiblePlay(playbook, users, {
+    dir: join(hosts.dir, 'ansible'),
+    campaign,
+    login: hosts.account.login,
+    keyPath: hosts.key.path,
+    knownHostsPath: hosts.knownHostsPath,
+    forks: CONCURRENCY,
+  });
+  return { seconds: run.seconds, failures: run.failures, orchestratorCpuSeconds: run.cpuSeconds };
+}
+
+function printArm(name: string, arm: ArmFigures): void {
+  const parts = Object.entries(arm.cpuMsPerUser ?? {}).map(([k, v]) => `${k} ${v} ms`);
+  if (arm.peakRssMB !== undefined) parts.push(`peak RSS ${arm.peakRssMB} MB`);
+  console.log(
+    `  ${name.padEnd(8)} ${String(arm.usersPerSecond).padStart(6)} users/s  ${arm.users} users in ${arm.seconds} s, ` +
+      `${arm.failures} failed; CPU/user: orchestrator ${arm.orchestratorCpuMsPerUser ?? 'not measured'} ms, ` +
+      `sshd ${arm.sshdCpuMsPerUser} ms${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`,
+  );
+}
+
+async function main(): Promise<void> {
+  // BENCH_ANSIBLE=0 leaves Ansible out (quicker iterations on the other arms).
+  const skipAnsible = process.env['BENCH_ANSIBLE'] === '0';
+  const playbook = skipAnsible ? undefined : findAnsiblePlaybook();
+  const hosts = await startLoopbackFleet({ daemons: DAEMONS, hostsPerDaemon: 16, network: 20 });
+  const arms: Record<string, ArmFigures> = {};
+  try {
+    // One user per host: users are the hosts.
+    const users = await makeBenchUsers(hosts.hosts, hosts.hosts.length, hosts.dir);
+    console.log(
+      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}, ${ROUNDS} round(s)`,
+    );
+    console.log(`  sshd CPU counts ${hosts.sshdCpuScope}`);
+    const rawRuns: MeasuredRun[] = [];
+    const fleetRuns: MeasuredRun[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // raw, fleet, then fleet, raw: a load that changes under the run weighs on both arms alike.
+      const order = r % 2 === 0 ? (['raw', 'fleet'] as const) : (['fleet', 'raw'] as const);
+      for (const arm of order) {
+        if (arm === 'raw')
+          rawRuns.push(await measureArm(hosts, users.length, () => runRaw(hosts, users, `bench-raw-${r}`)));
+        else fleetRuns.push(await measureArm(hosts, users.length, () => runFleet(hosts, users, `bench-fleet-${r}`)));
+      }
+    }
+    arms['raw'] = summarize(rawRuns);
+    printArm('raw', arms['raw']);
+    arms['fleet'] = summarize(fleetRuns);
+    printArm('fleet', arms['fleet']);
+    if (playbook) {
+      // Once: at ~1 host/s it is the longest part, and its ratio to the others is far from any noise.
+      arms['ansible'] = summarize([await measureArm(hosts, users.length, () => runAnsible(hosts, users, playbook))]);
+      printArm('ansible', arms['ansible']);
+    } else {
+      console.log(`  ansible  ${skipAnsible ? 'skipped (BENCH_ANSIBLE=0)' : ANSIBLE_INSTALL_HINT}`);
+    }
+  } finally {
+    await hosts.close();
+  }
+  const { raw, fleet, ansible } = arms as { raw: ArmFigures; fleet: ArmFigures; ansible?: ArmFigures };
+  // From users and seconds, not from the rounded rates (Ansible's is below 1 user/s).
+  const rate = (arm: ArmFigures): number => arm.users / arm.seconds;
+  const ratios = {
+    fleetOverRaw: round(rate(fleet) / rate(raw), 2),
+    fleetOverAnsible: ansible ? round(rate(fleet) / rate(ansible), 1) : null,
+  };
+  const targetsMet = {
+    fleetOverRaw: ratios.fleetOverRaw >= TARGETS.fleetOverRaw,
+    fleetOverAnsible: ratios.fleetOverAnsible === null ? null : ratios.fleetOverAnsible >= TARGETS.fleetOverAnsible,
+    orchestratorCpuMsPerUser: (fleet.orchestratorCpuMsPerUser ?? 0) <= TARGETS.orchestratorCpuMsPerUser,
+  };
+  console.log(
+    `  ratios: fleet/raw ${ratios.fleetOverRaw} (target ≥ ${TARGETS.fleetOverRaw}), fleet/ansible ${ratios.fleetOverAnsible ?? 'not measured'} (target ≥ ${TARGETS.fleetOverAnsible}); ` +
+      `fleet orchestrator CPU ${fleet.orchestratorCpuMsPerUser} ms/user (target ≤ ${TARGETS.orchestratorCpuMsPerUser})`,
+  );
+  await writeBenchResult(
+    'realistic-ssh',
+    {
+      users: hosts.hosts.length,
+      hosts: hosts.hosts.length,
+      daemons: DAEMONS,
+      concurrency: CONCURRENCY,
+      perHostConcurrency: PER_HOST,
+      rounds: ROUNDS,
+    },
+    {
+      mode: 'one host per user; same hosts, concurrency and per-host cap for every arm; CPU in ms per user',
+      ansible: arms['ansible'] ? 'measured once' : skipAnsible ? 'skipped (BENCH_ANSIBLE=0)' : ANSIBLE_INSTALL_HINT,
+      sshdCpuCounts: hosts.sshdCpuScope,
+      arms,
+      ratios,
+      targets: TARGETS,
+      targetsMet,
+    },
+  );
+  // Timings are not checked (shared machine); a user left unapplied means an arm is broken.
+  const broken = Object.entries(arms).filter(([, arm]) => arm.failures > 0);
+  if (broken.length > 0)
+    throw new Error(`users not applied in: ${broken.map(([n, a]) => `${n} (${a.failures})`).join(', ')}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
