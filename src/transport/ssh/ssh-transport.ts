@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import { FleetError } from '../../errors/index.js';
 import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
 import type { ApplyRequest, DeployTarget, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
@@ -8,7 +9,7 @@ import {
   buildApplyCommand,
   buildPosixPrelude,
   CHECKSUM_MISMATCH_MARKER,
-  checkApplyTemplate,
+  resolveApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
@@ -25,13 +26,14 @@ export interface SshTransport extends Transport {
 const NO_SUCH_FILE = 2;
 const USER_RE = /^[^\u0000-\u001f\u007f/\\]{1,104}$/;
 
-function checkRequest(target: DeployTarget, user: string): void {
+/** Validates the request and picks the template this agent allows (before any connection: a refusal runs nothing). */
+function checkRequest(target: DeployTarget, user: string, allowList: ApplyAllowList): string | undefined {
   if (!USER_RE.test(user) || user === '.' || user === '..') {
     throw new FleetError('FR_ERR_JOB_PAYLOAD_INVALID', 'invalid user name for a remote command', {
       host: target.host,
     });
   }
-  if (target.applyCommand !== undefined) checkApplyTemplate(target.applyCommand);
+  return resolveApplyTemplate(target, allowList);
 }
 
 /**
@@ -44,6 +46,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     throw new FleetError('FR_ERR_CONFIG_INVALID', 'ssh transport needs a private key, an ssh-agent or a password file');
   }
   const timeouts: SshTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const allowList: ApplyAllowList = options.applyAllowList ?? new Map();
   const scripts: AgentScripts = await loadAgentScripts(options.agentDir);
   const pool = new ConnectionPool({
     credentials,
@@ -79,17 +82,13 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     }
   }
 
-  async function runApply(conn: SshConnection, request: ApplyRequest): Promise<RemoteRun> {
+  async function runApply(conn: SshConnection, request: ApplyRequest, template?: string): Promise<RemoteRun> {
     const { target, artifact, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
     await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    let command = buildApplyCommand(
-      target.targetOs,
-      commandValues(paths, request, artifact.sha256, false),
-      target.applyCommand,
-    );
+    let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), template);
     if (target.targetOs === 'posix') {
       command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
     } else {
@@ -104,11 +103,11 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return run;
   }
 
-  async function runRollback(conn: SshConnection, request: RollbackRequest): Promise<RemoteRun> {
+  async function runRollback(conn: SshConnection, request: RollbackRequest, template?: string): Promise<RemoteRun> {
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), target.applyCommand);
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), template);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
@@ -116,11 +115,11 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     target: DeployTarget,
     user: string,
     signal: AbortSignal,
-    step: (conn: SshConnection) => Promise<RemoteRun>,
+    step: (conn: SshConnection, template: string | undefined) => Promise<RemoteRun>,
   ): Promise<TransportOutcome> {
-    checkRequest(target, user);
+    const template = checkRequest(target, user, allowList);
     const started = performance.now();
-    const run = await pool.withConnection(target, signal, step);
+    const run = await pool.withConnection(target, signal, (conn) => step(conn, template));
     const result = interpretRemoteRun(run, target.host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -128,8 +127,8 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   return {
     kind: 'ssh',
     stats: pool.stats,
-    apply: (request) => execute(request.target, request.user, request.signal, (c) => runApply(c, request)),
-    rollback: (request) => execute(request.target, request.user, request.signal, (c) => runRollback(c, request)),
+    apply: (request) => execute(request.target, request.user, request.signal, (c, t) => runApply(c, request, t)),
+    rollback: (request) => execute(request.target, request.user, request.signal, (c, t) => runRollback(c, request, t)),
     close: () => pool.close(),
   };
 }
