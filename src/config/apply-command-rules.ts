@@ -29,7 +29,8 @@ const SHELL_F_FORM_RE = /\b(?:powershell|pwsh)(?:\.exe)?\b[^;&|]*\s-f(?=\s|$)/i;
 export function checkApplyTemplateText(template: string): string[] {
   const problems: string[] = [];
   if (template.trim() === '') return ['apply_command is empty'];
-  if (/[\u0000-\u001f\u007f]/.test(template)) problems.push('apply_command must be one line without control characters');
+  if (/[\u0000-\u001f\u007f]/.test(template))
+    problems.push('apply_command must be one line without control characters');
   const used = new Set<string>();
   for (const match of template.matchAll(/\{([^{}]*)\}/g)) {
     const name = match[1] ?? '';
@@ -50,7 +51,7 @@ export function checkApplyTemplateText(template: string): string[] {
   if (FILE_FORM_RE.test(template) || SHELL_F_FORM_RE.test(template)) {
     problems.push(
       'apply_command uses powershell -File: arguments would be split by the C runtime rules, not quoted; ' +
-        "write PowerShell text instead, e.g. & {script} -User {user} … (docs/remote-contract.md §3)",
+        'write PowerShell text instead, e.g. & {script} -User {user} … (docs/remote-contract.md §3)',
     );
   }
   return problems;

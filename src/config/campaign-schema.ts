@@ -79,7 +79,7 @@ const sshTargetSchema = z
         for (const message of checkApplyCommandSetting(value)) ctx.addIssue({ code: 'custom', message });
       })
       .describe(
-        'the name of a template on the agents\' allow-list, or a template (sh text for posix, PowerShell text for windows) with quoted placeholders',
+        "the name of a template on the agents' allow-list, or a template (sh text for posix, PowerShell text for windows) with quoted placeholders",
       ),
   })
   .partial()

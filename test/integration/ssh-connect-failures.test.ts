@@ -112,7 +112,8 @@ describe('ssh connection failures are classified', () => {
   it('sshd down → transient "connection refused"; started again → the same transport applies', async () => {
     const endpoint = sshd.endpoints[0]!;
     const known = await loadKnownHosts(await knownHostsFile('kh-down', [sshd.knownHostsLine(endpoint)]));
-    const transport = await createSshTransport({ applyAllowList: allowList(),
+    const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -132,7 +133,8 @@ describe('ssh connection failures are classified', () => {
     const endpoint = sshd.endpoints[0]!;
     const stranger = await generateKey(dir, 'stranger_key');
     const known = await loadKnownHosts(await knownHostsFile('kh-auth', [sshd.knownHostsLine(endpoint)]));
-    const transport = await createSshTransport({ applyAllowList: allowList(),
+    const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials: await loadSshCredentials({ keyPath: stranger.path }),
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -149,7 +151,8 @@ describe('ssh connection failures are classified', () => {
   it('accept-new pins the key in Redis; a replaced host key is a permanent "host key changed", pin kept', async () => {
     const endpoint = sshd.endpoints[1]!;
     const pins = `${prefix}:hostkeys`;
-    const transport = await createSshTransport({ applyAllowList: allowList(),
+    const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({
         knownHosts: [],
@@ -186,7 +189,8 @@ describe('ssh connection failures are classified', () => {
     const endpoint = sshd.endpoints[2]!;
     const other = sshd.endpoints[1]!;
     const known = await loadKnownHosts(await knownHostsFile('kh-strict', [sshd.knownHostsLine(other)]));
-    const strict = await createSshTransport({ applyAllowList: allowList(),
+    const strict = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -194,7 +198,8 @@ describe('ssh connection failures are classified', () => {
     const mismatched = await loadKnownHosts(
       await knownHostsFile('kh-wrong', [`[${endpoint.host}]:${endpoint.port} ${wrong[0]} ${wrong[1]}`]),
     );
-    const listedWrong = await createSshTransport({ applyAllowList: allowList(),
+    const listedWrong = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({
         knownHosts: mismatched,
@@ -223,7 +228,8 @@ describe('ssh connection failures are classified', () => {
     const known = await loadKnownHosts(
       await knownHostsFile('kh-hashed', ['# comment', hashed, sshd.knownHostsLine(plainEndpoint)]),
     );
-    const transport = await createSshTransport({ applyAllowList: allowList(),
+    const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });

@@ -106,7 +106,12 @@ beforeAll(async () => {
     knownHosts: parseKnownHosts(sshd.endpoints.map((e) => sshd.knownHostsLine(e)).join('\n')),
     policy: 'strict',
   });
-  transport = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys, timeouts: { commandMs: 20_000 } });
+  transport = await createSshTransport({
+    applyAllowList: allowList(),
+    credentials,
+    hostKeys,
+    timeouts: { commandMs: 20_000 },
+  });
 });
 
 afterAll(async () => {
@@ -190,7 +195,12 @@ describe('ssh transport against a real sshd', () => {
     const endpoint = sshd.endpoints[2]!;
     await setFault(endpoint, ['hang=1', 'user=dave', 'trace=1']);
     const trace = join(stations.get(endpoint)!.root, 'trace.log');
-    const quick = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys, timeouts: { commandMs: 1_500 } });
+    const quick = await createSshTransport({
+      applyAllowList: allowList(),
+      credentials,
+      hostKeys,
+      timeouts: { commandMs: 1_500 },
+    });
     try {
       const timedOut = await failureOf(applyAs('dave', endpoint, { via: quick }));
       expect(timedOut.code).toBe('FR_ERR_TRANSPORT_TIMEOUT');
@@ -256,7 +266,12 @@ describe('ssh transport against a real sshd', () => {
     const ws = stations.get(endpoint)!;
     await setFault(endpoint, ['trace=1', 'sleep=0.2']);
     await rm(join(ws.root, 'trace.log'), { force: true });
-    const capped = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys, perHostConcurrency: 4 });
+    const capped = await createSshTransport({
+      applyAllowList: allowList(),
+      credentials,
+      hostKeys,
+      perHostConcurrency: 4,
+    });
     const acceptedBefore = sshd.logs().filter((l) => l.includes('Accepted publickey')).length;
     try {
       const users = Array.from({ length: 20 }, (_, i) => `ts-user-${i}`);

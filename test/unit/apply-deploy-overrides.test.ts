@@ -86,10 +86,18 @@ describe('applyDeployOverrides (campaign ssh flags over the campaign file)', () 
     [{ stagingDir: '/srv/../etc' }, /^--staging-dir "\/srv\/..\/etc": .*no \.\. segments/],
     [{ sshUser: 'two words' }, /^--ssh-user "two words": .*no spaces/],
     [{ sshUser: '' }, /^--ssh-user "": /],
-    [{ applyCommand: 'sh {script} {evil}' }, /^--apply-command "sh \{script\} \{evil\}": .*unknown placeholder \{evil\}/],
-    [{ applyCommand: 'sh {script} --prf {prf}' }, /^--apply-command .*lacks \{user\} \{office\} \{campaign\} \{checksum\}/],
     [
-      { applyCommand: `powershell -NoProfile -File C:/x.ps1 ${'{script} {prf} {user} {office} {campaign} {checksum}'}` },
+      { applyCommand: 'sh {script} {evil}' },
+      /^--apply-command "sh \{script\} \{evil\}": .*unknown placeholder \{evil\}/,
+    ],
+    [
+      { applyCommand: 'sh {script} --prf {prf}' },
+      /^--apply-command .*lacks \{user\} \{office\} \{campaign\} \{checksum\}/,
+    ],
+    [
+      {
+        applyCommand: `powershell -NoProfile -File C:/x.ps1 ${'{script} {prf} {user} {office} {campaign} {checksum}'}`,
+      },
       /^--apply-command .*powershell -File/,
     ],
     [{ applyCommand: `pwsh -f {script} {prf} {user} {office} {campaign} {checksum}` }, /powershell -File/],

@@ -30,7 +30,9 @@ export interface HostKeyVerifier {
 const sameKey = (a: HostKey, b: HostKey): boolean => a.keyType === b.keyType && a.keyBase64 === b.keyBase64;
 
 function signPin(secret: Buffer, id: string, key: HostKey): string {
-  const mac = createHmac('sha256', secret).update(`fleet-rollout host-key pin v1\n${id}\n${key.keyType} ${key.keyBase64}`);
+  const mac = createHmac('sha256', secret).update(
+    `fleet-rollout host-key pin v1\n${id}\n${key.keyType} ${key.keyBase64}`,
+  );
   return `v1:${mac.digest('base64')}`;
 }
 

@@ -1,5 +1,5 @@
-import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import type { ParsedKey } from 'ssh2';
+import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import type { HostKeyVerifier } from './host-key-verifier.js';
 
 /** What the agent process holds. Never logged, never copied into errors, records or job data. */
