@@ -71,6 +71,7 @@ export async function withContext<T>(
   const redis = await createRedisConnection(flags.redisUrl, {
     role: options.role ?? 'cli',
     ...(options.onError && { onError: options.onError }),
+    ...(options.warn && { onWaiting: options.warn }),
   });
   let queues: PipelineQueues | undefined;
   try {
