@@ -106,14 +106,22 @@ async function checkRedis(settings: RedisSettings): Promise<void> {
     sentinelRetryStrategy: () => null,
     reconnectOnError: () => false,
   });
+  let onAuthError: (error: Error) => void = () => {};
+  // ioredis keeps the connect promise pending for a while after a refused AUTH: the error event decides at once.
+  const authRefused = new Promise<never>((_resolve, reject) => {
+    onAuthError = reject;
+  });
+  authRefused.catch(() => {});
   probe.on('error', (error: Error) => {
-    if (isRedisAuthError(error)) authError = error;
     lastError = error;
+    if (isRedisAuthError(error)) {
+      authError = error;
+      onAuthError(error);
+    }
   });
   try {
     try {
-      await probe.connect();
-      await probe.ping();
+      await Promise.race([probe.connect().then(() => probe.ping()), authRefused]);
     } catch (error) {
       const cause = authError ?? error;
       if (isRedisAuthError(cause)) {
