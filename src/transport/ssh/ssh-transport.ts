@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import { FleetError } from '../../errors/index.js';
@@ -15,7 +16,7 @@ import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
 import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
-import type { SshConnection } from './ssh-connection.js';
+import { killedError, type SshConnection } from './ssh-connection.js';
 
 export interface SshTransport extends Transport {
   readonly kind: 'ssh';
@@ -120,6 +121,10 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const template = checkRequest(target, user, allowList);
     const started = performance.now();
     const run = await pool.withConnection(target, signal, (conn) => step(conn, template));
+    // sh reports a child killed by signal N as status 128+N (the stand-in and POSIX hosts run under sh).
+    if (target.targetOs === 'posix' && run.exitCode > 128 && run.exitCode <= 128 + 64) {
+      throw killedError(target.host, 'apply', signalName(run.exitCode - 128), run.stderr);
+    }
     const result = interpretRemoteRun(run, target.host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -131,6 +136,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     rollback: (request) => execute(request.target, request.user, request.signal, (c, t) => runRollback(c, request, t)),
     close: () => pool.close(),
   };
+}
+
+/** `9` → `SIGKILL` (the number when Node does not know it). */
+function signalName(number: number): string {
+  const found = Object.entries(osConstants.signals).find(([, value]) => value === number);
+  return found ? found[0] : `signal ${number}`;
 }
 
 function checksumMismatch(host: string): FleetError {
