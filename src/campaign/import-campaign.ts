@@ -9,6 +9,7 @@ import type { PipelineQueues } from '../queue/types.js';
 import { computeSpecHash } from '../rollout/spec-hash.js';
 import { assertCampaignName } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, StoredError, UpsertRow } from '../store/types.js';
+import { assertNoCaseClash } from './campaign-name-clash.js';
 import { enqueueMatching, requireCampaign, type StartResult } from './start-campaign.js';
 import { checkRosterRows, type RosterReadOptions, validateRoster } from './validate-roster.js';
 
@@ -64,6 +65,7 @@ export async function importCampaign(
   input: ImportCampaignInput,
 ): Promise<ImportResult> {
   assertCampaignName(input.campaign);
+  await assertNoCaseClash(store, input.campaign); // trust boundaries (issue 9): one staging folder per name on Windows
   const settings = withTransport(input.settings, input.transport);
   const profile = toProfileOptions(settings);
   const reportPath = join(input.reportDir ?? 'reports', `${input.campaign}-rejected.csv`);

@@ -36,6 +36,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `fleet-rollout report x | head`: once the reader is gone, stop quietly as Unix tools do (no EPIPE stack trace).
+ * Exit status 0: what was asked for was read; the rest was not wanted.
+ */
+function stopQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+    throw error;
+  });
+}
+stopQuietlyOnClosedPipe(process.stdout);
+stopQuietlyOnClosedPipe(process.stderr);
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
