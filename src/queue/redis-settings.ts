@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { FleetError } from '../errors/index.js';
 
 /**
  * REDIS_URL (+ environment) → ioredis options. Forms (docs/security.md, README "Production"):
- * - `redis://[user:password@]host:port[/db]` — ACL user + password (or `:password@` for requirepass);
+ * - `redis://[user:password@]host:port[/db]` — ACL user + password (or `:password@` for requirepass); the password
+ *   may come from `REDIS_PASSWORD_FILE` instead (a mounted secret);
  * - `rediss://…` — TLS; `REDIS_TLS_CA_FILE` names a CA bundle (PEM) when the server's certificate is not signed by a
  *   public CA;
  * - `redis+sentinel://[user:password@]s1:26379,s2:26379,…/<master>[/db]` — Sentinel; or `REDIS_SENTINELS=s1:26379,…`
@@ -53,11 +55,25 @@ function decode(text: string): string {
   }
 }
 
-function tlsOptions(host: string, env: Env): RedisOptions['tls'] {
-  const caFile = env['REDIS_TLS_CA_FILE'];
-  if (!caFile) return { servername: host };
+/** `REDIS_PASSWORD_FILE` (a Docker/Kubernetes secret): the password stays out of the URL, the environment and `ps`. */
+function passwordFromFile(env: Env): string {
+  const file = env['REDIS_PASSWORD_FILE'];
+  if (!file) return '';
   try {
-    return { servername: host, ca: readFileSync(caFile) };
+    return (readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '').trim();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'read error';
+    throw invalid(`REDIS_PASSWORD_FILE cannot be read (${reason}): ${file}`);
+  }
+}
+
+function tlsOptions(host: string, env: Env): RedisOptions['tls'] {
+  // SNI carries names only (RFC 6066); the certificate is still checked against an IP address.
+  const sni = isIP(host) === 0 ? { servername: host } : {};
+  const caFile = env['REDIS_TLS_CA_FILE'];
+  if (!caFile) return sni;
+  try {
+    return { ...sni, ca: readFileSync(caFile) };
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'read error';
     throw invalid(`REDIS_TLS_CA_FILE cannot be read (${reason}): ${caFile}`);
@@ -100,7 +116,7 @@ function parseSentinelUrl(url: string, env: Env): RedisSettings {
   if (!match) throw invalid('a Sentinel URL is redis+sentinel://[user:password@]host:26379,host:26379/<master>[/db]');
   const [, userinfo, hosts = '', name = '', dbPath = ''] = match;
   const [user = '', ...rest] = (userinfo ?? '').split(':');
-  const auth = { username: decode(user), password: decode(rest.join(':')) };
+  const auth = { username: decode(user), password: decode(rest.join(':')) || passwordFromFile(env) };
   const sentinels = hosts.split(',').map((h) => parseHostPort(h, 26379));
   const where = `redis+sentinel://${hosts}/${name}${dbPath}`;
   const db = parseDb(dbPath, where);
@@ -122,7 +138,7 @@ export function resolveRedisSettings(url: string, env: Env = process.env): Redis
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
   const where = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
   const db = parseDb(parsed.pathname, where);
-  const auth = { username: decode(parsed.username), password: decode(parsed.password) };
+  const auth = { username: decode(parsed.username), password: decode(parsed.password) || passwordFromFile(env) };
   const tls = parsed.protocol === 'rediss:' ? tlsOptions(host, env) : undefined;
   const sentinelList = env['REDIS_SENTINELS'];
   if (sentinelList) {

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, CLI_PATH, spawnAgent, waitForLog } from '../helpers/agent-process.js';
 import { createTestPrefix, findFreePort } from '../helpers/redis.js';
@@ -16,10 +18,14 @@ const processes: RedisProcess[] = [];
 const agents: AgentProcess[] = [];
 
 function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]) {
   const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
     encoding: 'utf8',
     timeout: 30_000,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -86,6 +92,20 @@ describe('Redis connection checks', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('no campaigns');
+  });
+
+  it('the password may come from REDIS_PASSWORD_FILE (a mounted secret), never from the URL or the command line', () => {
+    const file = join(acl.dir, 'redis_password');
+    writeFileSync(file, `${PASSWORD}\n`);
+    const url = `redis://fleet@127.0.0.1:${acl.port}`;
+    const run = cliWith({ REDIS_PASSWORD_FILE: file }, 'campaigns', '--redis-url', url, '--prefix', prefix);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expectOneLine(
+      cliWith({ REDIS_PASSWORD_FILE: join(acl.dir, 'missing') }, 'campaigns', '--redis-url', url),
+      'FR_ERR_REDIS_URL_INVALID',
+      /REDIS_PASSWORD_FILE cannot be read \(ENOENT\)/,
+    );
   });
 
   it('a wrong or missing password says "authentication failed", without the password', () => {
