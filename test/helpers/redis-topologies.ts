@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { findFreePort } from './redis.js';
+import { findFreePort, waitForPing } from './redis.js';
 
 /**
  * Redis processes of a test's own (real redis-server, real Sentinel): ACL users, Cluster mode, a primary with a
@@ -14,30 +14,6 @@ export interface RedisProcess {
   readonly dir: string;
   readonly child: ChildProcess;
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, password?: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...(password && { password }),
-    });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`redis on port ${port} did not start`);
 }
 
 /** `redis-server` with `args` on a free port (or `port`), AOF on, noeviction. */
@@ -57,7 +33,7 @@ export async function spawnRedis(
     const aof = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction'];
     child = spawn('redis-server', [...base, ...aof, ...args], { stdio: 'ignore' });
   }
-  await waitForPort(port, options.password);
+  await waitForPing(`redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`);
   return {
     port,
     dir,

@@ -4,13 +4,13 @@ import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../src/errors/index.js';
 import { createLocalTransport } from '../../src/transport/local/local-transport.js';
 import { createHostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/index.js';
 import { loadSshCredentials } from '../../src/transport/ssh/load-credentials.js';
 import { createSshTransport, type SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
 import { DEFAULT_SCRIPT_PATH } from '../../src/workers/transport-registry.js';
+import { failureOf } from '../helpers/failure-of.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -46,16 +46,6 @@ function request(user: string, stagingDir: string) {
     target,
     signal: new AbortController().signal,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {

@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../src/errors/index.js';
 import { createHostKeyVerifier, type HostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/index.js';
 import { loadSshCredentials } from '../../src/transport/ssh/load-credentials.js';
 import type { SshCredentials } from '../../src/transport/ssh/options.js';
 import { createSshTransport, type SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
+import { failureOf } from '../helpers/failure-of.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -82,16 +82,6 @@ async function setFault(endpoint: SshdEndpoint, lines: string[]): Promise<void> 
 
 async function clearFault(endpoint: SshdEndpoint): Promise<void> {
   await rm(join(stations.get(endpoint)!.root, 'fault'), { force: true });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {
