@@ -73,6 +73,11 @@ function commandFor(host: Host, script: string): string {
   return `sh ${script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${host.ws.root}' {rollback}`;
 }
 
+/** The agents' own allow-list (what `--allow-apply-commands` gives): the stand-in needs each host's root. */
+function allowListFor(hosts: readonly Host[]): Map<string, string> {
+  return new Map(hosts.map((h, i) => [`bench-${i}`, commandFor(h, '{script}')]));
+}
+
 async function main(): Promise<void> {
   const account = ensureTestAccount();
   const dir = await makeTempDir('fleet-bench-ssh-');
@@ -119,7 +124,12 @@ async function main(): Promise<void> {
   }
 
   async function runFleet(campaign: string, concurrency: number, reuse: boolean): Promise<ArmResult> {
-    const transport: SshTransport = await createSshTransport({ credentials, hostKeys, reuseConnections: reuse });
+    const transport: SshTransport = await createSshTransport({
+      credentials,
+      hostKeys,
+      reuseConnections: reuse,
+      applyAllowList: allowListFor(hosts),
+    });
     const started = performance.now();
     const failures = await runPool(users, concurrency, async (u) => {
       const target: DeployTarget = {
@@ -188,7 +198,7 @@ async function main(): Promise<void> {
       logger: createLogger({ level: 'warn' }),
       transportKinds: ['ssh'],
       createSsh: async () => {
-        transport = await createSshTransport({ credentials, hostKeys });
+        transport = await createSshTransport({ credentials, hostKeys, applyAllowList: allowListFor(hosts) });
         return transport;
       },
     });
