@@ -15,6 +15,7 @@
  * BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, 1 round, results in the smoke folder.
  */
 
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +26,7 @@ import { waitForFinal } from '../test/helpers/pipeline-campaign.js';
 import { ANSIBLE_INSTALL_HINT, findAnsiblePlaybook, runAnsiblePlay } from './lib/ansible-play.js';
 import { benchSize, writeBenchResult } from './lib/bench-size.js';
 import { type BenchUser, makeBenchUsers } from './lib/bench-users.js';
-import { seedBenchCampaign } from './lib/fleet-campaign.js';
+import { benchAllowListFile, seedBenchCampaign } from './lib/fleet-campaign.js';
 import { type LoopbackFleet, startLoopbackFleet } from './lib/loopback-hosts.js';
 import { cpuSeconds, peakRss } from './lib/proc-cpu.js';
 import { deployRaw } from './lib/raw-node-ssh.js';
@@ -125,7 +126,11 @@ async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[], campa
   const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, `redis-${campaign}`));
   const redis = new Redis(embedded.url, { maxRetriesPerRequest: null });
   const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
+  // What the agent may run is the agent host's decision (docs/security.md): its allow-list names the bench commands.
+  const allowList = join(hosts.dir, `allow-${campaign}.yaml`);
+  writeFileSync(allowList, benchAllowListFile(hosts.hosts));
   const agent = spawnAgent(embedded.url, prefix, [
+    ...['--allow-apply-commands', allowList],
     ...['--concurrency', String(CONCURRENCY), '--ssh-per-host', String(PER_HOST), '--transport', 'ssh'],
     ...['--ssh-key', hosts.key.path, '--no-ssh-agent', '--known-hosts', hosts.knownHostsPath],
     ...['--lock-ms', '60000', '--stalled-ms', '30000', '--poll-ms', '100'],

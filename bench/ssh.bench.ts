@@ -22,7 +22,7 @@ import { waitForFinal } from '../test/helpers/pipeline-campaign.js';
 import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../test/helpers/redis.js';
 import { benchSize, SMOKE, writeBenchResult } from './lib/bench-size.js';
 import { type BenchUser, makeBenchUsers } from './lib/bench-users.js';
-import { benchApplyCommand, seedBenchCampaign } from './lib/fleet-campaign.js';
+import { benchAllowList, benchApplyCommand, seedBenchCampaign } from './lib/fleet-campaign.js';
 import { type LoopbackFleet, startLoopbackFleet } from './lib/loopback-hosts.js';
 import { deployRaw } from './lib/raw-node-ssh.js';
 import { runPool } from './lib/run-pool.js';
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       hostKeys,
       reuseConnections: reuse,
       perHostConcurrency: PER_HOST,
+      applyAllowList: benchAllowList(hosts),
     });
     const started = performance.now();
     const failures = await runPool(users, { concurrency }, async (u) => {
@@ -107,7 +108,12 @@ async function main(): Promise<void> {
       transportKinds: ['ssh'],
       createSsh: async () => {
         // The per-host cap is the agent's (--ssh-per-host), not the campaign's.
-        transport = await createSshTransport({ credentials, hostKeys, perHostConcurrency: PER_HOST });
+        transport = await createSshTransport({
+          credentials,
+          hostKeys,
+          perHostConcurrency: PER_HOST,
+          applyAllowList: benchAllowList(hosts),
+        });
         return transport;
       },
     });

@@ -69,6 +69,7 @@
 #   times=K     ...only for the first K runs (counted in <root>/fault.runs), then behave normally
 #   hang=1      never finish (prints a dot to stderr each second, so it dies when the SSH channel closes)
 #   sleep=S     sleep S seconds, then behave normally (a slow run)
+#   signal=NAME die of signal NAME (e.g. KILL), as a killed process does
 #   user=NAME   the switches above apply only to this user
 #   trace=1     append "start <pid> <user>" / "end <pid>" lines to <root>/trace.log (concurrency checks)
 
@@ -169,11 +170,11 @@ fi
 
 # --- test fault switches --------------------------------------------------------------------------
 if [ -f "$root/fault" ] && [ $mode != probe ] && [ $mode != verify ]; then
-  f_exit='' f_times='' f_hang='' f_sleep='' f_user='' f_trace=''
+  f_exit='' f_times='' f_hang='' f_sleep='' f_user='' f_trace='' f_signal=''
   while IFS='=' read -r key value || [ -n "$key" ]; do
     case $key in
       exit) f_exit=$value ;; times) f_times=$value ;; hang) f_hang=$value ;;
-      sleep) f_sleep=$value ;; user) f_user=$value ;; trace) f_trace=$value ;;
+      sleep) f_sleep=$value ;; user) f_user=$value ;; trace) f_trace=$value ;; signal) f_signal=$value ;;
     esac
   done <"$root/fault"
   if [ "$f_trace" = 1 ]; then
@@ -185,12 +186,13 @@ if [ -f "$root/fault" ] && [ $mode != probe ] && [ $mode != verify ]; then
       printf '%s\n' "$user" >>"$root/fault.runs"
       runs=0
       while IFS= read -r _line; do runs=$((runs + 1)); done <"$root/fault.runs"
-      [ "$runs" -le "$f_times" ] || f_exit='' f_hang='' f_sleep=''
+      [ "$runs" -le "$f_times" ] || f_exit='' f_hang='' f_sleep='' f_signal=''
     fi
     if [ "$f_hang" = 1 ]; then
       while :; do sleep 1; printf '.' >&2 || exit $EX_TEMPFAIL; done
     fi
     [ -z "$f_sleep" ] || sleep "$f_sleep"
+    [ -z "$f_signal" ] || kill -s "$f_signal" $$
     [ -z "$f_exit" ] || fail "$f_exit" "fault switch: exit $f_exit"
   fi
 fi

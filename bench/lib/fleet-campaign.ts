@@ -8,6 +8,17 @@ export function benchApplyCommand(host: LoopbackHost): string {
   return `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${host.ws.root}' {rollback}`;
 }
 
+/** The agents' own allow-list (what `--allow-apply-commands` gives): the stand-in needs each host's root. */
+export function benchAllowList(hosts: readonly LoopbackHost[]): Map<string, string> {
+  return new Map(hosts.map((host, i) => [`bench-${i}`, benchApplyCommand(host)]));
+}
+
+/** The same allow-list as the file an agent process is given (`name: 'template'` per line). */
+export function benchAllowListFile(hosts: readonly LoopbackHost[]): string {
+  const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+  return `${[...benchAllowList(hosts)].map(([name, template]) => `${name}: ${quote(template)}`).join('\n')}\n`;
+}
+
 /**
  * A running ssh campaign over `users` (one site per host: its port, staging folder and apply command), its generate
  * jobs not yet queued, so the caller starts the clock when it enqueues them.

@@ -90,6 +90,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
   const redis = await createRedisConnection(config.redisUrl, {
     role: options.role ?? 'cli',
     ...(options.onError && { onError: options.onError }),
+    ...(options.warn && { onWaiting: options.warn }),
   });
   try {
     await assertEvictionPolicy(redis, {

@@ -10,6 +10,7 @@ import type { PipelineQueues } from '../queue/types.js';
 import { computeSpecHash } from '../rollout/spec-hash.js';
 import { assertCampaignName } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, StoredError, UpsertRow } from '../store/types.js';
+import { assertNoCaseClash } from './campaign-name-clash.js';
 import { reconcileCampaign } from './reconcile-campaign.js';
 import { enqueueMatching, requireCampaign, type StartResult } from './start-campaign.js';
 import { checkRosterRows, type RosterCheck, type RosterReadOptions, validateRoster } from './validate-roster.js';
@@ -88,6 +89,7 @@ export async function importCampaign(
   input: ImportCampaignInput,
 ): Promise<ImportResult> {
   assertCampaignName(input.campaign);
+  await assertNoCaseClash(store, input.campaign); // one staging folder per name on Windows
   const clock = input.clock ?? (() => Math.max(input.now, Date.now()));
   const existing = await store.getCampaign(input.campaign);
   const settings = resolveSettings(input, existing);

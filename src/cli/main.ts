@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { coerceError } from '../errors/index.js';
+import { toRedisFleetError } from '../queue/redis-errors.js';
 import { registerCommands } from './commands/index.js';
 
 /**
@@ -24,7 +25,8 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 1;
     }
-    const fleetError = coerceError(error);
+    // A Redis error in the middle of a command names Redis (it is not a bug of ours).
+    const fleetError = toRedisFleetError(error) ?? coerceError(error);
     const where = fleetError.details['file'] ? ` (${String(fleetError.details['file'])})` : '';
     process.stderr.write(`fleet-rollout: ${fleetError.code}: ${fleetError.message}${where}\n`);
     if (fleetError.code === 'FR_ERR_INTERNAL' && process.env['FLEET_DEBUG'] && error instanceof Error) {
@@ -33,6 +35,19 @@ async function main(argv: string[]): Promise<number> {
     return fleetError.exitCode;
   }
 }
+
+/**
+ * `fleet-rollout report x | head`: once the reader is gone, stop quietly as Unix tools do (no EPIPE stack trace).
+ * Exit status 0: what was asked for was read; the rest was not wanted.
+ */
+function stopQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+    throw error;
+  });
+}
+stopQuietlyOnClosedPipe(process.stdout);
+stopQuietlyOnClosedPipe(process.stderr);
 
 main(process.argv).then(
   (code) => {

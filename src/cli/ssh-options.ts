@@ -22,6 +22,10 @@ export interface SshAgentSettings {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
   readonly perHostConcurrency: number;
+  /** The agent's own allow-list of apply-command templates (name: template); none = only the shipped script. */
+  readonly applyCommandsPath?: string;
+  /** File holding the secret that signs accept-new pins (never in Redis). */
+  readonly pinSecretFile?: string;
 }
 
 function parseMs(value: string): number {
@@ -54,6 +58,14 @@ export function addSshOptions(command: Command): Command {
       )
         .choices(['strict', 'accept-new'])
         .default('strict'),
+    )
+    .option(
+      '--allow-apply-commands <file>',
+      'ssh: YAML/JSON "name: template" list of apply commands campaigns may use besides the shipped script (env FLEET_ALLOW_APPLY_COMMANDS)',
+    )
+    .option(
+      '--host-key-pin-secret-file <file>',
+      'ssh: secret (≥ 16 bytes) signing accept-new pins, the same on every agent (env FLEET_HOST_KEY_PIN_SECRET_FILE)',
     )
     .option('--connect-timeout-ms <ms>', 'ssh: TCP connect + handshake + auth', parseMs, 20_000)
     .option('--command-timeout-ms <ms>', 'ssh: one upload or apply command', parseMs, 120_000)
@@ -91,6 +103,8 @@ export function toSshTransportOptions(
     connectTimeoutMs: Number(options['connectTimeoutMs'] ?? 20_000),
     commandTimeoutMs: Number(options['commandTimeoutMs'] ?? 120_000),
     perHostConcurrency: Number(options['sshPerHost'] ?? 10),
+    applyCommandsPath: text(options['allowApplyCommands']) ?? text(env['FLEET_ALLOW_APPLY_COMMANDS']),
+    pinSecretFile: text(options['hostKeyPinSecretFile']) ?? text(env['FLEET_HOST_KEY_PIN_SECRET_FILE']),
   };
 }
 
@@ -106,12 +120,28 @@ export async function createSshTransportFromOptions(
   settings: SshAgentSettings,
   runtime: SshRuntime,
 ): Promise<SshTransport> {
-  const { createHostKeyVerifier, createRedisHostKeyStore, createSshTransport, loadKnownHosts, loadSshCredentials } =
-    await import('../transport/ssh/index.js');
-  const [credentials, knownHosts] = await Promise.all([
+  const [
+    { createHostKeyVerifier, createRedisHostKeyStore, createSshTransport, loadKnownHosts, loadSshCredentials },
+    { loadApplyAllowList },
+    { loadPinSecret },
+  ] = await Promise.all([
+    import('../transport/ssh/index.js'),
+    import('../config/load-apply-allow-list.js'),
+    import('../transport/ssh/load-pin-secret.js'),
+  ]);
+  checkHostKeySettings(settings);
+  const [credentials, knownHosts, applyAllowList, pinSecret] = await Promise.all([
     loadSshCredentials(settings),
     loadKnownHosts(settings.knownHostsPath),
+    loadApplyAllowList(settings.applyCommandsPath),
+    settings.hostKeyPolicy === 'accept-new' ? loadPinSecret(settings.pinSecretFile) : undefined,
   ]);
+  if (settings.hostKeyPolicy === 'strict' && knownHosts.length === 0) {
+    throw new FleetError(
+      'FR_ERR_CONFIG_INVALID',
+      `--known-hosts ${settings.knownHostsPath}: no host key in it; with --host-key-policy strict every host would be refused`,
+    );
+  }
   if (settings.hostKeyPolicy === 'accept-new' && !runtime.redis) {
     throw new FleetError('FR_ERR_CONFIG_INVALID', 'host key policy accept-new needs Redis to pin keys');
   }
@@ -121,11 +151,33 @@ export async function createSshTransportFromOptions(
       : undefined;
   return createSshTransport({
     credentials,
-    hostKeys: createHostKeyVerifier({ knownHosts, policy: settings.hostKeyPolicy, ...(store && { store }) }),
+    applyAllowList,
+    hostKeys: createHostKeyVerifier({
+      knownHosts,
+      policy: settings.hostKeyPolicy,
+      ...(store && { store }),
+      ...(pinSecret && { pinSecret }),
+    }),
     timeouts: { connectMs: settings.connectTimeoutMs, commandMs: settings.commandTimeoutMs },
     perHostConcurrency: settings.perHostConcurrency,
     ...(runtime.logger && { logger: runtime.logger }),
   });
+}
+
+/** Host-key settings that would fail every user (refused before anything is read or opened). */
+function checkHostKeySettings(settings: SshAgentSettings): void {
+  if (settings.hostKeyPolicy === 'strict' && !settings.knownHostsPath) {
+    throw new FleetError(
+      'FR_ERR_CONFIG_INVALID',
+      '--host-key-policy strict needs --known-hosts FILE (or FLEET_KNOWN_HOSTS): without it every host would be refused as unknown',
+    );
+  }
+  if (settings.hostKeyPolicy === 'accept-new' && !settings.pinSecretFile) {
+    throw new FleetError(
+      'FR_ERR_CONFIG_INVALID',
+      '--host-key-policy accept-new needs --host-key-pin-secret-file FILE (or FLEET_HOST_KEY_PIN_SECRET_FILE): pins in Redis are signed so that whoever can write to Redis cannot plant one',
+    );
+  }
 }
 
 /**

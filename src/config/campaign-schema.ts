@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkApplyCommandSetting } from './apply-command-rules.js';
 
 /**
  * The campaign file (YAML or JSON), validated once. Keys are snake_case like the CSV columns.
@@ -82,12 +83,12 @@ const sshTargetSchema = z
       .refine((d) => !/(^|[\\/])\.\.([\\/]|$)/.test(d), 'staging_dir: no .. segments'),
     apply_command: z
       .string()
-      .min(1)
-      .regex(
-        /^(?:[^{}\u0000-\u001f]|\{(?:script|prf|user|office|campaign|checksum|rollback)\})*$/,
-        'apply_command: placeholders are {script} {prf} {user} {office} {campaign} {checksum} {rollback}',
-      )
-      .describe('apply command template: sh text (posix) or PowerShell text (windows); placeholders are quoted'),
+      .superRefine((value, ctx) => {
+        for (const message of checkApplyCommandSetting(value)) ctx.addIssue({ code: 'custom', message });
+      })
+      .describe(
+        "the name of a template on the agents' allow-list, or a template (sh text for posix, PowerShell text for windows) with quoted placeholders",
+      ),
   })
   .partial()
   .strict();

@@ -88,14 +88,20 @@ export function isIpv6(value: string): boolean {
   return halves.length === 2 ? count < groupsNeeded : count === groupsNeeded;
 }
 
-/** Workstation: host name (single label allowed) or IPv4/IPv6 literal (brackets accepted around IPv6). */
+/** Workstation: host name (single label allowed) or IPv4/IPv6 literal (IPv6 without brackets). */
 export function checkWorkstation(value: string): string | null {
   const first = value.charCodeAt(0) | 0x20;
   // Starts with a letter and has no colon: not an IP literal, only the host-name rules apply (the common case).
   if (first >= 0x61 && first <= 0x7a && !value.includes(':')) return checkHostName(value);
   if (isIpv4(value)) return null;
-  const unbracketed = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
-  if (unbracketed.includes(':')) return isIpv6(unbracketed) ? null : 'not a valid IPv6 address';
+  if (value.startsWith('[') || value.endsWith(']')) {
+    // `[::1]` is URL/known_hosts notation; as a host it would be looked up in DNS and retried for days.
+    const inner = value.replace(/^\[|\]$/g, '');
+    return isIpv6(inner)
+      ? `write the IPv6 address without brackets (${inner}); the port comes from the campaign's ssh settings`
+      : 'brackets are not part of a host name';
+  }
+  if (value.includes(':')) return isIpv6(value) ? null : 'not a valid IPv6 address';
   if (/^[\d.]+$/.test(value)) return 'not a valid IPv4 address';
   return checkHostName(value);
 }

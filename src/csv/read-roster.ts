@@ -4,6 +4,7 @@ import { assertRequiredColumns, type HeaderMap, mapHeader } from './columns.js';
 import { type CsvEncoding, decodeChunks } from './decode-chunks.js';
 import { type Delimiter, detectDelimiter } from './detect-delimiter.js';
 import { type CsvRecord, splitRecord } from './record-splitter.js';
+import { describeValue } from './text-rules.js';
 import type { AcceptedRow, Rejection } from './user-spec.js';
 import { createRowMemo, toDefaultCells, validateRow } from './validate-row.js';
 
@@ -94,7 +95,8 @@ export async function* readRoster(
     if (!header) {
       header = mapHeader(record.fields, file);
       if (header.unknown.length > 0) {
-        options.onWarning?.(`${file}: ignoring unknown column(s): ${header.unknown.join(', ')}`);
+        const names = header.unknown.map((name) => describeValue(name)).join(', ');
+        options.onWarning?.(`${file}: ignoring unknown column(s): ${names}`);
       }
       assertRequiredColumns(header, (column) => defaults[column] !== undefined, file);
       return undefined;

@@ -111,6 +111,18 @@ export const ERROR_CODES = {
   FR_ERR_OFFICE_POLICY_SKIPPED: permanent('this Outlook version is skipped by the campaign policy', 2),
 
   // --- trust boundaries (agent policy, Redis access) ----------------------------------------------
+  FR_ERR_APPLY_COMMAND_NOT_ALLOWED: permanent(
+    "the campaign's apply command is not on this agent's allow-list (--allow-apply-commands); nothing was run",
+  ),
+  FR_ERR_SSH_HOSTKEY_PIN_INVALID: permanent(
+    "the host key pin in Redis is not signed with the agents' pin secret (forged or foreign); not trusted",
+  ),
+  FR_ERR_REDIS_AUTH_FAILED: permanent('Redis authentication failed (user name or password)', 1),
+  FR_ERR_REDIS_URL_INVALID: permanent('the Redis URL or Sentinel settings are invalid', 1),
+  FR_ERR_REDIS_COMMAND_FAILED: transient('a Redis command failed', 1),
+  FR_ERR_REMOTE_KILLED: transient('the remote apply process was killed by a signal'),
+  FR_ERR_REMOTE_STAGING_NOT_DIR: permanent('the staging directory on the workstation is not a directory'),
+  FR_ERR_INPUT_TOO_LARGE: permanent('the input file is far larger than any file of its kind', 1),
 
   // --- intake and operator tooling -----------------------------------------------------------------
 } as const satisfies Record<string, ErrorSpec>;

@@ -22,12 +22,27 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:ev                stream the campaign's events (user and campaign moves), trimmed to ~10,000
  */
 const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Names Windows reserves for devices: a staging folder `C:\…\staging\NUL` cannot be created. */
+const WINDOWS_DEVICE_NAME = /^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])$/i;
 
 export function assertCampaignName(name: string): void {
+  const shown = JSON.stringify(name.slice(0, 80));
   if (!CAMPAIGN_NAME.test(name)) {
     throw new FleetError(
       'FR_ERR_CAMPAIGN_NAME_INVALID',
-      `invalid campaign name ${JSON.stringify(name.slice(0, 80))}: use 1-64 letters, digits, '_' or '-'`,
+      `invalid campaign name ${shown}: use 1-64 letters, digits, '_' or '-'`,
+    );
+  }
+  if (!/^[A-Za-z0-9]/.test(name)) {
+    throw new FleetError(
+      'FR_ERR_CAMPAIGN_NAME_INVALID',
+      `invalid campaign name ${shown}: it must start with a letter or a digit (a name like - or -- reads as a command-line option)`,
+    );
+  }
+  if (WINDOWS_DEVICE_NAME.test(name)) {
+    throw new FleetError(
+      'FR_ERR_CAMPAIGN_NAME_INVALID',
+      `invalid campaign name ${shown}: Windows reserves it for a device, so its staging folder could not be created`,
     );
   }
 }

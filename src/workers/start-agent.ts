@@ -43,6 +43,7 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
     config.connection ??
     (await createRedisConnection(config.redisUrl ?? 'redis://127.0.0.1:6379', {
       role: 'worker',
+      onWaiting: (message) => config.logger.warn(message),
       onError: (error) => {
         if (Date.now() - lastLog < 5000) return;
         lastLog = Date.now();

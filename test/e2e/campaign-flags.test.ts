@@ -29,6 +29,10 @@ const CSV = [
   'carol,exch01.contoso.fr,https://mail.contoso.fr,ws-3.demo.lan,paris',
 ];
 
+/** A custom template has every required placeholder (agents still run it only if their allow-list names it). */
+const FULL_TEMPLATE =
+  'sh {script} --campaign {campaign} --prf {prf} --user {user} --office {office} --checksum {checksum}';
+
 const CAMPAIGN_FILE = [
   'deploy:',
   '  transport: local',
@@ -36,7 +40,7 @@ const CAMPAIGN_FILE = [
   '    user: file-user',
   '    port: 22',
   '    target_os: windows',
-  '    apply_command: powershell -File C:/fleet/apply.ps1',
+  '    apply_command: corp-wrapper',
   '  sites:',
   '    lyon:',
   '      port: 2222',
@@ -97,7 +101,7 @@ describe('campaign ssh flags on import and run', () => {
         port: 2200,
         target_os: 'posix',
         staging_dir: '/var/tmp/fleet-stage',
-        apply_command: 'powershell -File C:/fleet/apply.ps1',
+        apply_command: 'corp-wrapper',
       },
       sites: { lyon: { port: 2222 } },
     });
@@ -130,7 +134,7 @@ describe('campaign ssh flags on import and run', () => {
       '--ssh-user',
       "o'deploy",
       '--apply-command',
-      'sh {script} --prf {prf} --user {user}',
+      FULL_TEMPLATE,
       '--json',
     );
     expect(run.stderr).toBe('');
@@ -138,7 +142,7 @@ describe('campaign ssh flags on import and run', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ campaign: 'flags-run', valid: 3, state: 'running' });
     const deploy = storedDeploy('flags-run');
     expect(deploy).toMatchObject({ transport: 'ssh', sites: {} });
-    expect(deploy?.['ssh']).toEqual({ user: "o'deploy", apply_command: 'sh {script} --prf {prf} --user {user}' });
+    expect(deploy?.['ssh']).toEqual({ user: "o'deploy", apply_command: FULL_TEMPLATE });
   });
 
   it.each([

@@ -29,6 +29,7 @@ import {
 
 const PASSPHRASE = `pass-${randomBytes(6).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+const PIN_SECRET = randomBytes(32);
 
 let sshd: Sshd;
 let dir: string;
@@ -46,8 +47,17 @@ function targetOf(endpoint: SshdEndpoint): DeployTarget {
     login: 'fleet-test',
     targetOs: 'posix',
     stagingDir: ws.staging,
-    applyCommand: `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`,
+    applyCommand: templateFor(ws),
   };
+}
+
+/** The stand-in needs its workstation root: a template each test agent allows (as --allow-apply-commands would). */
+function templateFor(ws: Workstation): string {
+  return `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`;
+}
+
+function allowList(): Map<string, string> {
+  return new Map([...stations.values()].map((ws, i) => [`ws${i}`, templateFor(ws)]));
 }
 
 function request(endpoint: SshdEndpoint, user = 'alice') {
@@ -93,6 +103,7 @@ describe('ssh connection failures are classified', () => {
     const endpoint = sshd.endpoints[0]!;
     const known = await loadKnownHosts(await knownHostsFile('kh-down', [sshd.knownHostsLine(endpoint)]));
     const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -113,6 +124,7 @@ describe('ssh connection failures are classified', () => {
     const stranger = await generateKey(dir, 'stranger_key');
     const known = await loadKnownHosts(await knownHostsFile('kh-auth', [sshd.knownHostsLine(endpoint)]));
     const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials: await loadSshCredentials({ keyPath: stranger.path }),
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -130,18 +142,24 @@ describe('ssh connection failures are classified', () => {
     const endpoint = sshd.endpoints[1]!;
     const pins = `${prefix}:hostkeys`;
     const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({
         knownHosts: [],
         policy: 'accept-new',
         store: createRedisHostKeyStore(redis, pins),
+        pinSecret: PIN_SECRET,
       }),
       timeouts: { idleCloseMs: 50 },
     });
     try {
       expect((await transport.apply(request(endpoint))).status).toBe('applied');
       const pinned = await redis.hget(pins, `${endpoint.host}:${endpoint.port}`);
-      expect(pinned).toBe(sshd.hostKey.publicLine.split(' ').slice(0, 2).join(' '));
+      // `<type> <base64> v1:<HMAC>`: signed with the agents' secret, which Redis never sees
+      const [type, base64, mac, ...rest] = (pinned ?? '').split(' ');
+      expect(`${type} ${base64}`).toBe(sshd.hostKey.publicLine.split(' ').slice(0, 2).join(' '));
+      expect(mac).toMatch(/^v1:[A-Za-z0-9+/]{43}=$/);
+      expect(rest).toEqual([]);
 
       sshd.killSessions();
       await sshd.stop();
@@ -162,6 +180,7 @@ describe('ssh connection failures are classified', () => {
     const other = sshd.endpoints[1]!;
     const known = await loadKnownHosts(await knownHostsFile('kh-strict', [sshd.knownHostsLine(other)]));
     const strict = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -170,11 +189,13 @@ describe('ssh connection failures are classified', () => {
       await knownHostsFile('kh-wrong', [`[${endpoint.host}]:${endpoint.port} ${wrong[0]} ${wrong[1]}`]),
     );
     const listedWrong = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({
         knownHosts: mismatched,
         policy: 'accept-new',
         store: createRedisHostKeyStore(redis, `${prefix}:unused`),
+        pinSecret: PIN_SECRET,
       }),
     });
     try {
@@ -198,6 +219,7 @@ describe('ssh connection failures are classified', () => {
       await knownHostsFile('kh-hashed', ['# comment', hashed, sshd.knownHostsLine(plainEndpoint)]),
     );
     const transport = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys: createHostKeyVerifier({ knownHosts: known, policy: 'strict' }),
     });
@@ -229,8 +251,8 @@ describe('ssh connection failures are classified', () => {
     });
     const passwordOnly = await loadSshCredentials({ passwordFile: join(dir, 'password') });
     const errors: string[] = [];
-    const good = await createSshTransport({ credentials: withSecrets, hostKeys, logger });
-    const bad = await createSshTransport({ credentials: passwordOnly, hostKeys, logger });
+    const good = await createSshTransport({ applyAllowList: allowList(), credentials: withSecrets, hostKeys, logger });
+    const bad = await createSshTransport({ applyAllowList: allowList(), credentials: passwordOnly, hostKeys, logger });
     try {
       const outcome = await good.apply(request(endpoint, 'secret-check'));
       logger.info({ outcome, credentials: withSecrets }, 'deployed');

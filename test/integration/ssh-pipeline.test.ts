@@ -74,6 +74,11 @@ beforeAll(async () => {
   wsA = await makeWorkstation(dir, siteA.endpoints[0]!);
   wsB = await makeWorkstation(dir, siteB.endpoints[0]!);
   await writeFile(join(dir, 'passphrase'), PASSPHRASE);
+  // The stand-in needs each workstation's root: the agents' own allow-list names the two templates.
+  await writeFile(
+    join(dir, 'apply-commands.yaml'),
+    `site-a: ${JSON.stringify(siteSettings(siteA, wsA).apply_command)}\nsite-b: ${JSON.stringify(siteSettings(siteB, wsB).apply_command)}\n`,
+  );
   await writeFile(join(dir, 'password'), PASSWORD);
   await writeFile(
     join(dir, 'known_hosts'),
@@ -95,6 +100,7 @@ beforeAll(async () => {
       sshAgent: false,
       knownHosts: join(dir, 'known_hosts'),
       hostKeyPolicy: 'strict',
+      allowApplyCommands: join(dir, 'apply-commands.yaml'),
       commandTimeoutMs: 20_000,
       redisUrl: TEST_REDIS_URL,
       prefix,

@@ -43,8 +43,17 @@ function targetOf(endpoint: SshdEndpoint): DeployTarget {
     login: 'fleet-test',
     targetOs: 'posix',
     stagingDir: ws.staging,
-    applyCommand: `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`,
+    applyCommand: templateFor(ws),
   };
+}
+
+/** The stand-in needs its workstation root: a template each test agent allows (as --allow-apply-commands would). */
+function templateFor(ws: Workstation): string {
+  return `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`;
+}
+
+function allowList(): Map<string, string> {
+  return new Map([...stations.values()].map((ws, i) => [`ws${i}`, templateFor(ws)]));
 }
 
 function applyAs(
@@ -87,7 +96,12 @@ beforeAll(async () => {
     knownHosts: parseKnownHosts(sshd.endpoints.map((e) => sshd.knownHostsLine(e)).join('\n')),
     policy: 'strict',
   });
-  transport = await createSshTransport({ credentials, hostKeys, timeouts: { commandMs: 20_000 } });
+  transport = await createSshTransport({
+    applyAllowList: allowList(),
+    credentials,
+    hostKeys,
+    timeouts: { commandMs: 20_000 },
+  });
 });
 
 afterAll(async () => {
@@ -171,7 +185,12 @@ describe('ssh transport against a real sshd', () => {
     const endpoint = sshd.endpoints[2]!;
     await setFault(endpoint, ['hang=1', 'user=dave', 'trace=1']);
     const trace = join(stations.get(endpoint)!.root, 'trace.log');
-    const quick = await createSshTransport({ credentials, hostKeys, timeouts: { commandMs: 1_500 } });
+    const quick = await createSshTransport({
+      applyAllowList: allowList(),
+      credentials,
+      hostKeys,
+      timeouts: { commandMs: 1_500 },
+    });
     try {
       const timedOut = await failureOf(applyAs('dave', endpoint, { via: quick }));
       expect(timedOut.code).toBe('FR_ERR_TRANSPORT_TIMEOUT');
@@ -237,7 +256,12 @@ describe('ssh transport against a real sshd', () => {
     const ws = stations.get(endpoint)!;
     await setFault(endpoint, ['trace=1', 'sleep=0.2']);
     await rm(join(ws.root, 'trace.log'), { force: true });
-    const capped = await createSshTransport({ credentials, hostKeys, perHostConcurrency: 4 });
+    const capped = await createSshTransport({
+      applyAllowList: allowList(),
+      credentials,
+      hostKeys,
+      perHostConcurrency: 4,
+    });
     const acceptedBefore = sshd.logs().filter((l) => l.includes('Accepted publickey')).length;
     try {
       const users = Array.from({ length: 20 }, (_, i) => `ts-user-${i}`);
@@ -269,7 +293,7 @@ describe('ssh transport against a real sshd', () => {
     await mkdir(join(ws.staging, '.fleet'), { recursive: true });
     await chown(join(ws.staging, '.fleet'), account.uid, account.gid);
     await writeFile(scriptPath, '#!/bin/sh\necho old version\nexit 1\n');
-    const fresh = await createSshTransport({ credentials, hostKeys });
+    const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
     const user = `default-cmd-${process.pid}`;
     try {
       const { applyCommand: _unused, ...defaultTarget } = targetOf(endpoint);

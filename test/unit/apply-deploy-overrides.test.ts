@@ -12,7 +12,7 @@ const FILE = parseCampaignText(
     '    user: file-user',
     '    port: 22',
     '    staging_dir: C:/ProgramData/fleet-rollout/staging',
-    '    apply_command: powershell -File C:/fleet/apply.ps1',
+    '    apply_command: corp-wrapper',
     '  sites:',
     '    lyon:',
     '      port: 2222',
@@ -21,6 +21,8 @@ const FILE = parseCampaignText(
   ].join('\n'),
   'campaign.yaml',
 );
+
+const FULL = 'sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum}';
 
 function refusal(flags: Parameters<typeof applyDeployOverrides>[1]): FleetError {
   try {
@@ -49,7 +51,7 @@ describe('applyDeployOverrides (campaign ssh flags over the campaign file)', () 
       port: 2200,
       target_os: 'posix',
       staging_dir: '/srv/fleet',
-      apply_command: 'powershell -File C:/fleet/apply.ps1',
+      apply_command: 'corp-wrapper',
     });
     expect(merged.deploy.sites).toEqual(FILE.deploy.sites);
     expect({ ...merged, deploy: undefined }).toEqual({ ...FILE, deploy: undefined });
@@ -61,9 +63,9 @@ describe('applyDeployOverrides (campaign ssh flags over the campaign file)', () 
   it('works without a campaign file (schema defaults) and accepts a port given as a number', () => {
     const merged = applyDeployOverrides(parseCampaignText('', 'none'), {
       sshPort: 2022,
-      applyCommand: 'sh {script} {prf}',
+      applyCommand: FULL,
     });
-    expect(merged.deploy.ssh).toEqual({ port: 2022, apply_command: 'sh {script} {prf}' });
+    expect(merged.deploy.ssh).toEqual({ port: 2022, apply_command: FULL });
   });
 
   it('keeps per-site overrides winning over the flags when the target is resolved', () => {
@@ -84,7 +86,21 @@ describe('applyDeployOverrides (campaign ssh flags over the campaign file)', () 
     [{ stagingDir: '/srv/../etc' }, /^--staging-dir "\/srv\/..\/etc": .*no \.\. segments/],
     [{ sshUser: 'two words' }, /^--ssh-user "two words": .*no spaces/],
     [{ sshUser: '' }, /^--ssh-user "": /],
-    [{ applyCommand: 'sh {script} {evil}' }, /^--apply-command "sh \{script\} \{evil\}": .*placeholders/],
+    [
+      { applyCommand: 'sh {script} {evil}' },
+      /^--apply-command "sh \{script\} \{evil\}": .*unknown placeholder \{evil\}/,
+    ],
+    [
+      { applyCommand: 'sh {script} --prf {prf}' },
+      /^--apply-command .*lacks \{user\} \{office\} \{campaign\} \{checksum\}/,
+    ],
+    [
+      {
+        applyCommand: `powershell -NoProfile -File C:/x.ps1 ${'{script} {prf} {user} {office} {campaign} {checksum}'}`,
+      },
+      /^--apply-command .*powershell -File/,
+    ],
+    [{ applyCommand: `pwsh -f {script} {prf} {user} {office} {campaign} {checksum}` }, /powershell -File/],
     [{ applyCommand: 'sh {script}\nrm -rf /' }, /^--apply-command /],
   ])('refuses %j with one FR_ERR_USAGE line naming the flag', (flags, message) => {
     const error = refusal(flags);

@@ -94,6 +94,24 @@ describe('campaign file', () => {
       const file = parseCampaignText(readFileSync(new URL(path, import.meta.url), 'utf8'), path);
       expect(file.defaults.proxy).toBe('https://mail.contoso.fr');
       expect(file.profile.codepage).toBe(1252);
+      // they leave apply_command out: the agent's own script, which is what a Windows workstation needs
+      expect(file.deploy.ssh.apply_command).toBeUndefined();
     }
+  });
+
+  it('refuses, at load, the apply_command the example files used to ship (no placeholders, -File)', () => {
+    const shipped =
+      'powershell -NoProfile -ExecutionPolicy Bypass -File C:/ProgramData/fleet-rollout/apply-profile.ps1';
+    const message = problemsOf(`deploy:\n  ssh:\n    apply_command: ${shipped}\n`);
+    expect(message).toContain('deploy.ssh.apply_command');
+    expect(message).toMatch(/lacks \{script\} \{prf\} \{user\} \{office\} \{campaign\} \{checksum\}/);
+    expect(message).toMatch(/uses powershell -File/);
+    expect(problemsOf('deploy:\n  sites:\n    lyon:\n      apply_command: "sh {script} {nope}"\n')).toMatch(
+      /deploy\.sites\.lyon\.apply_command: .*unknown placeholder \{nope\}/,
+    );
+    // a name refers to the agents' allow-list (checked by the agents)
+    expect(parseCampaignText('deploy:\n  ssh:\n    apply_command: corp-wrapper\n', 'x').deploy.ssh.apply_command).toBe(
+      'corp-wrapper',
+    );
   });
 });

@@ -201,6 +201,10 @@ describe('other columns', () => {
     [{ host: 'ws 01' }, 'host', 'not a valid RFC 1123 label'],
     [{ host: '10.0.0.256' }, 'host', 'not a valid IPv4 address'],
     [{ host: 'fe80::1::2' }, 'host', 'not a valid IPv6 address'],
+    // brackets are URL notation: as a host name they would be looked up in DNS and retried for days
+    [{ host: '[::1]' }, 'host', 'write the IPv6 address without brackets (::1)'],
+    [{ host: '[2001:db8::7]' }, 'host', 'without brackets (2001:db8::7)'],
+    [{ host: '[ws1]' }, 'host', 'brackets are not part of a host name'],
     [{ site: 'paris:nord' }, 'site', 'site must be 1 to 64 letters'],
     [{ office: '2000' }, 'office', 'expected 2003, 2007, 2010, 2013, 2016'],
     [{ office: '13.0' }, 'office', 'expected 2003'],
@@ -262,7 +266,7 @@ describe('other columns', () => {
   });
 
   it('accepts IP literals as workstation hosts', async () => {
-    for (const host of ['10.1.2.3', 'fe80::1', '[2001:db8::7]', '::ffff:10.0.0.1', 'ws-0001']) {
+    for (const host of ['10.1.2.3', 'fe80::1', '2001:db8::7', '::ffff:10.0.0.1', 'ws-0001']) {
       expect(accepted(await readOne({ host })).host).toBe(host);
     }
   });

@@ -12,6 +12,8 @@ function blob(type: string): Buffer {
   return Buffer.concat([length, name, randomBytes(32)]);
 }
 
+const SECRET = randomBytes(32);
+
 const line = (hosts: string, key: Buffer, type = 'ssh-ed25519'): string => `${hosts} ${type} ${key.toString('base64')}`;
 
 describe('known_hosts', () => {
@@ -59,7 +61,7 @@ describe('known_hosts', () => {
 
   it('accept-new pins the first key and refuses a different one later, even for another key type', async () => {
     const store = createMemoryHostKeyStore();
-    const verifier = createHostKeyVerifier({ knownHosts: [], policy: 'accept-new', store });
+    const verifier = createHostKeyVerifier({ knownHosts: [], policy: 'accept-new', store, pinSecret: SECRET });
     const first = blob('ssh-ed25519');
     expect(await verifier.verify('laptop7', 22, first)).toBe('pinned');
     expect(await verifier.verify('laptop7', 22, first)).toBe('pinned');
@@ -74,7 +76,26 @@ describe('known_hosts', () => {
       knownHosts: parseKnownHosts(line('ws1', listed)),
       policy: 'accept-new',
       store: createMemoryHostKeyStore(),
+      pinSecret: SECRET,
     });
     expect(await verifier.verify('ws1', 22, blob('ssh-ed25519'))).toBe('changed');
+  });
+
+  it('accept-new refuses a pin it did not sign: planted without a MAC, or signed with another secret', async () => {
+    const store = createMemoryHostKeyStore();
+    const key = blob('ssh-ed25519');
+    const keyText = `ssh-ed25519 ${key.toString('base64')}`;
+    await store.setIfAbsent('planted:22', keyText);
+    const verifier = createHostKeyVerifier({ knownHosts: [], policy: 'accept-new', store, pinSecret: SECRET });
+    expect(await verifier.verify('planted', 22, key)).toBe('forged');
+    expect(await verifier.knownKeyTypes('planted', 22)).toEqual([]);
+    const other = createHostKeyVerifier({ knownHosts: [], policy: 'accept-new', store, pinSecret: randomBytes(32) });
+    expect(await other.verify('laptop9', 22, key)).toBe('pinned');
+    // the same key, pinned under another fleet's secret: not trusted by this one
+    expect(await verifier.verify('laptop9', 22, key)).toBe('forged');
+    const mac = (await store.get('laptop9:22'))?.split(' ')[2];
+    await store.setIfAbsent('moved:22', `${keyText} ${mac}`);
+    // a valid MAC copied onto another host's field does not carry over (the host is in the MAC)
+    expect(await verifier.verify('moved', 22, key)).toBe('forged');
   });
 });

@@ -37,6 +37,16 @@ function createSshHook(options: Record<string, unknown>, logger: Logger): Transp
   return createSshTransportHook(options, logger);
 }
 
+/** While Redis is away the agent says so every few seconds (not on every reconnect attempt). */
+function throttledRedisErrorLog(logger: Logger): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < 5_000) return;
+    last = Date.now();
+    logger.warn({ err: error.message }, 'waiting for Redis: connection error, reconnecting');
+  };
+}
+
 export function registerAgent(program: Command): void {
   const command = program
     .command('agent')
@@ -130,7 +140,7 @@ export function registerAgent(program: Command): void {
           const drained = await agent.stop();
           logger.info({ drained }, 'agent stopped');
         },
-        { role: 'worker', warn: (message) => logger.warn(message) },
+        { role: 'worker', warn: (message) => logger.warn(message), onError: throttledRedisErrorLog(logger) },
       );
     } finally {
       // Idempotent: the registry closed it already when the agent started; not when start-up failed.

@@ -4,6 +4,7 @@ import type { CampaignFile } from '../../config/campaign-schema.js';
 import type { CsvEncoding } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
 import type { ProfileOptions } from '../../profile/index.js';
+import { prepareOutputDir, removeCompletionMarkers } from '../output-dir.js';
 import { createProgressBar } from '../progress-bar.js';
 
 interface GenerateFlags {
@@ -46,18 +47,21 @@ async function sizeOf(path: string): Promise<number> {
 
 async function runGenerate(csvPath: string, flags: GenerateFlags): Promise<void> {
   const startedAt = performance.now();
-  const [{ generateProfiles }, { defaultCampaignFile, loadCampaignFile }, { parseDelimiterOption }] = await Promise.all(
-    [
-      import('../../campaign/generate-profiles.js'),
-      import('../../config/load-campaign-file.js'),
-      import('../../csv/index.js'),
-    ],
-  );
+  const [
+    { generateProfiles, MANIFEST_FILE, REJECTED_FILE },
+    { defaultCampaignFile, loadCampaignFile },
+    { parseDelimiterOption },
+  ] = await Promise.all([
+    import('../../campaign/generate-profiles.js'),
+    import('../../config/load-campaign-file.js'),
+    import('../../csv/index.js'),
+  ]);
   const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
   const campaign = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
+  await prepareOutputDir(flags.out);
   const profileOptions = await resolveProfileOptions(campaign, flags);
   const bar = createProgressBar({ total: await sizeOf(csvPath), label: 'generate' });
   let summary: Awaited<ReturnType<typeof generateProfiles>>;
@@ -72,6 +76,10 @@ async function runGenerate(csvPath: string, flags: GenerateFlags): Promise<void>
       onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       onProgress: (bytesRead) => bar.update(bytesRead),
     });
+  } catch (error) {
+    // PRFs of this run may be half there: an earlier run's manifest next to them would look like a complete output.
+    await removeCompletionMarkers(flags.out, [MANIFEST_FILE, REJECTED_FILE]);
+    throw error;
   } finally {
     bar.finish();
   }

@@ -42,7 +42,7 @@ export function addImportOptions(command: Command): Command {
       )
       .option(
         '--apply-command <template>',
-        'ssh: apply command template, placeholders {script} {prf} {user} {office} {campaign} {checksum} {rollback} (overrides deploy.ssh.apply_command)',
+        "ssh: name (or exact text) of a template on the agents' --allow-apply-commands list; a template needs {script} {prf} {user} {office} {campaign} {checksum} (overrides deploy.ssh.apply_command)",
       )
       .option('--allow-rejects', 'queue the valid rows even if some rows are rejected', false)
       .option('--prune', 'remove the users whose rows are no longer in the CSV (counted either way)', false)

@@ -1,6 +1,36 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { describeValue } from '../../csv/text-rules.js';
 import type { LintReport } from '../../profile/index.js';
+
+/**
+ * Largest file lint-prf reads. Real PRFs are 2–20 KB (the OCT's biggest, with every section, stays under 64 KB);
+ * a file of megabytes is not a PRF, and reading one whole would cost several times its size in memory.
+ */
+export const MAX_PRF_BYTES = 1024 * 1024;
+
+/** Reads at most MAX_PRF_BYTES (+1 to tell a larger file), from the open file itself (no stat/read race). */
+async function readBoundedFile(path: string): Promise<Uint8Array | 'too-large'> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    if (size > MAX_PRF_BYTES) return 'too-large';
+    const buffer = Buffer.alloc(MAX_PRF_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_PRF_BYTES) return 'too-large';
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Printable form of text that comes from a file or the command line (control characters and escapes shown as \x1b…). */
+const printable = (text: string): string => describeValue(text, 400);
 
 interface LintPrfOptions {
   readonly json?: boolean;
@@ -25,13 +55,20 @@ async function lintFiles(files: readonly string[], options: LintPrfOptions): Pro
   let unreadable = false;
   let errors = false;
   for (const file of files) {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | 'too-large';
     try {
-      bytes = await readFile(file);
+      bytes = await readBoundedFile(file);
     } catch (error) {
       unreadable = true;
       const reason = (error as NodeJS.ErrnoException).code ?? String(error);
-      process.stderr.write(`${file}: FR_ERR_FILE_UNREADABLE: file cannot be read (${reason})\n`);
+      process.stderr.write(`${printable(file)}: FR_ERR_FILE_UNREADABLE: file cannot be read (${reason})\n`);
+      continue;
+    }
+    if (bytes === 'too-large') {
+      unreadable = true;
+      process.stderr.write(
+        `${printable(file)}: FR_ERR_INPUT_TOO_LARGE: larger than ${MAX_PRF_BYTES / 1024 / 1024} MiB, far larger than any PRF (a few KB): not read\n`,
+      );
       continue;
     }
     const report = lintPrf(bytes);
@@ -44,11 +81,13 @@ async function lintFiles(files: readonly string[], options: LintPrfOptions): Pro
 
 function formatReport(file: string, report: LintReport): string {
   const counts = { error: 0, warning: 0, info: 0 };
-  const lines = [`${file}: encoding ${report.encoding}, line endings ${report.lineEndings}`];
+  const name = printable(file);
+  const lines = [`${name}: encoding ${report.encoding}, line endings ${report.lineEndings}`];
   for (const finding of report.findings) {
     counts[finding.severity]++;
-    lines.push(`${file}:${finding.line}: ${finding.severity} ${finding.rule}: ${finding.message}`);
+    // Messages quote the file's own text: a PRF must not be able to drive the admin's terminal.
+    lines.push(`${name}:${finding.line}: ${finding.severity} ${finding.rule}: ${printable(finding.message)}`);
   }
-  lines.push(`${file}: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} info`);
+  lines.push(`${name}: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} info`);
   return `${lines.join('\n')}\n`;
 }

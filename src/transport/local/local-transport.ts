@@ -53,6 +53,11 @@ function runScript(scriptPath: string, args: readonly string[], signal: AbortSig
           fail(toAbortError(signal, host));
           return;
         }
+        if (error && typeof error.code !== 'number' && typeof error.signal === 'string') {
+          // Killed by a signal (not ours: ours aborts): an operator, the OOM killer… — retried like the ssh case.
+          fail(new FleetError('FR_ERR_REMOTE_KILLED', `apply on ${host} was killed by ${error.signal}`, { host }));
+          return;
+        }
         if (error && typeof error.code !== 'number') {
           fail(new FleetError('FR_ERR_TRANSPORT_SPAWN', error.message, { host }));
           return;

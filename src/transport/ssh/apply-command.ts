@@ -1,5 +1,12 @@
+import {
+  APPLY_PLACEHOLDERS,
+  type ApplyAllowList,
+  type ApplyPlaceholder,
+  checkApplyTemplateText,
+  chooseApplyTemplate,
+} from '../../config/apply-command-rules.js';
 import { FleetError } from '../../errors/index.js';
-import type { TargetOs } from '../transport.js';
+import type { DeployTarget, TargetOs } from '../transport.js';
 
 /** Values substituted into an apply-command template; each is quoted for the target shell, never pasted raw. */
 export interface ApplyCommandValues {
@@ -20,8 +27,6 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TargetOs, string>> = {
 };
 
 const ROLLBACK_FLAGS: Readonly<Record<TargetOs, string>> = { posix: '--rollback', windows: '-Rollback' };
-const PLACEHOLDERS = ['script', 'prf', 'user', 'office', 'campaign', 'checksum', 'rollback'] as const;
-type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** POSIX sh: one single-quoted word; `'` becomes `'\''`. */
 export function quotePosix(value: string): string {
@@ -33,22 +38,34 @@ export function quotePowerShell(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
 }
 
-/** Names every `{placeholder}` a template uses; unknown ones are a configuration error. */
+/** A template the agent is about to use must be well formed (allow-list entries are checked at start-up too). */
 export function checkApplyTemplate(template: string): void {
-  for (const match of template.matchAll(/\{([^{}]*)\}/g)) {
-    if (!PLACEHOLDERS.includes(match[1] as Placeholder)) {
-      throw new FleetError('FR_ERR_CONFIG_INVALID', `apply_command has an unknown placeholder {${match[1]}}`);
-    }
+  const problems = checkApplyTemplateText(template);
+  if (problems.length > 0) throw new FleetError('FR_ERR_CONFIG_INVALID', problems.join('; '));
+}
+
+/**
+ * The template this agent runs for a target: its own default, or an allow-listed one the campaign names. Anything
+ * else (a template only Redis knows) is refused before any connection: FR_ERR_APPLY_COMMAND_NOT_ALLOWED.
+ */
+export function resolveApplyTemplate(target: DeployTarget, allowList: ApplyAllowList): string | undefined {
+  const choice = chooseApplyTemplate(target.applyCommand, allowList);
+  if (!choice.ok) {
+    throw new FleetError('FR_ERR_APPLY_COMMAND_NOT_ALLOWED', choice.reason, { host: target.host, step: 'policy' });
   }
+  if (choice.template !== undefined) checkApplyTemplate(choice.template);
+  return choice.template;
 }
 
 function substitute(os: TargetOs, template: string, values: ApplyCommandValues): string {
-  checkApplyTemplate(template);
   const quote = os === 'posix' ? quotePosix : quotePowerShell;
   const rollbackFlag = values.rollback ? ROLLBACK_FLAGS[os] : '';
   const withFlag = template.includes('{rollback}') || !values.rollback ? template : `${template} {rollback}`;
   return withFlag
-    .replace(/\{([a-z]+)\}/g, (_all, name: Placeholder) => {
+    .replace(/\{([^{}]*)\}/g, (_all, name: ApplyPlaceholder) => {
+      if (!APPLY_PLACEHOLDERS.includes(name)) {
+        throw new FleetError('FR_ERR_CONFIG_INVALID', `apply_command has an unknown placeholder {${name}}`);
+      }
       if (name === 'rollback') return rollbackFlag;
       if (name === 'checksum' && values.checksum === '') return quote('');
       return quote(values[name]);

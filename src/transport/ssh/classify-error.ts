@@ -21,6 +21,14 @@ const VERDICT_CODES: Partial<Record<HostKeyVerdict, ErrorCode>> = {
   unknown: 'FR_ERR_SSH_HOSTKEY_UNKNOWN',
   changed: 'FR_ERR_SSH_HOSTKEY_CHANGED',
   revoked: 'FR_ERR_SSH_HOSTKEY_CHANGED',
+  forged: 'FR_ERR_SSH_HOSTKEY_PIN_INVALID',
+};
+
+const VERDICT_TEXTS: Readonly<Record<string, (where: string) => string>> = {
+  FR_ERR_SSH_HOSTKEY_CHANGED: (where) => `host key changed for ${where} (possible man-in-the-middle); not accepted`,
+  FR_ERR_SSH_HOSTKEY_UNKNOWN: (where) => `host key unknown for ${where} (not in known_hosts, policy strict)`,
+  FR_ERR_SSH_HOSTKEY_PIN_INVALID: (where) =>
+    `host key pin for ${where} in Redis is not signed with the agents' pin secret (written by someone else); not trusted`,
 };
 
 interface Ssh2ErrorShape {
@@ -45,10 +53,7 @@ export function classifyConnectError(error: unknown, context: ConnectFailureCont
   const where = `${host}:${port}`;
   const verdictCode = context.verdict ? VERDICT_CODES[context.verdict] : undefined;
   if (verdictCode) {
-    const text =
-      verdictCode === 'FR_ERR_SSH_HOSTKEY_CHANGED'
-        ? `host key changed for ${where} (possible man-in-the-middle); not accepted`
-        : `host key unknown for ${where} (not in known_hosts, policy strict)`;
+    const text = VERDICT_TEXTS[verdictCode]?.(where) ?? verdictCode;
     return new FleetError(verdictCode, text, { host, port, step: 'connect' });
   }
   const shape = (error ?? {}) as Ssh2ErrorShape;

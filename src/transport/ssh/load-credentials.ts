@@ -59,6 +59,14 @@ export async function loadSshCredentials(sources: CredentialSources): Promise<Ss
         },
       );
     }
+    if (!key.isPrivateKey()) {
+      // ssh2 parses an `ssh-ed25519 AAAA…` line too; the agent would start and then fail every user's login.
+      throw new FleetError(
+        'FR_ERR_CONFIG_INVALID',
+        `--ssh-key ${sources.keyPath} is a public key: give the private key file (the one without .pub)`,
+        { path: sources.keyPath },
+      );
+    }
     privateKey = key;
   }
   const password = sources.passwordFile ? await readSecretFile(sources.passwordFile, 'password') : undefined;

@@ -1,4 +1,5 @@
 import type { ParsedKey } from 'ssh2';
+import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import type { HostKeyVerifier } from './host-key-verifier.js';
 
 /** What the agent process holds. Never logged, never copied into errors, records or job data. */
@@ -40,6 +41,12 @@ export interface SshTransportOptions {
   /** false = a new connection per user (measurements only). */
   readonly reuseConnections?: boolean;
   readonly logger?: TransportLogger;
+  /**
+   * Templates this agent may run besides the shipped script's default, by name (the agent's own
+   * --allow-apply-commands file). A campaign's apply command that is neither a name nor an exact text of this list is
+   * refused (FR_ERR_APPLY_COMMAND_NOT_ALLOWED) before connecting. Default: none.
+   */
+  readonly applyAllowList?: ApplyAllowList;
   /** Directory holding posix/apply-profile.sh and windows/apply-profile.ps1 (default: the package's agent/). */
   readonly agentDir?: string;
 }

@@ -67,14 +67,21 @@ function callSftp<T>(call: SftpCall, step: string, start: (done: (error: unknown
 
 /** mkdir -p over SFTP (works the same on Windows OpenSSH). */
 export async function ensureRemoteDir(call: SftpCall, dir: string): Promise<void> {
-  const exists = await callSftp<boolean>(call, 'stat', (done) =>
-    call.sftp.stat(dir, (error) => {
-      if (!error) done(undefined, true);
-      else if ((error as { code?: unknown }).code === NO_SUCH_FILE) done(undefined, false);
+  const found = await callSftp<'dir' | 'other' | 'none'>(call, 'stat', (done) =>
+    call.sftp.stat(dir, (error, stats) => {
+      if (!error) done(undefined, stats.isDirectory() ? 'dir' : 'other');
+      else if ((error as { code?: unknown }).code === NO_SUCH_FILE) done(undefined, 'none');
       else done(error);
     }),
   );
-  if (exists) return;
+  if (found === 'dir') return;
+  if (found === 'other') {
+    // A file where the staging folder should be: no retry for days will make it a folder.
+    throw new FleetError('FR_ERR_REMOTE_STAGING_NOT_DIR', `${dir} on ${call.host} exists but is not a directory`, {
+      host: call.host,
+      step: 'mkdir',
+    });
+  }
   const parent = dir.slice(0, dir.lastIndexOf('/'));
   if (parent !== '' && !/^\/[A-Za-z]:$/.test(parent)) await ensureRemoteDir(call, parent);
   await callSftp<void>(call, 'mkdir', (done) =>

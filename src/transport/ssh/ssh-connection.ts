@@ -14,6 +14,20 @@ export interface RunOptions {
   readonly step: string;
 }
 
+/**
+ * The remote process ended on a signal (sshd's exit-signal, or a shell's 128+N status): an operator, the OOM killer,
+ * a reboot or a logoff killed it. Nothing says the profile is wrong: transient.
+ */
+export function killedError(host: string, step: string, signalName: string, stderr: string): FleetError {
+  const name = signalName.startsWith('SIG') ? signalName : `SIG${signalName}`;
+  return new FleetError('FR_ERR_REMOTE_KILLED', `${step} on ${host} was killed by ${name}`, {
+    host,
+    step,
+    signal: name,
+    stderrTail: stderr.slice(-2048),
+  });
+}
+
 function keepTail(text: string): string {
   return text.length > MAX_OUTPUT_CHARS ? text.slice(text.length - MAX_OUTPUT_CHARS) : text;
 }
@@ -107,6 +121,7 @@ export class SshConnection {
       let stdout = '';
       let stderr = '';
       let exitCode: number | undefined;
+      let killedBy: string | undefined;
       const releaseChannel = (): void => {
         if (!released) {
           released = true;
@@ -168,12 +183,14 @@ export class SshConnection {
           opened.stderr.on('data', (chunk: string) => {
             stderr = keepTail(stderr + chunk);
           });
-          opened.on('exit', (code: number | null) => {
+          opened.on('exit', (code: number | null, signalName?: string) => {
             exitCode = typeof code === 'number' ? code : -1;
+            if (typeof code !== 'number' && typeof signalName === 'string') killedBy = signalName;
           });
           opened.on('close', () => {
             releaseChannel();
-            if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
+            if (killedBy !== undefined) settle(killedError(this.host, step, killedBy, stderr));
+            else if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
             else settle(undefined, { exitCode, stdout, stderr });
           });
         });

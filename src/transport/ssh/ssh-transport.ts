@@ -1,4 +1,6 @@
+import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { ApplyAllowList } from '../../config/apply-command-rules.js';
 import { FleetError } from '../../errors/index.js';
 import { interpretProbeRun, type ProbeReport } from '../../rollout/probe-result.js';
 import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
@@ -19,7 +21,7 @@ import {
   buildApplyCommand,
   buildPosixPrelude,
   CHECKSUM_MISMATCH_MARKER,
-  checkApplyTemplate,
+  resolveApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import {
@@ -32,7 +34,7 @@ import {
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
 import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
-import type { SshConnection } from './ssh-connection.js';
+import { killedError, type SshConnection } from './ssh-connection.js';
 
 export interface SshTransport extends Transport {
   readonly kind: 'ssh';
@@ -44,13 +46,14 @@ const NO_SUCH_FILE = 2;
 /** A logon name, a UPN or DOMAIN\\name (one backslash, neither side empty); never `/` or a control character. */
 const USER_RE = /^(?:[^\u0000-\u001f\u007f/\\]{1,15}\\)?[^\u0000-\u001f\u007f/\\]{1,104}$/;
 
-function checkRequest(target: DeployTarget, user: string): void {
+/** Validates the request and picks the template this agent allows (before any connection: a refusal runs nothing). */
+function checkRequest(target: DeployTarget, user: string, allowList: ApplyAllowList): string | undefined {
   if (!USER_RE.test(user) || user === '.' || user === '..') {
     throw new FleetError('FR_ERR_JOB_PAYLOAD_INVALID', 'invalid user name for a remote command', {
       host: target.host,
     });
   }
-  if (target.applyCommand !== undefined) checkApplyTemplate(target.applyCommand);
+  return resolveApplyTemplate(target, allowList);
 }
 
 /**
@@ -63,6 +66,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     throw new FleetError('FR_ERR_CONFIG_INVALID', 'ssh transport needs a private key, an ssh-agent or a password file');
   }
   const timeouts: SshTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const allowList: ApplyAllowList = options.applyAllowList ?? new Map();
   const scripts: AgentScripts = await loadAgentScripts(options.agentDir);
   const pool = new ConnectionPool({
     credentials,
@@ -108,19 +112,19 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     }
   }
 
-  async function runApply(conn: SshConnection, request: ApplyRequest): Promise<RemoteRun> {
+  async function runApply(conn: SshConnection, request: ApplyRequest, template?: string): Promise<RemoteRun> {
     const { target, artifact, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
     await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    const template = checkedTemplate(
+    const checked = checkedTemplate(
       target,
       request.stageWhileRunning
-        ? templateWithMode(target.targetOs, target.applyCommand, { kind: 'stage-while-running' })
-        : target.applyCommand,
+        ? templateWithMode(target.targetOs, template, { kind: 'stage-while-running' })
+        : template,
     );
-    let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), template);
+    let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), checked);
     if (target.targetOs === 'posix') {
       command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
     } else {
@@ -135,12 +139,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return run;
   }
 
-  async function runRollback(conn: SshConnection, request: RollbackRequest): Promise<RemoteRun> {
+  async function runRollback(conn: SshConnection, request: RollbackRequest, template?: string): Promise<RemoteRun> {
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const template = checkedTemplate(target, target.applyCommand);
-    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), template);
+    const checked = checkedTemplate(target, template);
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), checked);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
@@ -154,14 +158,15 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const template = checkedTemplate(target, templateWithMode(target.targetOs, target.applyCommand, mode));
+    const allowed = resolveApplyTemplate(target, allowList);
+    const template = checkedTemplate(target, templateWithMode(target.targetOs, allowed, mode));
     const command = buildApplyCommand(target.targetOs, commandValues(paths, request, checksum, false), template);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: mode.kind });
   }
 
   /** Probe: exit-code pass-through first (does `exit 75` come back as 75?), then the script's read-only report. */
   async function probe(request: InspectRequest): Promise<ProbeReport> {
-    checkRequest(request.target, request.user);
+    checkRequest(request.target, request.user, allowList);
     return pool.withConnection(request.target, request.signal, async (conn) => {
       const exitTest = await runMode(conn, request, { kind: 'exit-test' });
       const run = await runMode(conn, request, { kind: 'probe' });
@@ -170,7 +175,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   }
 
   async function verify(request: VerifyRequest): Promise<VerifyReport> {
-    checkRequest(request.target, request.user);
+    checkRequest(request.target, request.user, allowList);
     const mode: ScriptMode = {
       kind: 'verify',
       ...(request.expectProxy !== undefined && { expectProxy: request.expectProxy }),
@@ -184,15 +189,19 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
 
   async function execute<R extends ApplyRequest | RollbackRequest>(
     request: R,
-    step: (conn: SshConnection, request: R) => Promise<RemoteRun>,
+    step: (conn: SshConnection, request: R, template: string | undefined) => Promise<RemoteRun>,
   ): Promise<TransportOutcome> {
     const { target } = request;
-    checkRequest(target, request.user);
+    const template = checkRequest(target, request.user, allowList);
     const started = performance.now();
     // The budget starts once the host's slot is held: queueing behind a busy host is not the step's time.
     const run = await pool.withConnection(target, request.signal, (conn) =>
-      runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal })),
+      runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal }, template)),
     );
+    // sh reports a child killed by signal N as status 128+N (the stand-in and POSIX hosts run under sh).
+    if (target.targetOs === 'posix' && run.exitCode > 128 && run.exitCode <= 128 + 64) {
+      throw killedError(target.host, 'apply', signalName(run.exitCode - 128), run.stderr);
+    }
     const result = interpretRemoteRun(run, target.host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -206,6 +215,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     verify,
     close: () => pool.close(),
   };
+}
+
+/** `9` → `SIGKILL` (the number when Node does not know it). */
+function signalName(number: number): string {
+  const found = Object.entries(osConstants.signals).find(([, value]) => value === number);
+  return found ? found[0] : `signal ${number}`;
 }
 
 function checksumMismatch(host: string): FleetError {
