@@ -54,7 +54,6 @@ export async function createDashboardServer(fleet: Fleet, options: DashboardOpti
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: options.trustProxy ?? false,
-    disableRequestLogging: true,
   });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((_request, reply) =>
