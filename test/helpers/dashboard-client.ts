@@ -10,6 +10,7 @@ export interface Reply {
   readonly headers: Headers;
   readonly text: string;
   /** The parsed JSON body (undefined when the body is not JSON). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON a route answers
   readonly json: any;
 }
 
@@ -38,7 +39,10 @@ export interface DashboardHarness {
   close(): Promise<void>;
 }
 
-export async function startDashboard(fleet: Fleet, overrides: Partial<DashboardOptions> = {}): Promise<DashboardHarness> {
+export async function startDashboard(
+  fleet: Fleet,
+  overrides: Partial<DashboardOptions> = {},
+): Promise<DashboardHarness> {
   const app = await createDashboardServer(fleet, {
     tokens: [
       { name: 'admin', token: ADMIN_TOKEN, role: 'admin' },
