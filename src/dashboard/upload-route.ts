@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../app/open-fleet.js';
@@ -37,17 +37,21 @@ export function registerUploadRoute(app: FastifyInstance, fleet: Fleet, maxBytes
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > maxBytes) throw new FleetError('FR_ERR_DASHBOARD_TOO_LARGE');
-    // pipeline, not pipe: a client that aborts mid-upload fails the import instead of leaving it waiting.
-    const stream = pipeline(body as Readable, limitBytes(maxBytes), () => undefined);
+    const limited = limitBytes(body as Readable, maxBytes);
+    const stream = limited.stream;
     const reportDir = await mkdtemp(join(tmpdir(), 'fleet-dashboard-'));
     try {
-      const result = await fleet.importCsv({
-        campaign: query.name,
-        source: { stream, name: query.file ?? `${query.name}.csv` },
-        allowRejects: false,
-        start: query.start === 'true',
-        reportDir,
-      });
+      const result = await fleet
+        .importCsv({
+          campaign: query.name,
+          source: { stream, name: query.file ?? `${query.name}.csv` },
+          allowRejects: false,
+          start: query.start === 'true',
+          reportDir,
+        })
+        .catch((error: unknown) => {
+          throw limited.tooLarge() ? new FleetError('FR_ERR_DASHBOARD_TOO_LARGE') : error;
+        });
       if (result.rejected > 0) {
         const rejections = result.reportPath ? await readRejections(result.reportPath) : [];
         const error = new FleetError(
@@ -76,16 +80,34 @@ export function registerUploadRoute(app: FastifyInstance, fleet: Fleet, maxBytes
   });
 }
 
-/** Fails the stream with FR_ERR_DASHBOARD_TOO_LARGE past `maxBytes` (the body of a chunked upload has no length). */
-function limitBytes(maxBytes: number): Transform {
+/**
+ * The body as a stream that fails with FR_ERR_DASHBOARD_TOO_LARGE past `maxBytes` (a chunked upload has no length).
+ * The request itself is never destroyed (its socket carries the answer): past the limit it is drained unread.
+ */
+function limitBytes(body: Readable, maxBytes: number): { stream: Readable; tooLarge: () => boolean } {
+  const out = new PassThrough();
+  out.on('error', () => undefined); // the import reports it (it may not be reading yet)
   let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      seen += chunk.length;
-      if (seen > maxBytes) callback(new FleetError('FR_ERR_DASHBOARD_TOO_LARGE'));
-      else callback(null, chunk);
-    },
+  let failed = false;
+  body.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    seen += chunk.length;
+    if (seen > maxBytes) {
+      failed = true;
+      out.destroy(new FleetError('FR_ERR_DASHBOARD_TOO_LARGE'));
+      body.resume();
+      return;
+    }
+    if (!out.write(chunk)) body.pause();
   });
+  out.on('drain', () => body.resume());
+  body.on('end', () => {
+    if (!failed) out.end();
+  });
+  body.on('error', (error) => {
+    if (!failed) out.destroy(error);
+  });
+  return { stream: out, tooLarge: () => failed };
 }
 
 async function readRejections(path: string): Promise<Rejection[]> {

@@ -6,7 +6,7 @@ import {
   type RequestOptions,
   startDashboard,
 } from '../helpers/dashboard-client.js';
-import { createFleetFixture, csvRow, type FleetFixture } from '../helpers/fleet-fixture.js';
+import { CSV_HEADER, createFleetFixture, csvRow, type FleetFixture } from '../helpers/fleet-fixture.js';
 
 /** Auth, read-only token, CSRF and origin, headers and limits, over real HTTP against a real Redis. */
 let fixture: FleetFixture;
@@ -152,6 +152,43 @@ describe('dashboard security', () => {
     });
     expect(reply.status).toBe(413);
     expect(reply.json.error.code).toBe('FR_ERR_DASHBOARD_TOO_LARGE');
+  });
+
+  it('refuses an upload over the limit with 413 and imports nothing', async () => {
+    const small = await startDashboard(fixture.fleet, { uploadLimit: 1024 });
+    try {
+      const session = await small.login();
+      const rows = Array.from({ length: 40 }, (_, i) => csvRow(`big${i}`, `ws-big${i}`));
+      const reply = await small.request('POST', '/api/campaigns?name=big', {
+        session,
+        raw: { type: 'text/csv', data: `${CSV_HEADER}\n${rows.join('\n')}\n` },
+      });
+      expect(reply.status).toBe(413);
+      expect(reply.json.error.code).toBe('FR_ERR_DASHBOARD_TOO_LARGE');
+      // Chunked (no content-length): cut off while streaming.
+      const body = `${CSV_HEADER}\n${rows.join('\n')}\n`;
+      const chunked = await fetch(`${small.base}/api/campaigns?name=big`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'text/csv',
+          cookie: session.cookie,
+          'x-csrf-token': session.csrf,
+          origin: small.base,
+        },
+        body: new ReadableStream({
+          start(controller) {
+            for (let i = 0; i < body.length; i += 256)
+              controller.enqueue(new TextEncoder().encode(body.slice(i, i + 256)));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
+      await expect(fixture.fleet.campaign('big')).rejects.toMatchObject({ code: 'FR_ERR_CAMPAIGN_NOT_FOUND' });
+    } finally {
+      await small.close();
+    }
   });
 
   it('expires sessions', async () => {
