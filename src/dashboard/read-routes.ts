@@ -20,6 +20,11 @@ const HEARTBEAT_MS = 15_000;
 
 /** The read side: campaigns, status, the users table, one user, the export, the live events, the audit trail. */
 export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
+  // Live event streams end when the server closes (a hijacked reply would otherwise hold `close` open).
+  const streams = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.abort();
+  });
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
 
   app.get('/api/campaigns', async () => ({ campaigns: await fleet.campaigns() }));
@@ -60,12 +65,14 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
     const lastId = request.headers['last-event-id'];
     const start = typeof lastId === 'string' && /^\d+-\d+$/.test(lastId) ? lastId : (from ?? '$');
     const stop = new AbortController();
+    streams.add(stop);
     reply.hijack();
     reply.raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
-      connection: 'keep-alive',
+      // The connection ends with the stream (a kept-alive socket would hold the server's close for seconds).
+      connection: 'close',
     });
     reply.raw.write(': live\n\n');
     const heartbeat = setInterval(() => reply.raw.write(': ping\n\n'), HEARTBEAT_MS);
@@ -78,6 +85,7 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
       if (!stop.signal.aborted) request.log.warn({ err: error }, 'event stream ended');
     } finally {
       clearInterval(heartbeat);
+      streams.delete(stop);
       reply.raw.end();
     }
   });

@@ -191,6 +191,19 @@ describe('dashboard security', () => {
     }
   });
 
+  it('ends live event streams when the server closes', async () => {
+    const other = await startDashboard(fixture.fleet);
+    const session = await other.login(READONLY_TOKEN);
+    const live = await fetch(`${other.base}/api/campaigns/${C}/events`, { headers: { cookie: session.cookie } });
+    expect(live.status).toBe(200);
+    expect(live.headers.get('content-type')).toContain('text/event-stream');
+    const drained = live.text();
+    const started = Date.now();
+    await other.close();
+    await drained;
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('expires sessions', async () => {
     const short = await startDashboard(fixture.fleet, { sessionTtlMs: 300 });
     try {
