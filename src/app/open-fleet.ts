@@ -29,6 +29,7 @@ import type { UserState } from '../rollout/states.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
+import { type AuditFacade, createAuditLog } from './audit-log.js';
 
 /** Where an import reads its CSV: a file, or a stream (an upload) spooled to a private temp file first. */
 export type CsvSource = { readonly path: string } | { readonly stream: Readable; readonly name: string };
@@ -43,7 +44,7 @@ export type FleetImportInput = Omit<ImportCampaignInput, 'csvPath' | 'csvName' |
  * The application's one entrance: the CLI is argument parsing and printing over it, the dashboard is HTTP over it.
  * Every use case that changes a campaign ends with the reconciler, so the queues always follow the records.
  */
-export interface Fleet extends AsyncDisposable {
+export interface Fleet extends AsyncDisposable, AuditFacade {
   readonly config: FleetConfig;
   importCsv(input: FleetImportInput): Promise<ImportResult>;
   start(name: string): Promise<StartResult>;
@@ -161,6 +162,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     report: (name, filter = {}) => streamReport(store, name, filter),
     events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),
+    ...createAuditLog(redis, config.prefix, now),
     async close() {
       if (closed) return;
       closed = true;

@@ -125,6 +125,12 @@ export const ERROR_CODES = {
   FR_ERR_INPUT_TOO_LARGE: permanent('the input file is far larger than any file of its kind', 1),
 
   // --- intake and operator tooling -----------------------------------------------------------------
+  FR_ERR_DASHBOARD_UNAUTHENTICATED: permanent('log in first (no session, or it expired)', 1, 401),
+  FR_ERR_DASHBOARD_FORBIDDEN: permanent('this token may look but not act', 1, 403),
+  FR_ERR_DASHBOARD_CSRF: permanent('missing or wrong CSRF token, or a request from another origin', 1, 403),
+  FR_ERR_DASHBOARD_TOO_LARGE: permanent('the request body is too large', 1, 413),
+  FR_ERR_DASHBOARD_RATE_LIMITED: permanent('too many attempts; wait and try again', 1, 429),
+  FR_ERR_DASHBOARD_ROWS_REJECTED: permanent('the uploaded CSV has rejected rows; nothing was imported', 2, 422),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

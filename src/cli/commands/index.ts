@@ -3,6 +3,7 @@ import { registerUserActions } from './act-on-users.js';
 import { registerAgent } from './agent.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerControls } from './control.js';
+import { registerDashboard } from './dashboard.js';
 import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
@@ -33,6 +34,7 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerReport(program);
   registerUser(program);
+  registerDashboard(program);
   registerDemo(program);
   registerGenerate(program);
   registerLintPrf(program);

@@ -1,0 +1,140 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Fleet } from '../app/open-fleet.js';
+import { formatReportCsv, formatReportJson, type ReportRow } from '../campaign/stream-report.js';
+import type { UserPage, UserRecord } from '../store/types.js';
+import {
+  auditQuery,
+  campaignParams,
+  eventsQuery,
+  exportQuery,
+  type FilterQuery,
+  toUserFilter,
+  userParams,
+  usersQuery,
+} from './schemas.js';
+
+/** Pages fetched at most to fill one page when filtering by stage (the store has no stage index). */
+const STAGE_FETCHES = 50;
+const HEARTBEAT_MS = 15_000;
+
+/** The read side: campaigns, status, the users table, one user, the export, the live events, the audit trail. */
+export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
+  // Live event streams end when the server closes (a hijacked reply would otherwise hold `close` open).
+  const streams = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.abort();
+  });
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+
+  app.get('/api/campaigns', async () => ({ campaigns: await fleet.campaigns() }));
+
+  app.get('/api/campaigns/:name', async (request) => {
+    const { name } = campaignParams.parse(request.params);
+    return fleet.status(name);
+  });
+
+  app.get('/api/campaigns/:name/users', async (request) => {
+    const { name } = campaignParams.parse(request.params);
+    const query = usersQuery.parse(request.query);
+    const page = await queryUsers(fleet, name, query, query.cursor, query.limit);
+    return { users: page.users, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+  });
+
+  app.get('/api/campaigns/:name/users/:username', async (request) => {
+    const { name, username } = userParams.parse(request.params);
+    return fleet.user(name, username);
+  });
+
+  app.get('/api/campaigns/:name/export', async (request, reply) => {
+    const { name } = campaignParams.parse(request.params);
+    const query = exportQuery.parse(request.query);
+    await fleet.campaign(name); // a missing campaign answers 404 before the stream starts
+    const rows = filterRows(fleet.report(name, toUserFilter(query)), query.stage);
+    const body = query.format === 'csv' ? formatReportCsv(rows) : formatReportJson(rows);
+    return reply
+      .type(query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}-users.${query.format}"`)
+      .send(Readable.from(body));
+  });
+
+  app.get('/api/campaigns/:name/events', async (request, reply) => {
+    const { name } = campaignParams.parse(request.params);
+    const { from } = eventsQuery.parse(request.query);
+    await fleet.campaign(name);
+    const lastId = request.headers['last-event-id'];
+    const start = typeof lastId === 'string' && /^\d+-\d+$/.test(lastId) ? lastId : (from ?? '$');
+    const stop = new AbortController();
+    streams.add(stop);
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      // The connection ends with the stream (a kept-alive socket would hold the server's close for seconds).
+      connection: 'close',
+    });
+    reply.raw.write(': live\n\n');
+    const heartbeat = setInterval(() => reply.raw.write(': ping\n\n'), HEARTBEAT_MS);
+    request.raw.on('close', () => stop.abort());
+    try {
+      for await (const event of fleet.events(name, { from: start, signal: stop.signal, blockMs: 1000 })) {
+        reply.raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      }
+    } catch (error) {
+      if (!stop.signal.aborted) request.log.warn({ err: error }, 'event stream ended');
+    } finally {
+      clearInterval(heartbeat);
+      streams.delete(stop);
+      reply.raw.end();
+    }
+  });
+
+  app.get('/api/audit', async (request) => {
+    const query = auditQuery.parse(request.query);
+    return fleet.auditLog({ limit: query.limit, ...(query.cursor !== undefined && { cursor: query.cursor }) });
+  });
+}
+
+/**
+ * One page of the users table from the store's indexes (`fleet.users`, never BullMQ). With a stage, the page is
+ * filled by asking exactly for what is missing, so the cursor never skips a user.
+ */
+export async function queryUsers(
+  fleet: Fleet,
+  name: string,
+  query: FilterQuery,
+  cursor: string | undefined,
+  limit: number,
+): Promise<UserPage> {
+  const filter = toUserFilter(query);
+  if (query.stage === undefined) return fleet.users(name, filter, { limit, ...(cursor !== undefined && { cursor }) });
+  const users: UserRecord[] = [];
+  let next = cursor;
+  for (let fetches = 0; fetches < STAGE_FETCHES && users.length < limit; fetches += 1) {
+    const page = await fleet.users(name, filter, {
+      limit: limit - users.length,
+      ...(next !== undefined && { cursor: next }),
+    });
+    users.push(...page.users.filter((user) => user.stage === query.stage));
+    next = page.nextCursor;
+    if (next === undefined) break;
+  }
+  return next === undefined ? { users } : { users, nextCursor: next };
+}
+
+/** How many users a filter matches, counted page by page from the indexes (the count an action confirms). */
+export async function countUsers(fleet: Fleet, name: string, query: FilterQuery): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await queryUsers(fleet, name, query, cursor, 500);
+    count += page.users.length;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return count;
+}
+
+async function* filterRows(rows: AsyncIterable<ReportRow>, stage: string | undefined): AsyncGenerator<ReportRow> {
+  for await (const row of rows) if (stage === undefined || row.stage === stage) yield row;
+}
