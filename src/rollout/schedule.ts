@@ -1,0 +1,203 @@
+import { DateTime, IANAZone } from 'luxon';
+
+/**
+ * Maintenance windows and start times (pure, `now` passed in). Wall-clock times are turned into instants by luxon
+ * in the window's IANA zone, so DST changes move the instants, never the wall clock: `22:00-06:00` lasts 7 hours on
+ * the spring-forward night and 9 on the fall-back night. A wall time that does not exist (02:30 on a spring-forward
+ * day) is shifted forward by the gap (03:30); one that happens twice (01:30 on a fall-back day) is the second one.
+ */
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** One recurring opening: on each listed day (the day it opens), from startMinute to endMinute (local minutes). */
+export interface MaintenanceWindow {
+  readonly days: readonly Weekday[];
+  readonly startMinute: number;
+  /** 1..1440; not after startMinute means the window ends the next day (`22:00-06:00`). */
+  readonly endMinute: number;
+}
+
+/** Where and when one site may be deployed to. No windows: always open. */
+export interface SiteSchedule {
+  readonly timezone: string;
+  readonly windows: readonly MaintenanceWindow[];
+}
+
+/** A campaign's schedule: when it may begin, its default windows and each site's own. */
+export interface RolloutSchedule {
+  readonly startAt?: number;
+  readonly campaign: SiteSchedule;
+  /** Keyed by the CSV `site` value; sites not listed follow `campaign`. */
+  readonly sites: Readonly<Record<string, SiteSchedule>>;
+}
+
+/** An instant interval [start, end) during which deploys may start (adjacent and overlapping windows merged). */
+export interface Opening {
+  readonly start: number;
+  readonly end: number;
+}
+
+const DAY_MS = 86_400_000;
+/** How far ahead openings are looked for (a window may open once a week; a long holiday stop spans 2 weeks). */
+export const SCHEDULE_HORIZON_MS = 30 * DAY_MS;
+
+export function isValidTimeZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+/** `22:00-06:00` → minutes; `24:00` is allowed as an end. A string is a problem in words. */
+export function parseWindowHours(text: string): { startMinute: number; endMinute: number } | string {
+  const match = /^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
+  if (!match) return `"${text}": expected HH:MM-HH:MM, e.g. 22:00-06:00`;
+  const [startHour, startMin, endHour, endMin] = match.slice(1).map(Number) as [number, number, number, number];
+  const startMinute = startHour * 60 + startMin;
+  const endMinute = endHour * 60 + endMin;
+  if (startHour > 23 || startMin > 59) return `"${text}": the start must be 00:00 to 23:59`;
+  if (endMin > 59 || endMinute > 1440) return `"${text}": the end must be 00:00 to 24:00`;
+  // An end of 00:00 is midnight at the end of the day, like 24:00.
+  const end = endMinute === 0 ? 1440 : endMinute;
+  if (end === startMinute) return `"${text}": start and end are equal (use 00:00-24:00 for a whole day)`;
+  return { startMinute, endMinute: end };
+}
+
+/** The schedule of a user's site (the campaign's when the site has none of its own). */
+export function scheduleForSite(schedule: RolloutSchedule, site: string | undefined): SiteSchedule {
+  return (site !== undefined ? schedule.sites[site] : undefined) ?? schedule.campaign;
+}
+
+function localInstant(day: DateTime, minute: number, zone: string): number {
+  const date = minute >= 1440 ? day.plus({ days: 1 }) : day;
+  const m = minute % 1440;
+  return DateTime.fromObject(
+    { year: date.year, month: date.month, day: date.day, hour: Math.floor(m / 60), minute: m % 60 },
+    { zone },
+  ).toMillis();
+}
+
+/**
+ * Openings of a site that overlap [from, to), in order, adjacent or overlapping windows merged into one (so a
+ * deploy may run across `18:00-24:00` then `00:00-06:00`). An always-open site gives one opening [from, to).
+ */
+export function listOpenings(site: SiteSchedule, from: number, to: number): Opening[] {
+  if (site.windows.length === 0) return from < to ? [{ start: from, end: to }] : [];
+  const raw: Opening[] = [];
+  // Start a day early: a window that opened yesterday evening may still be open.
+  let day = DateTime.fromMillis(from - DAY_MS, { zone: site.timezone }).startOf('day');
+  while (day.toMillis() < to) {
+    const weekday = WEEKDAYS[day.weekday - 1] as Weekday;
+    for (const window of site.windows) {
+      if (!window.days.includes(weekday)) continue;
+      const start = localInstant(day, window.startMinute, site.timezone);
+      const endDay = window.endMinute <= window.startMinute ? day.plus({ days: 1 }) : day;
+      const end = localInstant(endDay, window.endMinute, site.timezone);
+      if (end > start && end > from && start < to) raw.push({ start, end });
+    }
+    day = day.plus({ days: 1 });
+  }
+  raw.sort((a, b) => a.start - b.start || a.end - b.end);
+  const merged: Opening[] = [];
+  for (const opening of raw) {
+    const last = merged[merged.length - 1];
+    if (last && opening.start <= last.end)
+      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, opening.end) };
+    else merged.push(opening);
+  }
+  return merged;
+}
+
+export type WindowState =
+  | { readonly open: true; readonly closesAt: number }
+  | { readonly open: false; readonly opensAt: number | undefined };
+
+/** Whether the site's window is open at `now`, and when it closes or next opens (within the horizon). */
+export function windowStateAt(site: SiteSchedule, now: number, horizonMs = SCHEDULE_HORIZON_MS): WindowState {
+  if (site.windows.length === 0) return { open: true, closesAt: Number.POSITIVE_INFINITY };
+  const openings = listOpenings(site, now, now + horizonMs);
+  const current = openings.find((opening) => opening.start <= now && now < opening.end);
+  if (current) return { open: true, closesAt: current.end };
+  return { open: false, opensAt: openings.find((opening) => opening.start > now)?.start };
+}
+
+/**
+ * The earliest instant at or after `from` when a deploy expected to take `durationMs` may start: inside an opening
+ * with at least that much of it left. Undefined when no opening within the horizon is long enough.
+ */
+export function findStartSlot(
+  site: SiteSchedule,
+  from: number,
+  durationMs: number,
+  horizonMs = SCHEDULE_HORIZON_MS,
+): { readonly at: number; readonly closesAt: number } | undefined {
+  if (site.windows.length === 0) return { at: from, closesAt: Number.POSITIVE_INFINITY };
+  for (const opening of listOpenings(site, from, from + horizonMs)) {
+    const at = Math.max(from, opening.start);
+    if (at + durationMs <= opening.end) return { at, closesAt: opening.end };
+  }
+  return undefined;
+}
+
+/** `2026-12-01 22:00 Europe/Paris` (the wall clock of the zone, then the zone). */
+export function formatLocal(instant: number, zone: string): string {
+  return `${DateTime.fromMillis(instant, { zone }).toFormat('ccc yyyy-MM-dd HH:mm', { locale: 'en' })} ${zone}`;
+}
+
+/** `start_at`: an ISO date-time with an offset (`Z`, `+01:00`), or without one read in `zone`. */
+export function parseStartAt(text: string, zone: string): number | undefined {
+  const parsed = DateTime.fromISO(text, { zone, setZone: true });
+  return parsed.isValid ? parsed.toMillis() : undefined;
+}
+
+export type ScheduleVerdict =
+  | { readonly kind: 'open'; readonly closesAt: number }
+  | { readonly kind: 'wait'; readonly until: number; readonly reason: string };
+
+/**
+ * Whether a deploy of a user of `site` expected to take `expectedMs` may start at `now`: after `start_at`, inside
+ * the site's window, with the expected duration fitting in the time left. Otherwise the next instant it may, with
+ * the reason in the site's wall clock. With no window long enough within the horizon, it waits for the next opening
+ * (or a day) and says so.
+ */
+export function decideSchedule(
+  schedule: RolloutSchedule,
+  site: string | undefined,
+  expectedMs: number,
+  now: number,
+): ScheduleVerdict {
+  const own = scheduleForSite(schedule, site);
+  const from = Math.max(now, schedule.startAt ?? now);
+  const slot = findStartSlot(own, from, expectedMs);
+  if (slot && slot.at <= now) return { kind: 'open', closesAt: slot.closesAt };
+  const zone = own.timezone;
+  const minutes = Math.ceil(expectedMs / 60_000);
+  if (!slot) {
+    const state = windowStateAt(own, from);
+    const until = state.open ? from + DAY_MS : (state.opensAt ?? from + DAY_MS);
+    return {
+      kind: 'wait',
+      until,
+      reason: `no maintenance window in the next ${SCHEDULE_HORIZON_MS / DAY_MS} days is long enough for a deploy of ~${minutes} min`,
+    };
+  }
+  if (schedule.startAt !== undefined && now < schedule.startAt) {
+    return { kind: 'wait', until: slot.at, reason: `campaign starts at ${formatLocal(schedule.startAt, zone)}` };
+  }
+  const state = windowStateAt(own, now);
+  if (state.open) {
+    return {
+      kind: 'wait',
+      until: slot.at,
+      reason: `window closes at ${formatLocal(state.closesAt, zone)}, too soon for a deploy of ~${minutes} min: next opening ${formatLocal(slot.at, zone)}`,
+    };
+  }
+  return {
+    kind: 'wait',
+    until: slot.at,
+    reason: `outside the maintenance window: opens ${formatLocal(slot.at, zone)}`,
+  };
+}
+
+/** A deploy's expected duration: the measured estimate, never below the floor (nor below a minute). */
+export function expectedDeployMs(estimateMs: number | undefined, floorMs: number | undefined): number {
+  return Math.max(60_000, floorMs ?? 0, estimateMs ?? 0);
+}
