@@ -61,6 +61,36 @@ export function parseWindowHours(text: string): { startMinute: number; endMinute
   return { startMinute, endMinute: end };
 }
 
+const DAY_GROUPS: Readonly<Record<string, readonly Weekday[]>> = {
+  daily: WEEKDAYS,
+  weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+  weekends: ['sat', 'sun'],
+};
+
+/** `[mon-fri]`, `[sat, sun]`, `[daily]`, `[weekdays]`, `[fri-mon]` (wraps) → weekdays; a string is a problem. */
+export function parseDays(items: readonly string[]): Weekday[] | string {
+  const days = new Set<Weekday>();
+  for (const item of items) {
+    const text = item.trim().toLowerCase();
+    const group = DAY_GROUPS[text];
+    if (group) {
+      for (const day of group) days.add(day);
+      continue;
+    }
+    const [from, to, extra] = text.split('-').map((part) => part.trim());
+    const a = WEEKDAYS.indexOf(from as Weekday);
+    const b = to === undefined ? a : WEEKDAYS.indexOf(to as Weekday);
+    if (a < 0 || b < 0 || extra !== undefined) {
+      return `"${item}": use mon tue wed thu fri sat sun, a range like mon-fri, daily, weekdays or weekends`;
+    }
+    for (let i = a; ; i = (i + 1) % 7) {
+      days.add(WEEKDAYS[i] as Weekday);
+      if (i === b) break;
+    }
+  }
+  return WEEKDAYS.filter((day) => days.has(day));
+}
+
 /** The schedule of a user's site (the campaign's when the site has none of its own). */
 export function scheduleForSite(schedule: RolloutSchedule, site: string | undefined): SiteSchedule {
   return (site !== undefined ? schedule.sites[site] : undefined) ?? schedule.campaign;
@@ -148,6 +178,12 @@ export function parseStartAt(text: string, zone: string): number | undefined {
   return parsed.isValid ? parsed.toMillis() : undefined;
 }
 
+/** Whether an ISO date-time names its offset (then the zone it is read in does not matter). */
+export function startAtHasOffset(text: string): boolean {
+  const a = parseStartAt(text, 'UTC');
+  return a !== undefined && a === parseStartAt(text, 'Pacific/Kiritimati');
+}
+
 export type ScheduleVerdict =
   | { readonly kind: 'open'; readonly closesAt: number }
   | { readonly kind: 'wait'; readonly until: number; readonly reason: string };
@@ -200,4 +236,28 @@ export function decideSchedule(
 /** A deploy's expected duration: the measured estimate, never below the floor (nor below a minute). */
 export function expectedDeployMs(estimateMs: number | undefined, floorMs: number | undefined): number {
   return Math.max(60_000, floorMs ?? 0, estimateMs ?? 0);
+}
+
+/** `mon-fri 22:00-06:00`, `daily 00:00-24:00`, `sat,sun 08:00-20:00`. */
+export function describeWindow(window: MaintenanceWindow): string {
+  const hhmm = (minute: number) =>
+    `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  return `${describeDays(window.days)} ${hhmm(window.startMinute)}-${hhmm(window.endMinute)}`;
+}
+
+function describeDays(days: readonly Weekday[]): string {
+  if (days.length === 7) return 'daily';
+  const runs: string[] = [];
+  let i = 0;
+  while (i < WEEKDAYS.length) {
+    if (!days.includes(WEEKDAYS[i] as Weekday)) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < WEEKDAYS.length && days.includes(WEEKDAYS[j + 1] as Weekday)) j += 1;
+    runs.push(j - i >= 2 ? `${WEEKDAYS[i]}-${WEEKDAYS[j]}` : WEEKDAYS.slice(i, j + 1).join(','));
+    i = j + 1;
+  }
+  return runs.join(',');
 }
