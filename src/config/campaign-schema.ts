@@ -145,6 +145,11 @@ export const scheduleSchema = z
       .positive()
       .default(5)
       .describe('floor of the expected duration of one deploy: it starts only if this much of the window is left'),
+    deploy_estimate_seconds: z
+      .number()
+      .positive()
+      .default(60)
+      .describe('expected duration of one deploy until agents have measured it (plan, and the first deploys)'),
     sites: z.record(z.string(), siteScheduleSchema).default({}),
   })
   .strict()

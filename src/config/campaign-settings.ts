@@ -72,6 +72,11 @@ export function toMinDeployMs(file: CampaignFile): number {
   return Math.round((file.schedule?.min_deploy_minutes ?? 5) * 60_000);
 }
 
+/** Expected duration of one deploy before any was measured, in milliseconds (60 s when the file has no schedule). */
+export function toDeployEstimateMs(file: CampaignFile): number {
+  return Math.round((file.schedule?.deploy_estimate_seconds ?? 60) * 1000);
+}
+
 /** The wave planner's settings; undefined when the file has no waves (one wave: everyone). */
 export function toWavePlanSettings(file: CampaignFile, campaignName: string): WavePlanSettings | undefined {
   const waves = file.waves;

@@ -11,12 +11,12 @@ function sample(usernames: readonly string[], shown: number): string {
   return usernames.length > shown ? `${head}, … +${count(usernames.length - shown)}` : head;
 }
 
+/** `Mon 2026-12-07 22:00 → Tue 12-08 06:00` (same day: `→ 23:10`), the zone's wall clock, zone not named. */
 function formatSpan(start: number, end: number, zone: string): string {
-  const from = formatLocal(start, zone);
-  const to = formatLocal(end, zone);
-  // Same day: `Tue 2026-12-01 22:00 → 23:10 Europe/Paris`.
+  const from = formatLocal(start, zone).slice(0, -zone.length - 1);
+  const to = formatLocal(end, zone).slice(0, -zone.length - 1);
   const sameDay = from.slice(0, 14) === to.slice(0, 14);
-  return `${from.slice(0, -zone.length - 1)} → ${sameDay ? to.slice(15) : to}`;
+  return `${from} → ${sameDay ? to.slice(15) : `${to.slice(0, 3)} ${to.slice(9)}`}`;
 }
 
 export function formatPlanText(plan: RolloutPlan, options: { readonly usersShown?: number } = {}): string {
@@ -45,7 +45,7 @@ export function formatPlanText(plan: RolloutPlan, options: { readonly usersShown
     const label = `wave ${wave.number}${wave.canary ? ' (canary)' : ''}`;
     const when =
       wave.startsAt !== undefined && wave.finishesAt !== undefined
-        ? formatSpan(wave.startsAt, wave.finishesAt, zone)
+        ? `${formatSpan(wave.startsAt, wave.finishesAt, zone)} ${zone}`
         : wave.startsAt !== undefined
           ? `starts ${formatLocal(wave.startsAt, zone)}, does not finish within the horizon`
           : 'not placed within the horizon';

@@ -7,6 +7,7 @@ import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
+import { registerPlan } from './plan.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { registerStatus } from './status.js';
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerGenerate(program);
   registerLintPrf(program);
+  registerPlan(program);
 }
