@@ -106,34 +106,53 @@ function localInstant(day: DateTime, minute: number, zone: string): number {
 }
 
 /**
- * Openings of a site that overlap [from, to), in order, adjacent or overlapping windows merged into one (so a
- * deploy may run across `18:00-24:00` then `00:00-06:00`). An always-open site gives one opening [from, to).
+ * Openings of a site from `from` on (the one open at `from` first), in order, adjacent or overlapping windows
+ * merged into one (so a deploy may run across `18:00-24:00` then `00:00-06:00`), computed a day at a time up to
+ * `from + horizonMs`. An always-open site gives one opening to the horizon.
  */
-export function listOpenings(site: SiteSchedule, from: number, to: number): Opening[] {
-  if (site.windows.length === 0) return from < to ? [{ start: from, end: to }] : [];
-  const raw: Opening[] = [];
+export function* openingsFrom(site: SiteSchedule, from: number, horizonMs = SCHEDULE_HORIZON_MS): Generator<Opening> {
+  const to = from + horizonMs;
+  if (site.windows.length === 0) {
+    yield { start: from, end: to };
+    return;
+  }
+  let pending: Opening | undefined;
   // Start a day early: a window that opened yesterday evening may still be open.
   let day = DateTime.fromMillis(from - DAY_MS, { zone: site.timezone }).startOf('day');
   while (day.toMillis() < to) {
     const weekday = WEEKDAYS[day.weekday - 1] as Weekday;
+    const today: Opening[] = [];
     for (const window of site.windows) {
       if (!window.days.includes(weekday)) continue;
       const start = localInstant(day, window.startMinute, site.timezone);
       const endDay = window.endMinute <= window.startMinute ? day.plus({ days: 1 }) : day;
       const end = localInstant(endDay, window.endMinute, site.timezone);
-      if (end > start && end > from && start < to) raw.push({ start, end });
+      if (end > start && end > from) today.push({ start, end });
+    }
+    // Windows opening on a later day start later: an opening is complete once the next one starts after it.
+    today.sort((a, b) => a.start - b.start || a.end - b.end);
+    for (const opening of today) {
+      if (pending && opening.start <= pending.end) {
+        pending = { start: pending.start, end: Math.max(pending.end, opening.end) };
+        continue;
+      }
+      if (pending) yield pending;
+      pending = opening;
     }
     day = day.plus({ days: 1 });
   }
-  raw.sort((a, b) => a.start - b.start || a.end - b.end);
-  const merged: Opening[] = [];
-  for (const opening of raw) {
-    const last = merged[merged.length - 1];
-    if (last && opening.start <= last.end)
-      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, opening.end) };
-    else merged.push(opening);
+  if (pending) yield pending;
+}
+
+/** Openings of a site that overlap [from, to), in order (see openingsFrom). */
+export function listOpenings(site: SiteSchedule, from: number, to: number): Opening[] {
+  const openings: Opening[] = [];
+  if (to <= from) return openings;
+  for (const opening of openingsFrom(site, from, to - from)) {
+    if (opening.start >= to) break;
+    openings.push(opening);
   }
-  return merged;
+  return openings;
 }
 
 export type WindowState =
@@ -143,10 +162,11 @@ export type WindowState =
 /** Whether the site's window is open at `now`, and when it closes or next opens (within the horizon). */
 export function windowStateAt(site: SiteSchedule, now: number, horizonMs = SCHEDULE_HORIZON_MS): WindowState {
   if (site.windows.length === 0) return { open: true, closesAt: Number.POSITIVE_INFINITY };
-  const openings = listOpenings(site, now, now + horizonMs);
-  const current = openings.find((opening) => opening.start <= now && now < opening.end);
-  if (current) return { open: true, closesAt: current.end };
-  return { open: false, opensAt: openings.find((opening) => opening.start > now)?.start };
+  for (const opening of openingsFrom(site, now, horizonMs)) {
+    if (opening.start <= now && now < opening.end) return { open: true, closesAt: opening.end };
+    if (opening.start > now) return { open: false, opensAt: opening.start };
+  }
+  return { open: false, opensAt: undefined };
 }
 
 /**
@@ -160,7 +180,7 @@ export function findStartSlot(
   horizonMs = SCHEDULE_HORIZON_MS,
 ): { readonly at: number; readonly closesAt: number } | undefined {
   if (site.windows.length === 0) return { at: from, closesAt: Number.POSITIVE_INFINITY };
-  for (const opening of listOpenings(site, from, from + horizonMs)) {
+  for (const opening of openingsFrom(site, from, horizonMs)) {
     const at = Math.max(from, opening.start);
     if (at + durationMs <= opening.end) return { at, closesAt: opening.end };
   }
