@@ -173,18 +173,18 @@ export const scheduleSchema = z
       }
     }
     if (schedule.start_at !== undefined) {
-      const hasOffset = startAtHasOffset(schedule.start_at.trim());
-      if (!hasOffset && !schedule.timezone) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['start_at'],
-          message: 'give an offset (…Z, …+01:00) or set schedule.timezone',
-        });
-      } else if (parseStartAt(schedule.start_at.trim(), schedule.timezone ?? 'UTC') === undefined) {
+      const text = schedule.start_at.trim();
+      if (parseStartAt(text, schedule.timezone ?? 'UTC') === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['start_at'],
           message: `"${schedule.start_at}": not an ISO date-time such as 2026-12-04T22:00:00+01:00`,
+        });
+      } else if (!schedule.timezone && !startAtHasOffset(text)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['start_at'],
+          message: 'give an offset (…Z, …+01:00) or set schedule.timezone',
         });
       }
     }
