@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,5 +99,25 @@ describe('fleet-rollout plan', () => {
     const flag = plan('users.csv', '--concurrency', '0', ...NOW);
     expect(flag.code).toBe(1);
     expect(flag.stderr).toContain('--concurrency 0: must be a positive whole number');
+  });
+});
+
+describe("the README's worked example", () => {
+  it('shows the real output of plan on its 5,000 users over 4 sites in 2 zones', () => {
+    // The CSV the README describes: paris 2,143, lyon 1,071, newyork 536, boston 1,250.
+    const lines = ['username,email,host,site'];
+    for (let i = 1; i <= 5000; i += 1) {
+      const site = i % 4 === 0 ? 'boston' : i % 7 === 0 ? 'newyork' : i % 3 === 0 ? 'lyon' : 'paris';
+      const user = `user${String(i).padStart(4, '0')}`;
+      lines.push(`${user},${user}@contoso.com,ws-${String(i).padStart(4, '0')}.${site}.contoso.lan,${site}`);
+    }
+    writeFileSync(join(work, 'users-5000.csv'), `${lines.join('\n')}\n`);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /\$ fleet-rollout plan users\.csv (.*)\n([\s\S]*?)\n```/.exec(readme);
+    expect(block).not.toBeNull();
+    const args = (block?.[1] ?? '').split(' ');
+    const run = plan('users-5000.csv', ...args.map((arg) => (arg.startsWith('examples/') ? join(ROOT, arg) : arg)));
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd()).toBe(block?.[2]);
   });
 });
