@@ -119,7 +119,9 @@ describe('campaign file: schedule and waves', () => {
         '  site_order: [nyc]',
       ].join('\n'),
     );
-    expect(message).toContain('schedule.timezone: not an IANA time zone');
+    expect(message).toContain('line 3: schedule.timezone: not an IANA time zone');
+    expect(message).toContain('line 8: schedule.sites.nyc.colour: unknown key');
+    expect(message).toContain('line 11: waves.size: "120%"');
     expect(message).toContain('schedule.windows[0].days: "monday": use mon tue wed thu fri sat sun');
     expect(message).toContain('schedule.windows[0].hours: "22h-6h": expected HH:MM-HH:MM');
     expect(message).toContain('schedule.sites.nyc.timezone: not an IANA time zone');
