@@ -192,3 +192,27 @@ describe('window settings', () => {
     expect(parseDays(['monday'])).toContain('use mon tue');
   });
 });
+
+describe('maintenance windows against the wall clock (property)', () => {
+  it('is open exactly when the local time of the zone is inside 22:00-06:00, every day of the year, in every zone', async () => {
+    const fc = await import('fast-check');
+    const { DateTime } = await import('luxon');
+    const zones = ['Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'UTC'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: at('2026-01-01T00:00:00Z'), max: at('2027-01-01T00:00:00Z') }),
+        (zone, instant) => {
+          const state = windowStateAt(nightly(zone), instant);
+          const local = DateTime.fromMillis(instant, { zone });
+          expect(state.open).toBe(local.hour >= 22 || local.hour < 6);
+          // The window closes at 06:00 or opens at 22:00 on the wall clock.
+          const next = DateTime.fromMillis(state.open ? state.closesAt : (state.opensAt as number), { zone });
+          expect(next.toFormat('HH:mm')).toBe(state.open ? '06:00' : '22:00');
+          expect((state.open ? state.closesAt : (state.opensAt as number)) - instant).toBeLessThanOrEqual(17 * HOUR);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

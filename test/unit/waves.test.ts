@@ -145,3 +145,36 @@ describe('halt rule (Ansible max_fail_percentage: strictly greater)', () => {
     ).toEqual({ size: 11, applied: 5, failed: 1, retrying: 2, pending: 2, inFlight: 1 });
   });
 });
+
+describe('wave planner (property)', () => {
+  it('puts every user in exactly one wave, waves in rollout order, sizes summing to the campaign', async () => {
+    const fc = await import('fast-check');
+    const size = fc.oneof(
+      fc.integer({ min: 1, max: 50 }).map((count) => ({ count })),
+      fc.integer({ min: 1, max: 100 }).map((percent) => ({ percent })),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.option(size, { nil: undefined }),
+        fc.option(size, { nil: undefined }),
+        fc.constantFrom('csv' as const, 'site' as const, 'random' as const),
+        (n, canary, each, order) => {
+          const list = members(n, ['a', 'b', 'c']);
+          const plan = assignWaves(list, {
+            ...(canary && { canary }),
+            ...(each && { size: each }),
+            order,
+            seed: 'p',
+          });
+          expect(plan.sizes.reduce((sum, s) => sum + s, 0)).toBe(n);
+          expect([...plan.order].sort((x, y) => x - y)).toEqual([...Array(n).keys()]);
+          const waves = plan.order.map((index) => plan.waveOf[index] as number);
+          expect(waves).toEqual([...waves].sort((x, y) => x - y));
+          expect(plan.sizes.every((s) => s >= 1)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
