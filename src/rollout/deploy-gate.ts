@@ -1,4 +1,4 @@
-import { decideSchedule, expectedDeployMs, formatLocal, type RolloutSchedule } from './schedule.js';
+import { decideSchedule, expectedDeployMs, formatLocal, type RolloutSchedule, scheduleForSite } from './schedule.js';
 import type { CampaignState, UserState } from './states.js';
 
 /**
@@ -133,10 +133,7 @@ function parkForWave(
 ): GateDecision | undefined {
   if (wave === waves.open + 1 && waves.nextAt !== undefined) {
     if (waves.nextAt <= now) return undefined;
-    const zone = campaign.schedule
-      ? ((site !== undefined ? campaign.schedule.sites[site] : undefined)?.timezone ??
-        campaign.schedule.campaign.timezone)
-      : 'UTC';
+    const zone = campaign.schedule ? scheduleForSite(campaign.schedule, site).timezone : 'UTC';
     return {
       kind: 'park',
       until: waves.nextAt,
