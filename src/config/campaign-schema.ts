@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isValidTimeZone, parseDays, parseStartAt, parseWindowHours, startAtHasOffset } from '../rollout/schedule.js';
+import { parseWaveSize } from '../rollout/waves.js';
 import { checkApplyCommandSetting } from './apply-command-rules.js';
 
 /**
@@ -112,6 +114,136 @@ export const deploySchema = z
   })
   .strict();
 
+const timeZoneSchema = z
+  .string()
+  .refine(isValidTimeZone, 'not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)')
+  .describe('IANA time zone the window hours are read in');
+
+export const windowSchema = z
+  .object({
+    days: z
+      .array(z.string())
+      .min(1)
+      .default(['daily'])
+      .superRefine((days, ctx) => {
+        const parsed = parseDays(days);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      })
+      .describe('days the window OPENS on: mon..sun, ranges (mon-fri), daily, weekdays, weekends'),
+    hours: z
+      .string()
+      .superRefine((hours, ctx) => {
+        const parsed = parseWindowHours(hours);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      })
+      .describe('HH:MM-HH:MM local time; an end not after the start is on the next day (22:00-06:00)'),
+  })
+  .strict();
+
+const siteScheduleSchema = z
+  .object({ timezone: timeZoneSchema.optional(), windows: z.array(windowSchema).optional() })
+  .strict()
+  .describe("a site's own zone and windows (windows default to the campaign's, read in the site's zone)");
+
+export const scheduleSchema = z
+  .object({
+    start_at: z
+      .string()
+      .optional()
+      .describe('ISO date-time: with an offset (2026-12-04T22:00:00+01:00) or read in `timezone`'),
+    timezone: timeZoneSchema.optional(),
+    windows: z.array(windowSchema).default([]).describe('no windows: deploys may start at any time'),
+    min_deploy_minutes: z
+      .number()
+      .positive()
+      .default(5)
+      .describe('floor of the expected duration of one deploy: it starts only if this much of the window is left'),
+    deploy_estimate_seconds: z
+      .number()
+      .positive()
+      .default(60)
+      .describe('expected duration of one deploy until agents have measured it (plan, and the first deploys)'),
+    sites: z.record(z.string(), siteScheduleSchema).default({}),
+  })
+  .strict()
+  .superRefine((schedule, ctx) => {
+    const needsZone = schedule.windows.length > 0 ? 'windows' : undefined;
+    if (!schedule.timezone && needsZone) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timezone'],
+        message: 'required with windows: the IANA zone their hours are read in (e.g. Europe/Paris)',
+      });
+    }
+    for (const [site, own] of Object.entries(schedule.sites)) {
+      const windows = own.windows ?? schedule.windows;
+      if (windows.length > 0 && !own.timezone && !schedule.timezone) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', site, 'timezone'],
+          message: 'required with windows (or set schedule.timezone)',
+        });
+      }
+    }
+    if (schedule.start_at !== undefined) {
+      const text = schedule.start_at.trim();
+      if (parseStartAt(text, schedule.timezone ?? 'UTC') === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['start_at'],
+          message: `"${schedule.start_at}": not an ISO date-time such as 2026-12-04T22:00:00+01:00`,
+        });
+      } else if (!schedule.timezone && !startAtHasOffset(text)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['start_at'],
+          message: 'give an offset (…Z, …+01:00) or set schedule.timezone',
+        });
+      }
+    }
+  });
+
+const waveSizeSchema = z.union([z.number(), z.string()]).superRefine((value, ctx) => {
+  const parsed = parseWaveSize(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+export const wavesSchema = z
+  .object({
+    canary: waveSizeSchema.optional().describe('first wave: a number of users or a percentage ("2%")'),
+    size: waveSizeSchema.optional().describe('each following wave; absent: everyone left in one wave'),
+    order: z.enum(['csv', 'site', 'random']).default('csv'),
+    seed: z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .optional()
+      .describe('order random: the same seed gives the same waves (default: the campaign name)'),
+    site_order: z.array(z.string()).optional().describe('order site: these sites first, in this order'),
+    soak_minutes: z.number().min(0).default(0).describe('wait between a wave being promoted and the next starting'),
+    max_fail_percent: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("halt when a wave's failure rate is strictly greater (Ansible's max_fail_percentage)"),
+    count_retrying_as_failed: z
+      .boolean()
+      .default(false)
+      .describe('count transient failures still retrying toward the halt (permanent ones always count)'),
+    auto_promote_percent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .optional()
+      .describe('promote the next wave once this share of the wave is applied (and only then)'),
+  })
+  .strict()
+  .superRefine((waves, ctx) => {
+    if (waves.site_order && waves.order !== 'site') {
+      ctx.addIssue({ code: 'custom', path: ['site_order'], message: 'only with order: site' });
+    }
+  });
+
 export const campaignFileSchema = z
   .object({
     name: z.string().optional(),
@@ -119,8 +251,12 @@ export const campaignFileSchema = z
     profile: profileSchema.default(profileSchema.parse({})),
     retry: retrySchema.default(retrySchema.parse({})),
     deploy: deploySchema.default(deploySchema.parse({})),
+    schedule: scheduleSchema.optional(),
+    waves: wavesSchema.optional(),
   })
   .strict();
 
 export type CampaignFile = z.infer<typeof campaignFileSchema>;
 export type ColumnDefaults = z.infer<typeof columnDefaultsSchema>;
+export type ScheduleSettings = z.infer<typeof scheduleSchema>;
+export type WaveSettings = z.infer<typeof wavesSchema>;

@@ -67,3 +67,84 @@ describe('decideDeploy', () => {
     expect(decideDeploy('apply', 2, dead, { state: 'running' }, policy, now).kind).toBe('run');
   });
 });
+
+describe('decideDeploy with waves and maintenance windows', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const weeknights = { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const, startMinute: 22 * 60, endMinute: 6 * 60 };
+  const schedule = {
+    campaign: { timezone: 'Europe/Paris', windows: [weeknights] },
+    sites: { newyork: { timezone: 'America/New_York', windows: [weeknights] } },
+  };
+  const running = { state: 'running' as const, schedule, minDeployMs: 5 * 60_000 };
+  // Tuesday 8 December 2026, 23:30 in Paris, 17:30 in New York.
+  const night = at('2026-12-08T22:30:00Z');
+
+  it('runs inside the site window and parks outside it until the opening, with the reason', () => {
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1, site: 'paris' }, running, policy, night)).toEqual({
+      kind: 'run',
+    });
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1, site: 'newyork' }, running, policy, night)).toEqual({
+      kind: 'park',
+      until: at('2026-12-09T03:00:00Z'),
+      reason: 'outside the maintenance window: opens Tue 2026-12-08 22:00 America/New_York',
+    });
+  });
+
+  it('parks a deploy that would not fit in what is left of the window (measured estimate over the floor)', () => {
+    const late = at('2026-12-09T04:50:00Z'); // 05:50 Paris
+    const user = { state: 'generated' as const, run: 1, site: 'paris' };
+    expect(decideDeploy('apply', 1, user, running, policy, late).kind).toBe('run');
+    const slow = { ...policy, deployEstimateMs: 20 * 60_000 };
+    expect(decideDeploy('apply', 1, user, running, slow, late)).toMatchObject({
+      kind: 'park',
+      until: at('2026-12-09T21:00:00Z'),
+      reason: expect.stringContaining('too soon for a deploy of ~20 min'),
+    });
+  });
+
+  it('lets a step already on the workstation finish whatever the window says', () => {
+    const noon = at('2026-12-09T11:00:00Z');
+    expect(decideDeploy('apply', 1, { state: 'deploying', run: 1 }, running, policy, noon).kind).toBe('run');
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1 }, running, policy, noon).kind).toBe('park');
+  });
+
+  it('parks a retry until its next attempt, or until the window if the attempt falls outside it', () => {
+    const inside = { state: 'retrying' as const, run: 1, nextAttemptAt: night + 10 * 60_000 };
+    expect(decideDeploy('apply', 1, inside, running, policy, night)).toEqual({
+      kind: 'park',
+      until: night + 10 * 60_000,
+      reason: 'waiting for its next attempt',
+    });
+    const outside = { ...inside, nextAttemptAt: at('2026-12-09T08:00:00Z') };
+    expect(decideDeploy('apply', 1, outside, running, policy, night)).toMatchObject({
+      kind: 'park',
+      until: at('2026-12-09T21:00:00Z'),
+    });
+  });
+
+  it('parks users of a wave not open yet, until the soak ends when the wave is next', () => {
+    const waves = { ...running, waves: { open: 1 } };
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1, wave: 1 }, waves, policy, night).kind).toBe('run');
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1, wave: 2 }, waves, policy, night)).toEqual({
+      kind: 'park',
+      until: night + 60_000,
+      reason: 'wave 2 is not open yet (wave 1 is running)',
+    });
+    const soaking = { ...running, waves: { open: 1, nextAt: night + 30 * 60_000 } };
+    expect(decideDeploy('apply', 1, { state: 'generated', run: 1, wave: 2 }, soaking, policy, night)).toEqual({
+      kind: 'park',
+      until: night + 30 * 60_000,
+      reason: 'wave 2 opens at Wed 2026-12-09 00:00 Europe/Paris (soak time after wave 1)',
+    });
+    expect(
+      decideDeploy('apply', 1, { state: 'generated', run: 1, wave: 2 }, soaking, policy, night + 30 * 60_000).kind,
+    ).toBe('run');
+    expect(
+      decideDeploy('apply', 1, { state: 'generated', run: 1, wave: 3 }, soaking, policy, night + 30 * 60_000).kind,
+    ).toBe('park');
+    // A rollback is an admin's explicit act: waves do not hold it back.
+    expect(decideDeploy('rollback', 1, { state: 'rollback-queued', run: 1, wave: 3 }, waves, policy, night).kind).toBe(
+      'run',
+    );
+  });
+});

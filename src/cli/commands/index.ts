@@ -8,6 +8,7 @@ import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
+import { registerPlan } from './plan.js';
 import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
@@ -40,4 +41,5 @@ export function registerCommands(program: Command): void {
   registerLintPrf(program);
   registerProbe(program);
   registerVerify(program);
+  registerPlan(program);
 }
