@@ -37,6 +37,9 @@ export function formatStatusText(status: CampaignStatus): string {
   ];
   const importLine = describeImportState(status);
   if (importLine) lines.splice(1, 0, `  import    ${importLine}`);
+  if (status.counts.applied > 0) {
+    lines.push('  note      applied = PRF staged in the registry; `fleet-rollout verify` confirms Outlook took it');
+  }
   const onHost = status.counts.deploying + status.counts['rolling-back'];
   if (onHost > 0) lines.push(`  on hosts  ${onHost} step(s) running on workstations`);
   if (campaign.finishedAt !== undefined && campaign.startedAt !== undefined) {
