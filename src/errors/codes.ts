@@ -103,6 +103,7 @@ export const ERROR_CODES = {
   // --- trust boundaries (agent policy, Redis access) ----------------------------------------------
 
   // --- intake and operator tooling -----------------------------------------------------------------
+  FR_ERR_SSH_HOST_BUSY: transient('host busy: sshd refused another session (MaxSessions reached)'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
