@@ -10,7 +10,7 @@
  * Prints users/s and writes bench/results/ssh.json. Env: BENCH_USERS (2000), BENCH_DAEMONS (3), BENCH_HOSTS_PER (16).
  */
 import { createHash } from 'node:crypto';
-import { chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NodeSSH } from 'node-ssh';
@@ -260,6 +260,8 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const d of daemons) await d.close();
+    // The folder holds the benchmark's private key: never leave it in /tmp.
+    await rm(dir, { recursive: true, force: true });
   }
   const report = {
     benchmark: 'ssh',
