@@ -60,6 +60,8 @@ export interface CsvRecordOptions {
 }
 
 const DEFAULT_MAX_RECORD_CHARS = 1 << 20;
+/** csv-parse may read a growing block again at most this many times its size limit, in all. */
+const PARSE_BUDGET_FACTOR = 8;
 const LINE_FEED = 10;
 const CARRIAGE_RETURN = 13;
 
@@ -111,6 +113,8 @@ interface BlockScan {
   /** Offset (from the block start) of the next line to scan. */
   scanned: number;
   quotes: number;
+  /** Characters handed to csv-parse so far for this block (bounded: stray quotes must not make it quadratic). */
+  parsed: number;
 }
 
 /**
@@ -217,7 +221,7 @@ export async function* readCsvRecords(
    * and at the end of the file.
    */
   function takeQuotedBlock(start: number, final: boolean): Block | 'incomplete' {
-    const state: BlockScan = scan ?? { scanned: 0, quotes: 0 };
+    const state: BlockScan = scan ?? { scanned: 0, quotes: 0, parsed: 0 };
     scan = undefined;
     let from = start + state.scanned;
     for (;;) {
@@ -226,14 +230,18 @@ export async function* readCsvRecords(
         if (buffer.length - start > maxRecordChars) {
           return { kind: 'unclosed', lineFeeds: countLineFeeds(buffer, start), swallowed: 'limit' };
         }
-        scan = { scanned: from - start, quotes: state.quotes };
+        scan = { scanned: from - start, quotes: state.quotes, parsed: state.parsed };
         return 'incomplete';
       }
       const end = lineEnd < 0 ? buffer.length : lineEnd + 1;
       state.quotes += countQuotes(buffer, from, end);
       if (from === start || state.quotes % 2 === 0 || lineEnd < 0) {
+        state.parsed += end - start;
         const records = parseBlock(buffer.slice(start, end), delimiter);
         if (records) return { kind: 'records', records, end };
+        if (state.parsed > PARSE_BUDGET_FACTOR * maxRecordChars && lineEnd >= 0) {
+          return { kind: 'unclosed', lineFeeds: countLineFeeds(buffer, start, end) - 1, swallowed: 'limit' };
+        }
       }
       if (lineEnd < 0) {
         // The end of the file: the last line with text is the last line the quote swallowed.
