@@ -1,26 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
+import { runCli } from '../helpers/run-cli.js';
 
 /** CSV intake as an admin sees it on `import` (issues 9 §5 and 10 §1/§2), through the built CLI and real Redis. */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/cli/main.js');
 const prefix = createTestPrefix('import-warnings');
 const work = mkdtempSync(join(tmpdir(), 'fleet-e2e-import-warnings-'));
 let redis: Redis;
-
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    env: { ...process.env, REDIS_URL: TEST_REDIS_URL, FLEET_PREFIX: prefix, FLEET_DEBUG: '' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 beforeAll(() => {
   redis = connectTestRedis();
@@ -43,7 +32,15 @@ describe('import of an Excel export', () => {
       'cmartin;exch01.contoso.fr;https://mail.contoso.fr;ws-4.demo.lan;w',
     ].join('\r\n');
     writeFileSync(join(work, 'users.csv'), `${csv}\r\n`);
-    const result = cli('import', 'users.csv', '--campaign', 'excel', '--allow-rejects', '--report-dir', work);
+    const result = runCli(work, prefix, [
+      'import',
+      'users.csv',
+      '--campaign',
+      'excel',
+      '--allow-rejects',
+      '--report-dir',
+      work,
+    ]);
     expect(result.code, result.stderr).toBe(2);
     // 4 data lines: 3 valid + 1 rejected, nothing swallowed.
     expect(result.stdout).toContain('import excel: 3 valid, 1 rejected');
