@@ -167,7 +167,6 @@ async function main(): Promise<void> {
         deploy: {
           transport: 'ssh',
           timeout_seconds: 120,
-          per_host_concurrency: 10,
           ssh: { user: account.login, target_os: 'posix' },
           sites,
         },
