@@ -93,19 +93,33 @@ function countQuotes(text: string, from: number, to: number): number {
   return count;
 }
 
-/** csv-parse on a block of whole lines; undefined when a quote in it is still open at its end. */
-function parseBlock(block: string, delimiter: string): string[][] | undefined {
+const isQuoteNotClosed = (error: unknown): boolean =>
+  error instanceof CsvError && error.code === 'CSV_QUOTE_NOT_CLOSED';
+
+/**
+ * csv-parse on a block of whole lines; undefined when a quote in it is still open at its end, unless `complete` is
+ * given: it then receives the records read before the open quote (`on_record`, only on that rare path).
+ */
+function parseBlock(block: string, delimiter: string, complete?: string[][]): string[][] | undefined {
+  const options = { delimiter, record_delimiter: ['\r\n', '\n'], relax_quotes: true, relax_column_count: true };
   try {
-    return parse(block, {
-      delimiter,
-      record_delimiter: ['\r\n', '\n'],
-      relax_quotes: true,
-      relax_column_count: true,
+    return parse(block, options);
+  } catch (error) {
+    if (!isQuoteNotClosed(error)) throw error;
+  }
+  if (complete === undefined) return undefined;
+  try {
+    parse(block, {
+      ...options,
+      on_record: (record: string[]) => {
+        complete.push(record);
+        return record;
+      },
     });
   } catch (error) {
-    if (error instanceof CsvError && error.code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
-    throw error;
+    if (!isQuoteNotClosed(error)) throw error;
   }
+  return undefined;
 }
 
 /** Where the quoted block starting at `start` was last scanned to, so a block cut by a chunk is not rescanned. */
@@ -155,7 +169,8 @@ export async function* readCsvRecords(
         position = next;
         continue;
       }
-      const block = takeQuotedBlock(position, final);
+      const run = takeQuotedRun(position, final);
+      const block = run ?? takeQuotedBlock(position, final);
       if (block === 'incomplete') break;
       if (block.kind === 'unclosed') {
         yield {
@@ -209,6 +224,33 @@ export async function* readCsvRecords(
       position = block.end;
     }
     return position;
+  }
+
+  /**
+   * Lines that all hold a quote (PowerShell's Export-Csv quotes every field) go to csv-parse together: one call for
+   * the run instead of one per line. Undefined when the run is a single line, or when a quote is still open at its
+   * end and no record before it is complete (takeQuotedBlock then reads that record line by line).
+   */
+  function takeQuotedRun(start: number, final: boolean): Block | undefined {
+    let end = start;
+    let lines = 0;
+    for (;;) {
+      const lineEnd = buffer.indexOf('\n', end);
+      if (lineEnd < 0 && (!final || end >= buffer.length)) break;
+      const stop = lineEnd < 0 ? buffer.length : lineEnd;
+      const quoteAt = buffer.indexOf('"', end);
+      if (quoteAt < 0 || quoteAt >= stop) break;
+      end = lineEnd < 0 ? buffer.length : lineEnd + 1;
+      lines += 1;
+    }
+    if (lines < 2) return undefined;
+    const complete: string[][] = [];
+    const records = parseBlock(buffer.slice(start, end), delimiter, complete);
+    if (records) return { kind: 'records', records, end };
+    if (complete.length === 0) return undefined;
+    // The records before the open quote, up to the line where it opens.
+    const spanned = complete.reduce((sum, fields) => sum + 1 + fields.reduce((n, f) => n + countLineFeeds(f), 0), 0);
+    return { kind: 'records', records: complete, end: skipLines(buffer, start, spanned) };
   }
 
   type Block =
