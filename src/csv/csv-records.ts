@@ -63,6 +63,7 @@ const DEFAULT_MAX_RECORD_CHARS = 1 << 20;
 /** csv-parse may read a growing block again at most this many times its size limit, in all. */
 const PARSE_BUDGET_FACTOR = 8;
 const LINE_FEED = 10;
+const QUOTE = 34;
 const CARRIAGE_RETURN = 13;
 
 function countLineFeeds(text: string, from = 0, to = text.length): number {
@@ -87,9 +88,10 @@ function skipLines(text: string, from: number, count: number): number {
   return at;
 }
 
+/** Quotes in text[from, to) (a loop bounded by the line: indexOf would look past `to` for the next quote). */
 function countQuotes(text: string, from: number, to: number): number {
   let count = 0;
-  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) count++;
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === QUOTE) count++;
   return count;
 }
 
@@ -131,40 +133,46 @@ interface BlockScan {
   parsed: number;
 }
 
+/** A streaming reader: text in, the complete records so far out (one array per call: no per-record await). */
+export interface CsvRecordReader {
+  push(text: string): CsvItem[];
+  /** The end of the text: what remains, including a last line with no line break. */
+  end(): CsvItem[];
+}
+
 /**
- * Yields the records of a stream of text, in order, each with the physical line where it starts. Memory stays
+ * Reads the records of a stream of text, in order, each with the physical line where it starts. Memory stays
  * bounded by the longest record (≤ maxRecordChars) plus one chunk.
  */
-export async function* readCsvRecords(
-  texts: AsyncIterable<string>,
-  options: CsvRecordOptions,
-): AsyncGenerator<CsvItem> {
+export function createCsvRecordReader(options: CsvRecordOptions): CsvRecordReader {
   const { delimiter } = options;
   const maxRecordChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   let line = options.firstLine ?? 1;
   let buffer = '';
   let scan: BlockScan | undefined;
 
-  /** Records from the start of `buffer`; returns where the unread text starts. */
-  function* take(final: boolean): Generator<CsvItem, number> {
+  /** Records from the start of `buffer` into `out`; returns where the unread text starts. */
+  function take(final: boolean, out: CsvItem[]): number {
     let position = 0;
+    // The next quote at or after `position` (-1: none left in the buffer), found once per quote rather than per line.
+    let quoteAt = buffer.indexOf('"');
     while (position < buffer.length) {
       const lineEnd = buffer.indexOf('\n', position);
       if (lineEnd < 0 && !final) {
-        if (buffer.length - position > maxRecordChars) yield { kind: 'line-too-long', line };
+        if (buffer.length - position > maxRecordChars) out.push({ kind: 'line-too-long', line });
         break;
       }
       const end = lineEnd < 0 ? buffer.length : lineEnd;
       const next = lineEnd < 0 ? buffer.length : lineEnd + 1;
-      const quoteAt = buffer.indexOf('"', position);
+      if (quoteAt >= 0 && quoteAt < position) quoteAt = buffer.indexOf('"', position);
       if (quoteAt < 0 || quoteAt >= end) {
         // No quote on this line: RFC 4180 reads it as plain delimited text (the csv-parse bypass).
-        yield {
+        out.push({
           kind: 'record',
           fields: buffer.slice(position, stripCr(buffer, position, end)).split(delimiter),
           line,
           lines: 1,
-        };
+        });
         line += 1;
         position = next;
         continue;
@@ -173,13 +181,13 @@ export async function* readCsvRecords(
       const block = run ?? takeQuotedBlock(position, final);
       if (block === 'incomplete') break;
       if (block.kind === 'unclosed') {
-        yield {
+        out.push({
           kind: 'unclosed-quote',
           line,
           lastLine: line + block.lineFeeds,
           text: buffer.slice(position, stripCr(buffer, position, end)),
           swallowed: block.swallowed,
-        };
+        });
         line += 1;
         position = next;
         continue;
@@ -202,20 +210,20 @@ export async function* readCsvRecords(
         if (lines > 1 && width !== undefined && fields.length !== width) {
           // A quote opened here and closed lines later by another one: give up this line only, read on after it.
           const lineStop = firstEnd < 0 ? buffer.length : firstEnd;
-          yield {
+          out.push({
             kind: 'unclosed-quote',
             line: line + used,
             lastLine: line + used + lines - 1,
             text: buffer.slice(recordStart, stripCr(buffer, recordStart, lineStop)),
             swallowed: 'closed-later',
             fields: fields.length,
-          };
+          });
           line += used + 1;
           position = firstNext;
           resumed = true;
           break;
         }
-        yield { kind: 'record', fields, line: line + used, lines };
+        out.push({ kind: 'record', fields, line: line + used, lines });
         used += lines;
         recordStart = skipLines(buffer, recordStart, lines);
       }
@@ -297,10 +305,29 @@ export async function* readCsvRecords(
     }
   }
 
-  for await (const text of texts) {
-    buffer += text;
-    const position = yield* take(false);
-    buffer = position === 0 ? buffer : buffer.slice(position);
-  }
-  yield* take(true);
+  return {
+    push(text: string): CsvItem[] {
+      buffer += text;
+      const out: CsvItem[] = [];
+      const position = take(false, out);
+      buffer = position === 0 ? buffer : buffer.slice(position);
+      return out;
+    },
+    end(): CsvItem[] {
+      const out: CsvItem[] = [];
+      take(true, out);
+      buffer = '';
+      return out;
+    },
+  };
+}
+
+/** The items of a stream of text, one at a time (tests, tools; intake uses the reader's arrays directly). */
+export async function* readCsvRecords(
+  texts: AsyncIterable<string>,
+  options: CsvRecordOptions,
+): AsyncGenerator<CsvItem> {
+  const reader = createCsvRecordReader(options);
+  for await (const text of texts) yield* reader.push(text);
+  yield* reader.end();
 }

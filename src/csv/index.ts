@@ -4,6 +4,8 @@ export {
   type CsvItem,
   type CsvRecord,
   type CsvRecordOptions,
+  type CsvRecordReader,
+  createCsvRecordReader,
   type LineTooLong,
   readCsvRecords,
   type UnclosedQuote,

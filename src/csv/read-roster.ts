@@ -1,7 +1,7 @@
 import type { ColumnDefaults } from '../config/campaign-schema.js';
 import { FleetError } from '../errors/index.js';
 import { assertRequiredColumns, type HeaderMap, mapHeader } from './columns.js';
-import { type CsvRecord, readCsvRecords, type UnclosedQuote } from './csv-records.js';
+import { type CsvItem, type CsvRecord, createCsvRecordReader, type UnclosedQuote } from './csv-records.js';
 import { type CsvEncoding, decodeChunks } from './decode-chunks.js';
 import { DELIMITERS, type Delimiter, detectDelimiter } from './detect-delimiter.js';
 import { describeValue } from './text-rules.js';
@@ -170,31 +170,38 @@ export async function* readRoster(
     return { kind: 'accepted', row: result.row };
   };
 
-  const records = readCsvRecords(framing.texts, {
+  const reader = createCsvRecordReader({
     delimiter: framing.delimiter,
     firstLine: framing.firstLine,
     maxRecordChars: MAX_RECORD_CHARS,
     width: () => header?.width,
   });
-  for await (const record of records) {
-    if (record.kind === 'record') {
-      const item = toItem(record);
-      if (item) yield item;
-      continue;
+  /** The roster items of a batch of CSV items (header and blank lines give none). */
+  const toItems = (batch: readonly CsvItem[]): RosterItem[] => {
+    const items: RosterItem[] = [];
+    for (const record of batch) {
+      if (record.kind === 'record') {
+        const item = toItem(record);
+        if (item) items.push(item);
+        continue;
+      }
+      if (record.kind === 'line-too-long') {
+        const message = `line ${record.line} is longer than 1 MiB with no line break (not a CSV roster?)`;
+        throw new FleetError('FR_ERR_CSV_MALFORMED', message, { file, line: record.line });
+      }
+      if (!header) {
+        throw new FleetError('FR_ERR_CSV_MALFORMED', 'the header row has a quote that is never closed', {
+          file,
+          line: record.line,
+        });
+      }
+      dataRecords++;
+      items.push({ kind: 'rejected', rejection: unbalancedQuote(record, header.width) });
     }
-    if (record.kind === 'line-too-long') {
-      const message = `line ${record.line} is longer than 1 MiB with no line break (not a CSV roster?)`;
-      throw new FleetError('FR_ERR_CSV_MALFORMED', message, { file, line: record.line });
-    }
-    if (!header) {
-      throw new FleetError('FR_ERR_CSV_MALFORMED', 'the header row has a quote that is never closed', {
-        file,
-        line: record.line,
-      });
-    }
-    dataRecords++;
-    yield { kind: 'rejected', rejection: unbalancedQuote(record, header.width) };
-  }
+    return items;
+  };
+  for await (const text of framing.texts) yield* toItems(reader.push(text));
+  yield* toItems(reader.end());
   if (trimmed.count > 0) options.onWarning?.(describeTrimmed(file, trimmed));
   if (!header) throw new FleetError('FR_ERR_CSV_EMPTY', 'the CSV file is empty (no header row)', { file });
   if (dataRecords === 0) {
