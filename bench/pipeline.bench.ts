@@ -70,7 +70,7 @@ async function measureRawBullmq(url: string): Promise<{ addPerS: number; process
 function writeRoster(path: string): void {
   const out = [
     'username,host,site,office',
-    ...Array.from({ length: USERS }, (_, i) => `user${i},ws-${i % 5000}.bench.lan,site${i % 10},2016`),
+    ...Array.from({ length: USERS }, (_, i) => `user${i},ws-${i % 5000}.bench.lan,site${i % 10},2010`),
   ];
   writeFileSync(path, `${out.join('\n')}\n`);
 }

@@ -10,6 +10,7 @@ import { campaignFileSchema } from '../src/config/campaign-schema.js';
 import type { UserSpec } from '../src/csv/user-spec.js';
 import { createStoreKeys } from '../src/store/keys.js';
 import { createRecordStore } from '../src/store/record-store.js';
+import type { AttemptRecord } from '../src/store/types.js';
 
 const USERS = Number(process.argv[2] ?? 20_000);
 const BATCH = 1_000;
@@ -77,46 +78,47 @@ async function main(): Promise<void> {
       spec: makeSpec(i + j),
       specHash: randomBytes(16).toString('hex'),
     }));
-    queued.push(...(await store.upsertUsers(campaign, rows, now)).queued);
+    queued.push(...(await store.upsertUsers(campaign, rows, 1, now)).queued);
   }
   const upsertPerSecond = USERS / ((performance.now() - started) / 1000);
 
   started = performance.now();
-  const steps = ['generated', 'deploying', 'applied'] as const;
+  // The happy path by intents; the generate and apply outcomes carry their attempt (2 per user, as before).
+  const steps = ['generate-done', 'deploy-begin', 'deploy-succeeded'] as const;
+  const attemptOf = (intent: (typeof steps)[number], run: number): AttemptRecord | undefined =>
+    intent === 'deploy-begin'
+      ? undefined
+      : {
+          at: Date.now(),
+          stage: intent === 'generate-done' ? 'generate' : 'apply',
+          run,
+          attempt: 1,
+          durationMs: 12,
+          outcome: intent === 'generate-done' ? 'generated' : 'applied',
+          agent: 'bench-host:12345',
+        };
   for (let i = 0; i < queued.length; i += BATCH) {
     const batch = queued.slice(i, i + BATCH);
-    for (const to of steps) {
+    for (const intent of steps) {
       await Promise.all(
-        batch.map(({ userKey, run }) =>
-          store.transition(
+        batch.map(({ userKey, run }) => {
+          const attempt = attemptOf(intent, run);
+          return store.transition(
             campaign,
             userKey,
-            { run, to, patch: { checksum: 'a'.repeat(64), attempts: 1 } },
+            { intent, run, patch: { checksum: 'a'.repeat(64), attempts: 1 }, ...(attempt && { attempt }) },
             Date.now(),
-          ),
-        ),
+          );
+        }),
       );
     }
-    await Promise.all(
-      batch.flatMap(({ userKey, run }) =>
-        (['generate', 'deploy'] as const).map((stage) =>
-          store.appendAttempt(campaign, userKey, {
-            at: Date.now(),
-            stage,
-            run,
-            attempt: 1,
-            durationMs: 12,
-            outcome: stage === 'deploy' ? 'applied' : 'generated',
-            agent: 'bench-host:12345',
-          }),
-        ),
-      ),
-    );
   }
   const transitionsPerSecond = (USERS * steps.length) / ((performance.now() - started) / 1000);
 
   const counts = await store.countByState(campaign);
   const recount = await store.recount(campaign);
+  // a refused intent would be fast and wrong: every user must have reached `applied`
+  if (counts.applied !== USERS) throw new Error(`expected ${USERS} applied users, counted ${counts.applied}`);
   const memoryBytes = await sumMemory(`${keys.campaignBase(campaign).replace(/[{}]/g, '\\$&')}:*`);
   started = performance.now();
   const middle = `user${String(Math.floor(USERS / 2)).padStart(6, '0')}`;

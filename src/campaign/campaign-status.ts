@@ -13,6 +13,8 @@ export interface CampaignSummary {
 }
 
 export interface CampaignStatus extends CampaignSummary {
+  /** An importer holds the campaign's import lease right now. */
+  readonly importAlive: boolean;
   /** BullMQ job counts of both queues (waiting, active, delayed, failed, …). */
   readonly jobs: Record<string, number>;
   /** Users reaching a final state per minute, averaged over the window below. */
@@ -58,13 +60,14 @@ export async function campaignStatus(
   const recent = perMinute.filter(([minute]) => minute + 60_000 > start).reduce((total, [, count]) => total + count, 0);
   const windowMinutes = Math.max((end - start) / 60_000, 1 / 60);
   const throughputPerMinute = recent / windowMinutes;
-  const jobs = await queues.jobCounts(name);
+  const [jobs, importAlive] = await Promise.all([queues.jobCounts(name), store.isImportAlive(name)]);
   const etaSeconds =
     campaign.state === 'running' && throughputPerMinute > 0 && summary.inFlight > 0
       ? Math.round((summary.inFlight / throughputPerMinute) * 60)
       : undefined;
   return {
     ...summary,
+    importAlive,
     jobs,
     throughputPerMinute,
     windowMinutes: Math.round(windowMinutes * 10) / 10,

@@ -35,10 +35,24 @@ export function formatStatusText(status: CampaignStatus): string {
       (status.etaSeconds !== undefined ? ` · ETA ${formatDuration(status.etaSeconds)}` : ''),
     `  jobs      ${formatJobs(status.jobs)}`,
   ];
+  const importLine = describeImportState(status);
+  if (importLine) lines.splice(1, 0, `  import    ${importLine}`);
+  const onHost = status.counts.deploying + status.counts['rolling-back'];
+  if (onHost > 0) lines.push(`  on hosts  ${onHost} step(s) running on workstations`);
   if (campaign.finishedAt !== undefined && campaign.startedAt !== undefined) {
     lines.push(`  took      ${formatDuration((campaign.finishedAt - campaign.startedAt) / 1000)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `import incomplete: 29,000 of 100,000 rows written — run import again to finish`, or nothing when complete. */
+export function describeImportState(status: CampaignSummary & { readonly importAlive?: boolean }): string | undefined {
+  const { campaign } = status;
+  if (campaign.importState !== 'writing') return undefined;
+  const progress = `${(campaign.importWritten ?? 0).toLocaleString('en-US')} of ${(campaign.importTotal ?? 0).toLocaleString('en-US')} rows written`;
+  if (status.importAlive) return `in progress: ${progress}`;
+  const why = campaign.importError ? ` (${campaign.importError})` : '';
+  return `incomplete: ${progress}${why} — run import again to finish`;
 }
 
 export function formatCampaignLine(summary: CampaignSummary): string {

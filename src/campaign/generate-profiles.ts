@@ -131,8 +131,8 @@ export async function generateProfiles(request: GenerateRequest): Promise<Genera
       ...(request.delimiter ? { delimiter: request.delimiter } : {}),
       defaults: request.campaign.defaults,
       ...(request.onWarning ? { onWarning: request.onWarning } : {}),
-      onBytes: (bytes) => {
-        bytesRead += bytes;
+      onChunk: (bytes) => {
+        bytesRead += bytes.length;
         request.onProgress?.(bytesRead);
       },
     });

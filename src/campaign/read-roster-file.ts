@@ -6,9 +6,22 @@ import { FleetError } from '../errors/index.js';
 export type RosterFileOptions = Omit<RosterOptions, 'file'> & {
   /** Label for messages; the path by default. */
   readonly file?: string;
-  /** Called with the size of each chunk read (progress bars). */
-  readonly onBytes?: (bytes: number) => void;
+  /** Called with each chunk read, in order (progress bars, the hash of exactly the bytes imported). */
+  readonly onChunk?: (bytes: Uint8Array) => void;
+  /**
+   * With encoding `auto`: read the file once, as UTF-8, and throw NotUtf8Error at the first invalid byte (the
+   * caller starts again as windows-1252), instead of a first pass over the whole file to decide.
+   */
+  readonly optimisticUtf8?: boolean;
 };
+
+/** The file is not valid UTF-8: read it again as windows-1252 (see optimisticUtf8). */
+export class NotUtf8Error extends Error {
+  constructor() {
+    super('not valid UTF-8');
+    this.name = 'NotUtf8Error';
+  }
+}
 
 const UTF16_BOMS = [
   [0xff, 0xfe],
@@ -51,14 +64,39 @@ async function isValidUtf8(path: string): Promise<boolean> {
   }
 }
 
-async function* readChunks(path: string, file: string, onBytes?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+async function* readChunks(
+  path: string,
+  file: string,
+  onChunk: ((bytes: Uint8Array) => void) | undefined,
+  checkUtf8: boolean,
+): AsyncGenerator<Uint8Array> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let check = checkUtf8;
+  let first = true;
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
-      onBytes?.((chunk as Buffer).length);
-      yield chunk as Buffer;
+      const bytes = chunk as Buffer;
+      // A UTF-16 file (BOM) is decoded as such: nothing to check.
+      if (first && UTF16_BOMS.some(([a, b]) => bytes[0] === a && bytes[1] === b)) check = false;
+      first = false;
+      if (check && !isUtf8Chunk(decoder, bytes, false)) throw new NotUtf8Error();
+      onChunk?.(bytes);
+      yield bytes;
     }
+    if (check && !isUtf8Chunk(decoder, new Uint8Array(0), true)) throw new NotUtf8Error();
   } catch (error) {
+    if (error instanceof NotUtf8Error) throw error;
     throw unreadable(file, error);
+  }
+}
+
+function isUtf8Chunk(decoder: InstanceType<typeof TextDecoder>, bytes: Uint8Array, last: boolean): boolean {
+  try {
+    decoder.decode(bytes, { stream: !last });
+    return true;
+  } catch (error) {
+    if (error instanceof TypeError) return false;
+    throw error;
   }
 }
 
@@ -77,7 +115,8 @@ export async function* readRosterFile(path: string, options: RosterFileOptions):
     throw unreadable(file, error);
   }
   let encoding: CsvEncoding = options.encoding;
-  if (encoding === 'auto') {
+  const optimistic = encoding === 'auto' && options.optimisticUtf8 === true;
+  if (encoding === 'auto' && !optimistic) {
     let valid: boolean;
     try {
       valid = await isValidUtf8(path);
@@ -89,6 +128,6 @@ export async function* readRosterFile(path: string, options: RosterFileOptions):
       encoding = 'windows-1252';
     }
   }
-  const { onBytes, ...rosterOptions } = options;
-  yield* readRoster(readChunks(path, file, onBytes), { ...rosterOptions, file, encoding });
+  const { onChunk, optimisticUtf8: _, ...rosterOptions } = options;
+  yield* readRoster(readChunks(path, file, onChunk, optimistic), { ...rosterOptions, file, encoding });
 }

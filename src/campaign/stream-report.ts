@@ -9,8 +9,12 @@ export interface ReportRow {
   readonly host: string;
   readonly site: string;
   readonly state: string;
+  /** The step of the last attempt: apply or rollback (a failed rollback is not a failed apply). */
+  readonly stage: string;
   readonly attempts: number;
   readonly last_error_code: string;
+  /** The underlying code when last_error_code wraps one (FR_ERR_ATTEMPTS_EXHAUSTED). */
+  readonly last_error_cause: string;
   readonly last_error_message: string;
   readonly checksum: string;
   readonly updated_at: string;
@@ -23,8 +27,10 @@ export const REPORT_COLUMNS: ReadonlyArray<keyof ReportRow> = [
   'host',
   'site',
   'state',
+  'stage',
   'attempts',
   'last_error_code',
+  'last_error_cause',
   'last_error_message',
   'checksum',
   'updated_at',
@@ -38,8 +44,10 @@ export function toReportRow(user: UserRecord): ReportRow {
     host: user.host ?? '',
     site: user.site ?? '',
     state: user.state,
+    stage: user.stage ?? '',
     attempts: user.attempts,
     last_error_code: user.lastError?.code ?? '',
+    last_error_cause: user.lastError?.cause ?? '',
     last_error_message: user.lastError?.message ?? '',
     checksum: user.checksum ?? '',
     updated_at: new Date(user.updatedAt).toISOString(),

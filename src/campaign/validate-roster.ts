@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CampaignFile } from '../config/campaign-schema.js';
@@ -7,13 +8,17 @@ import type { AcceptedRow, Rejection } from '../csv/user-spec.js';
 import { renderProfile } from '../profile/index.js';
 import type { ProfileOptions } from '../profile/profile-options.js';
 import { AtomicLineWriter } from './atomic-line-writer.js';
-import { readRosterFile } from './read-roster-file.js';
+import { NotUtf8Error, readRosterFile } from './read-roster-file.js';
 
 /** How to read a roster (same flags for both passes of an import). */
 export interface RosterReadOptions {
   readonly encoding?: CsvEncoding;
   readonly delimiter?: Delimiter;
   readonly onWarning?: (message: string) => void;
+  /** Each chunk read, in order (hash of the bytes imported). */
+  readonly onChunk?: (bytes: Uint8Array) => void;
+  /** See RosterFileOptions.optimisticUtf8. */
+  readonly optimisticUtf8?: boolean;
 }
 
 export type CheckedRow = { kind: 'accepted'; row: AcceptedRow } | { kind: 'rejected'; rejection: Rejection };
@@ -33,6 +38,8 @@ export async function* checkRosterRows(
     defaults: settings.defaults,
     ...(options.delimiter && { delimiter: options.delimiter }),
     ...(options.onWarning && { onWarning: options.onWarning }),
+    ...(options.onChunk && { onChunk: options.onChunk }),
+    ...(options.optimisticUtf8 && { optimisticUtf8: true }),
   });
   for await (const item of items) {
     if (item.kind === 'rejected') {
@@ -71,26 +78,61 @@ export interface ValidationSummary {
   readonly reportPath?: string;
 }
 
+/** What pass 1 of an import learnt: the counts, the encoding to read pass 2 with, and the bytes it read. */
+export interface RosterCheck extends ValidationSummary {
+  readonly encoding: CsvEncoding;
+  /** Rows pass 2 writes: the valid ones and the rejected ones whose username is known (recorded `skipped`). */
+  readonly rowsToWrite: number;
+  /** SHA-256 of exactly the bytes pass 1 read. */
+  readonly sha256: string;
+}
+
 export const REJECTION_HEADER = ['line', 'column', 'value', 'reason'] as const;
 
-/** Pass 1 of an import: validates every row and writes the formula-safe rejection report. */
+/**
+ * Pass 1 of an import: validates every row and writes the formula-safe rejection report, reading the file once
+ * (with encoding `auto`, a file that turns out not to be UTF-8 is read once more, as windows-1252, from the start,
+ * so no row is decoded one way and the next another).
+ */
 export async function validateRoster(
   csvPath: string,
   settings: CampaignFile,
   profile: ProfileOptions,
   reportPath: string,
   options: RosterReadOptions,
-): Promise<ValidationSummary> {
+): Promise<RosterCheck> {
+  const encoding = options.encoding ?? 'auto';
+  try {
+    return await validateOnce(csvPath, settings, profile, reportPath, { ...options, encoding, optimisticUtf8: true });
+  } catch (error) {
+    if (!(error instanceof NotUtf8Error)) throw error;
+    options.onWarning?.(`${csvPath}: not valid UTF-8, reading it as windows-1252 (use --encoding to choose)`);
+    return validateOnce(csvPath, settings, profile, reportPath, { ...options, encoding: 'windows-1252' });
+  }
+}
+
+async function validateOnce(
+  csvPath: string,
+  settings: CampaignFile,
+  profile: ProfileOptions,
+  reportPath: string,
+  options: RosterReadOptions & { readonly encoding: CsvEncoding },
+): Promise<RosterCheck> {
   let valid = 0;
   let rejected = 0;
+  let rowsToWrite = 0;
   let writer: AtomicLineWriter | undefined;
+  const hash = createHash('sha256');
   try {
-    for await (const item of checkRosterRows(csvPath, settings, profile, options)) {
+    const read = { ...options, onChunk: (bytes: Uint8Array) => hash.update(bytes) };
+    for await (const item of checkRosterRows(csvPath, settings, profile, read)) {
       if (item.kind === 'accepted') {
         valid += 1;
+        rowsToWrite += 1;
         continue;
       }
       rejected += 1;
+      if (item.rejection.username !== undefined) rowsToWrite += 1;
       if (!writer) {
         await mkdir(dirname(reportPath), { recursive: true });
         writer = new AtomicLineWriter(reportPath);
@@ -105,5 +147,6 @@ export async function validateRoster(
     await writer?.abort();
     throw error;
   }
-  return writer ? { valid, rejected, reportPath } : { valid, rejected };
+  const summary = { valid, rejected, rowsToWrite, encoding: options.encoding, sha256: hash.digest('hex') };
+  return writer ? { ...summary, reportPath } : summary;
 }

@@ -1,16 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { RecordStore, UserFilter } from '../store/types.js';
 import { AtomicLineWriter } from './atomic-line-writer.js';
-import { formatReportCsv, formatReportJson, streamReport } from './stream-report.js';
+import { formatReportCsv, formatReportJson, type ReportRow } from './stream-report.js';
 
 export type ReportFormat = 'csv' | 'json';
 
 /** Streams the report into a file (temporary file renamed at the end: a reader never sees half a report). */
 export async function writeReportFile(
-  store: RecordStore,
-  name: string,
-  filter: UserFilter,
+  report: AsyncIterable<ReportRow>,
   format: ReportFormat,
   path: string,
 ): Promise<number> {
@@ -18,7 +15,7 @@ export async function writeReportFile(
   const writer = new AtomicLineWriter(path);
   let rows = 0;
   try {
-    const source = countRows(streamReport(store, name, filter), () => {
+    const source = countRows(report, () => {
       rows += 1;
     });
     for await (const chunk of toReportChunks(source, format)) await writer.write(chunk);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
+import type { Fleet } from '../app/open-fleet.js';
+import type { FleetConfig } from '../config/resolve-config.js';
 import type { ConnectionRole } from '../queue/connection.js';
 import type { PipelineQueues } from '../queue/types.js';
 import type { RecordStore } from '../store/types.js';
@@ -9,42 +11,45 @@ import type { RecordStore } from '../store/types.js';
  * load when a command really opens Redis (withContext) or touches a queue.
  */
 
-/** Options every command that talks to Redis shares (flag > environment > default). */
+/** Options every command that talks to Redis shares (flag > environment > default: resolveConfig). */
 export interface ConnectionFlags {
-  readonly redisUrl: string;
-  readonly prefix: string;
+  readonly redisUrl?: string;
+  readonly prefix?: string;
   readonly allowEviction: boolean;
+  readonly logLevel?: string;
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-export const DEFAULT_PREFIX = 'fleet';
-
-/** Adds --redis-url, --prefix and --allow-eviction to a command. */
+/** Adds --redis-url, --prefix and --allow-eviction to a command (defaults are resolved by resolveConfig). */
 export function addConnectionOptions(command: Command): Command {
   return command
-    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)', process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL)
-    .option(
-      '--prefix <prefix>',
-      'key prefix of queues and records (env FLEET_PREFIX)',
-      process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX,
-    )
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL; default redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'key prefix of queues and records (env FLEET_PREFIX; default fleet)')
     .option('--allow-eviction', 'run even if Redis maxmemory-policy may evict keys (data loss risk)', false);
 }
 
 /** Reads the connection flags out of commander's parsed options. */
 export function toConnectionFlags(options: Record<string, unknown>): ConnectionFlags {
   return {
-    redisUrl: String(options['redisUrl'] ?? process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-    prefix: String(options['prefix'] ?? process.env['FLEET_PREFIX'] ?? DEFAULT_PREFIX),
+    ...(typeof options['redisUrl'] === 'string' && { redisUrl: options['redisUrl'] }),
+    ...(typeof options['prefix'] === 'string' && { prefix: options['prefix'] }),
     allowEviction: options['allowEviction'] === true,
   };
 }
 
+/** The resolved settings of this process: flags over the environment over the defaults (validated, frozen). */
+export async function resolveCliConfig(flags: ConnectionFlags): Promise<FleetConfig> {
+  const { resolveConfig } = await import('../config/resolve-config.js');
+  return resolveConfig({ flags, env: process.env });
+}
+
 export interface CliContext {
+  /** The application's one entrance: use cases, queries, events. */
+  readonly fleet: Fleet;
+  /** Read-side adapters for the printing code (status, report); no command changes state through them. */
   readonly redis: Redis;
   readonly store: RecordStore;
   readonly queues: PipelineQueues;
-  readonly flags: ConnectionFlags;
+  readonly config: FleetConfig;
   /** The clock of this process (use-cases take `now` as an argument). */
   now(): number;
 }
@@ -56,58 +61,20 @@ export interface ContextOptions {
   readonly warn?: (message: string) => void;
 }
 
-/**
- * Opens Redis, refuses an evicting Redis, builds the store and the queues, runs `fn`, and always closes them.
- */
+/** Opens the fleet (openFleet), runs `fn`, and always closes it. */
 export async function withContext<T>(
   flags: ConnectionFlags,
   fn: (context: CliContext) => Promise<T>,
   options: ContextOptions = {},
 ): Promise<T> {
-  const [{ assertEvictionPolicy, createRedisConnection }, { createRecordStore }] = await Promise.all([
-    import('../queue/connection.js'),
-    import('../store/record-store.js'),
-  ]);
-  const redis = await createRedisConnection(flags.redisUrl, {
-    role: options.role ?? 'cli',
-    ...(options.onError && { onError: options.onError }),
-  });
-  let queues: PipelineQueues | undefined;
+  const [config, { openFleet }] = await Promise.all([resolveCliConfig(flags), import('../app/open-fleet.js')]);
+  const fleet = await openFleet(config, options);
   try {
-    await assertEvictionPolicy(redis, {
-      allowEviction: flags.allowEviction,
-      ...(options.warn && { warn: options.warn }),
-    });
-    const store = createRecordStore(redis, flags.prefix);
-    queues = createLazyQueues(redis, flags.prefix);
-    return await fn({ redis, store, queues, flags, now: () => Date.now() });
+    const { redis, store, queues } = fleet.internals;
+    return await fn({ fleet, redis, store, queues, config, now: () => Date.now() });
   } finally {
-    await queues?.close().catch(() => undefined);
-    await redis.quit().catch(() => redis.disconnect());
+    await fleet.close();
   }
-}
-
-/**
- * BullMQ costs ≈ 0.4 s of start-up CPU: load it only when a command really touches a queue (`campaigns`,
- * `report` and `user` never do, nor do the commands that share this module graph without Redis).
- */
-function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
-  let loaded: Promise<PipelineQueues> | undefined;
-  const load = (): Promise<PipelineQueues> => {
-    loaded ??= import('../queue/pipeline-queues.js').then((module) => module.createPipelineQueues(redis, prefix));
-    return loaded;
-  };
-  return {
-    enqueueGenerate: async (campaign, users) => (await load()).enqueueGenerate(campaign, users),
-    enqueueDeploy: async (campaign, users, mode) => (await load()).enqueueDeploy(campaign, users, mode),
-    pause: async (campaign) => (await load()).pause(campaign),
-    resume: async (campaign) => (await load()).resume(campaign),
-    drain: async (campaign) => (await load()).drain(campaign),
-    jobCounts: async (campaign) => (await load()).jobCounts(campaign),
-    close: async () => {
-      if (loaded) await (await loaded).close();
-    },
-  };
 }
 
 /** Writes to stdout, waiting for the pipe to drain (reports of 100k rows stay in constant memory). */

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
 import type { HostKeyPolicy, SshTransport, TransportLogger } from '../transport/ssh/index.js';
-import { toConnectionFlags } from './context.js';
+import { resolveCliConfig, toConnectionFlags } from './context.js';
 
 /**
  * The agent's SSH credentials and policies (they never live in the campaign, the CSV or job data).
@@ -30,7 +30,8 @@ function parseMs(value: string): number {
   return n;
 }
 
-function parsePositive(value: string): number {
+/** commander parser for counts (`--ssh-per-host`, `--concurrency`). */
+export function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1');
   return n;
@@ -139,16 +140,16 @@ export function createSshTransportHook(
   const settings = toSshTransportOptions(options);
   if (!settings) return undefined;
   return async () => {
-    const flags = toConnectionFlags(options);
+    const config = await resolveCliConfig(toConnectionFlags(options));
     const { createRedisConnection } = await import('../queue/connection.js');
     const redis =
       settings.hostKeyPolicy === 'accept-new'
-        ? await createRedisConnection(flags.redisUrl, { role: 'worker' })
+        ? await createRedisConnection(config.redisUrl, { role: 'worker' })
         : undefined;
     try {
       const transport = await createSshTransportFromOptions(settings, {
         ...(redis && { redis }),
-        prefix: flags.prefix,
+        prefix: config.prefix,
         ...(logger && { logger }),
       });
       return {

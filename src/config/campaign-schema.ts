@@ -47,6 +47,14 @@ export const profileSchema = z
       .default(1252)
       .describe('single-byte Windows code page of ANSI output'),
     encoding: z.enum(['ansi', 'utf16le']).default('ansi'),
+    office_policy: z
+      .object({
+        office_16: z.enum(['skip', 'apply']).default('skip'),
+        mailbox_on_exchange_2013_or_later: z.boolean().default(false),
+      })
+      .strict()
+      .default({ office_16: 'skip', mailbox_on_exchange_2013_or_later: false })
+      .describe('Outlook versions a PRF cannot move to RPC over HTTP are skipped (docs/prf.md)'),
   })
   .strict();
 
@@ -96,6 +104,10 @@ export const deploySchema = z
     /** Per-site overrides of the ssh settings, keyed by the CSV `site` value. */
     sites: z.record(z.string(), sshTargetSchema).default({}),
     local_root: z.string().optional().describe('local transport: directory holding one simulated workstation per host'),
+    stage_while_outlook_runs: z
+      .boolean()
+      .default(false)
+      .describe('stage the PRF while Outlook runs (applied-pending-restart) instead of waiting for it to close'),
   })
   .strict();
 

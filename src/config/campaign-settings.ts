@@ -12,6 +12,10 @@ export function toProfileOptions(file: CampaignFile, overrides: Partial<ProfileO
     cachedMode: file.profile.cached_mode,
     codepage: file.profile.codepage,
     encoding: file.profile.encoding,
+    officePolicy: {
+      office16: file.profile.office_policy.office_16,
+      mailboxOnExchange2013OrLater: file.profile.office_policy.mailbox_on_exchange_2013_or_later,
+    },
     ...overrides,
   });
 }

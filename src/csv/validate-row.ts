@@ -3,7 +3,6 @@ import type { ErrorCode } from '../errors/index.js';
 import { COLUMNS, type Column, type HeaderMap } from './columns.js';
 import {
   type FieldResult,
-  parseAccountName,
   parseAuth,
   parseEmail,
   parseFreeText,
@@ -13,6 +12,7 @@ import {
   parseYesNo,
 } from './field-rules.js';
 import { checkHostName, checkServerName, checkWorkstation } from './host-rules.js';
+import { parseLogonName, parseMailbox } from './logon-name.js';
 import { type ProxyParse, parseProxyUrl } from './proxy-url.js';
 import { describeValue } from './text-rules.js';
 import type { AcceptedRow, Rejection, UserSpec } from './user-spec.js';
@@ -170,6 +170,14 @@ const parseWorkstation = (value: string): FieldResult<string> => {
   return reason ? { ok: false, reason } : { ok: true, value: host.toLowerCase() };
 };
 
+/** MailboxName defaults to the account part of the user name (never `DOMAIN\` nor a UPN suffix). */
+function defaultMailbox(name: string): string {
+  const slash = name.indexOf('\\');
+  if (slash >= 0) return name.slice(slash + 1);
+  const at = name.lastIndexOf('@');
+  return at >= 0 ? name.slice(0, at) : name;
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -195,7 +203,7 @@ export function validateRow(
     // Excel exports pad cells ("pmercier "): trimmed like the other columns, and the caller says so.
     const padded = isSpace(cellName.charCodeAt(0)) || isSpace(cellName.charCodeAt(cellName.length - 1));
     const rawName = padded ? cellName.trim() : cellName;
-    const name = need(parseAccountName(rawName), 'username', rawName);
+    const name = need(parseLogonName(rawName), 'username', rawName);
     const firstLine = claimUsername(name, line);
     if (firstLine !== null) {
       const reason = `duplicate username (first seen on line ${firstLine})`;
@@ -210,7 +218,10 @@ export function validateRow(
     const displayName =
       displayCell === undefined ? undefined : need(parseFreeText(displayCell.trim(), 256), 'display_name', displayCell);
     const mailboxCell = readCell(cells, plan, MAILBOX);
-    const mailbox = mailboxCell === undefined ? name : need(parseAccountName(mailboxCell), 'mailbox', mailboxCell);
+    const mailbox =
+      mailboxCell === undefined
+        ? defaultMailbox(name)
+        : need(parseMailbox(mailboxCell, memo.checkDomain), 'mailbox', mailboxCell);
     const exchangeRaw = requireCell(cells, plan, EXCHANGE_SERVER);
     const exchangeServer = exchangeRaw.trim().toLowerCase();
     const serverReason = memo.servers.get(exchangeServer);

@@ -99,6 +99,16 @@ export const ERROR_CODES = {
   // --- lifecycle (transition table, deploy gate, reconciler) -------------------------------------
 
   // --- Windows side (workstation preflight, policy, verify) --------------------------------------
+  FR_ERR_REMOTE_BACKUP_FAILED: permanent(
+    'the workstation could not back up an existing key (exit 74); nothing changed',
+  ),
+  FR_ERR_REMOTE_HIVE_UNLOAD_FAILED: permanent(
+    "the user's registry hive could not be unloaded (exit 71): the user may log on with a TEMP profile",
+  ),
+  FR_ERR_REMOTE_STAGING_UNSAFE: permanent(
+    'the staging folder is not owned and locked down by Administrators/SYSTEM (exit 78); nothing ran',
+  ),
+  FR_ERR_OFFICE_POLICY_SKIPPED: permanent('this Outlook version is skipped by the campaign policy', 2),
 
   // --- trust boundaries (agent policy, Redis access) ----------------------------------------------
 

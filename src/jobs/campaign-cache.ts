@@ -19,7 +19,7 @@ export function createCampaignCache(
   derive: SettingsDerivation,
   now: () => number,
   ttlMs = 1000,
-): (name: string) => Promise<CampaignSettings | undefined> {
+): (name: string, options?: { readonly fresh?: boolean }) => Promise<CampaignSettings | undefined> {
   const entries = new Map<string, { at: number; value: Promise<CampaignSettings | undefined> }>();
 
   async function load(name: string): Promise<CampaignSettings | undefined> {
@@ -34,9 +34,9 @@ export function createCampaignCache(
     };
   }
 
-  return (name: string) => {
+  return (name, options) => {
     const entry = entries.get(name);
-    if (entry && now() - entry.at < ttlMs) return entry.value;
+    if (entry && options?.fresh !== true && now() - entry.at < ttlMs) return entry.value;
     const value = load(name);
     entries.set(name, { at: now(), value });
     // A failed read must not stick for ttlMs.

@@ -1,6 +1,7 @@
 import { type ErrorCode, FleetError } from '../errors/index.js';
 import type { DeployMode } from '../queue/types.js';
-import { tailOf } from '../rollout/remote-result.js';
+import type { TransitionIntent } from '../rollout/lifecycle.js';
+import { attemptNoteOf, attemptOutcomeOf, tailOf } from '../rollout/remote-result.js';
 import { decideRetry } from '../rollout/retry-policy.js';
 import type { AttemptRecord, StoredError, UserRecord, UserTransition } from '../store/types.js';
 import type { TransportOutcome } from '../transport/transport.js';
@@ -16,22 +17,44 @@ export interface AttemptContext {
   readonly startedAt: number;
 }
 
-const stage = (mode: DeployMode): AttemptRecord['stage'] => (mode === 'apply' ? 'deploy' : 'rollback');
+/** The intents of each step's lifecycle (src/rollout/lifecycle.ts). */
+export const STEP_INTENTS: Readonly<
+  Record<DeployMode, Readonly<Record<'begin' | 'succeeded' | 'transient' | 'permanent', TransitionIntent>>>
+> = {
+  apply: {
+    begin: 'deploy-begin',
+    succeeded: 'deploy-succeeded',
+    transient: 'deploy-failed-transient',
+    permanent: 'deploy-failed-permanent',
+  },
+  rollback: {
+    begin: 'rollback-begin',
+    succeeded: 'rollback-succeeded',
+    transient: 'rollback-failed-transient',
+    permanent: 'rollback-failed-permanent',
+  },
+};
 
-function toStoredError(error: FleetError, failureClass = error.failureClass): StoredError {
+/** Waits between tries to record an outcome while Redis is away (the outcome is in memory: never give it up early). */
+export const RECORD_RETRY_DELAYS_MS: readonly number[] = [200, 500, 1_000, 2_000, 4_000, 8_000, 15_000];
+
+function toStoredError(error: FleetError, mode: DeployMode, failureClass = error.failureClass): StoredError {
   const exitCode = error.details['exitCode'];
+  const cause = error.details['cause'];
   return {
     failureClass,
     code: error.code,
     message: error.message,
+    stage: mode,
     ...(typeof exitCode === 'number' ? { exitCode } : {}),
+    ...(typeof cause === 'string' ? { cause } : {}),
   };
 }
 
 function toAttempt(ctx: AttemptContext, now: number, deps: JobDeps, fields: Partial<AttemptRecord>): AttemptRecord {
   return {
     at: ctx.startedAt,
-    stage: stage(ctx.mode),
+    stage: ctx.mode,
     run: ctx.user.run,
     attempt: ctx.attempt,
     durationMs: Math.max(0, now - ctx.startedAt),
@@ -48,9 +71,38 @@ function toAttempt(ctx: AttemptContext, now: number, deps: JobDeps, fields: Part
  * record shows our run and our attempt in the target state, the move was ours.
  */
 async function moveUser(ctx: AttemptContext, transition: UserTransition, deps: JobDeps, now: number): Promise<boolean> {
-  if (await deps.store.transition(ctx.campaign.name, ctx.user.userKey, transition, now)) return true;
-  const current = await deps.store.getUser(ctx.campaign.name, ctx.user.userKey);
-  return current?.state === transition.to && current.run === ctx.user.run && current.attempts === ctx.attempt;
+  const { name } = ctx.campaign;
+  const { userKey } = ctx.user;
+  const moved = await withRedisRetry(() => deps.store.transition(name, userKey, transition, now), ctx, deps);
+  if (moved.result === 'moved' || moved.result === 'same') return true;
+  if (moved.result === 'stale') {
+    // A newer run owns the user (re-import, retry): this outcome is kept in its history, marked stale.
+    deps.logger.info({ campaign: name, user: ctx.user.username, run: ctx.user.run }, 'outcome of a superseded run');
+    return false;
+  }
+  const current = await withRedisRetry(() => deps.store.getUser(name, userKey), ctx, deps);
+  return current?.run === ctx.user.run && current.attempts === ctx.attempt && current.stage === ctx.mode;
+}
+
+/**
+ * An outcome the workstation reported is recorded, whatever Redis does meanwhile: a failing write is tried again
+ * (ioredis reconnects), and only after about half a minute is the error handed to BullMQ, which runs the job again
+ * (the scripts answer already-applied): Redis trouble is never recorded as the user's failure.
+ */
+async function withRedisRetry<T>(write: () => Promise<T>, ctx: AttemptContext, deps: JobDeps): Promise<T> {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      const delay = RECORD_RETRY_DELAYS_MS[tries];
+      if (delay === undefined) throw error;
+      deps.logger.warn(
+        { campaign: ctx.campaign.name, user: ctx.user.username, err: (error as Error).message },
+        'cannot record the outcome yet, trying again',
+      );
+      await new Promise((resume) => setTimeout(resume, delay));
+    }
+  }
 }
 
 /** success → `applied` (or `rolled-back`), with checksum, backup and Office version from the remote result. */
@@ -61,20 +113,25 @@ export async function recordSuccess(
   deps: JobDeps,
 ): Promise<JobDisposition> {
   const now = deps.now();
-  const to = ctx.mode === 'apply' ? 'applied' : 'rolled-back';
   const patch =
     ctx.mode === 'apply'
       ? { checksum, backup: outcome.backup ?? null, officeVersion: outcome.officeVersion ?? null }
       : { officeVersion: outcome.officeVersion ?? null };
   const attempt = toAttempt(ctx, now, deps, {
-    outcome: outcome.status,
+    outcome: attemptOutcomeOf(outcome.status),
+    ...(attemptNoteOf(outcome.status) !== undefined && { message: attemptNoteOf(outcome.status) }),
     exitCode: 0,
     durationMs: outcome.durationMs,
     ...(outcome.stderrTail ? { stderrTail: tailOf(outcome.stderrTail) } : {}),
   });
   await moveUser(
     ctx,
-    { run: ctx.user.run, from: ['deploying'], to, patch: { ...patch, nextAttemptAt: null, lastError: null }, attempt },
+    {
+      intent: STEP_INTENTS[ctx.mode].succeeded,
+      run: ctx.user.run,
+      patch: { ...patch, nextAttemptAt: null, lastError: null, onHost: null },
+      attempt,
+    },
     deps,
     now,
   );
@@ -100,7 +157,7 @@ export async function recordFailure(ctx: AttemptContext, error: FleetError, deps
   if (error.retryable) {
     const decision = decideRetry(ctx.attempt, ctx.firstAttemptAt, now, ctx.campaign.retryPolicy, deps.random());
     if (decision.retry) {
-      const lastError = toStoredError(error);
+      const lastError = toStoredError(error, ctx.mode);
       const attempt = toAttempt(ctx, now, deps, {
         outcome: 'retrying',
         code: error.code,
@@ -110,10 +167,9 @@ export async function recordFailure(ctx: AttemptContext, error: FleetError, deps
       const moved = await moveUser(
         ctx,
         {
+          intent: STEP_INTENTS[ctx.mode].transient,
           run,
-          from: ['deploying'],
-          to: 'retrying',
-          patch: { nextAttemptAt: decision.nextAttemptAt, lastError },
+          patch: { nextAttemptAt: decision.nextAttemptAt, lastError, onHost: null },
           attempt,
         },
         deps,
@@ -128,9 +184,9 @@ export async function recordFailure(ctx: AttemptContext, error: FleetError, deps
       { ...error.details, cause: error.code },
       { cause: error },
     );
-    return fail(ctx, giveUp, toStoredError(giveUp, 'transient'), detail, deps, now);
+    return fail(ctx, giveUp, toStoredError(giveUp, ctx.mode, 'transient'), { ...detail, cause: error.code }, deps, now);
   }
-  return fail(ctx, error, toStoredError(error), detail, deps, now);
+  return fail(ctx, error, toStoredError(error, ctx.mode), detail, deps, now);
 }
 
 async function fail(
@@ -144,7 +200,12 @@ async function fail(
   const attempt = toAttempt(ctx, now, deps, { outcome: 'failed', code: error.code, message: error.message, ...detail });
   await moveUser(
     ctx,
-    { run: ctx.user.run, from: ['deploying'], to: 'failed', patch: { nextAttemptAt: null, lastError }, attempt },
+    {
+      intent: STEP_INTENTS[ctx.mode].permanent,
+      run: ctx.user.run,
+      patch: { nextAttemptAt: null, lastError, onHost: null },
+      attempt,
+    },
     deps,
     now,
   );

@@ -1,30 +1,23 @@
 import { coerceError, FleetError } from '../errors/index.js';
 import { type DeployPayload, deployPayloadSchema, PIPELINE_JOB_OPTIONS } from '../queue/job-specs.js';
 import type { DeployMode } from '../queue/types.js';
+import { DEFAULT_GATE_POLICY, decideDeploy } from '../rollout/deploy-gate.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
-import type { UserState } from '../rollout/states.js';
-import type { Transport } from '../transport/transport.js';
-import { type AttemptContext, recordFailure, recordSuccess } from './deploy-outcome.js';
-import { PAUSED_RECHECK_MS } from './generate.js';
-import { linkSignals } from './link-signals.js';
-import type { JobContext, JobDeps, JobDisposition } from './types.js';
-
-/** States a deploy job may start from: first try, a retry, or a re-run after an agent died mid-attempt. */
-const DEPLOYABLE: readonly UserState[] = ['generated', 'retrying', 'deploying'];
-const ROLLBACKABLE: readonly UserState[] = ['applied', 'failed', 'generated', 'retrying', 'deploying'];
-const CANCELLABLE: readonly UserState[] = ['queued', 'generated', 'retrying', 'deploying'];
+import { computeSpecHash } from '../rollout/spec-hash.js';
+import type { UserRecord } from '../store/types.js';
+import type { Transport, TransportOutcome } from '../transport/transport.js';
+import { type AttemptContext, recordFailure, recordSuccess, STEP_INTENTS } from './deploy-outcome.js';
+import type { CampaignSettings, JobContext, JobDeps, JobDisposition } from './types.js';
 
 /** How long a job waits when this agent cannot build the campaign's transport. */
 const TRANSPORT_UNAVAILABLE_RECHECK_MS = 30_000;
 
-/** A retry whose time has not come (the agent died between recording `retrying` and parking the job). */
-const EARLY_SLACK_MS = 250;
-
 /**
- * Deploy stage, one job per user and run (`apply` or `rollback`). The record decides, not the job: a stale run
- * does nothing, a cancelled campaign cancels the user, a paused one parks the job. The PRF is rendered again
- * (deterministic) and must match the checksum recorded at generate time. The transport gets an AbortSignal
- * that fires after `deploy.timeout_seconds` (BullMQ has no job timeout) or when the agent shuts down.
+ * Deploy stage, one job per user and run (`apply` or `rollback`). The record decides, not the job: the pure deploy
+ * gate answers run, park or drop; a step starts with intent `deploy-begin`/`rollback-begin` and ends with the
+ * intent of its outcome (deploy-outcome.ts). The PRF is rendered again (deterministic) with the settings the user
+ * was queued for. The transport gets the agent's shutdown signal and the step's budget
+ * (`deploy.timeout_seconds`, counted once the host's slot is held: BullMQ has no job timeout).
  */
 export async function processDeploy(
   payload: DeployPayload,
@@ -32,44 +25,35 @@ export async function processDeploy(
   context: JobContext,
   deps: JobDeps,
 ): Promise<JobDisposition> {
-  const [campaign, user] = await Promise.all([
+  const [cached, user] = await Promise.all([
     deps.getCampaign(payload.campaign),
     deps.loadUser
       ? deps.loadUser(payload.campaign, payload.userKey)
       : deps.store.getUser(payload.campaign, payload.userKey),
   ]);
-  if (!campaign || !user || user.run !== payload.run) return { kind: 'done' };
+  if (!cached || !user) return { kind: 'done' };
   const now = deps.now();
-  if (campaign.state === 'cancelled') {
-    if (CANCELLABLE.includes(user.state)) {
-      await deps.store.transition(
-        campaign.name,
-        user.userKey,
-        { run: user.run, from: CANCELLABLE, to: 'cancelled' },
-        now,
-      );
-    }
+  const gate = decideDeploy(mode, payload.run, user, cached, deps.gatePolicy ?? DEFAULT_GATE_POLICY, now);
+  if (gate.kind === 'drop') {
+    if (gate.cancel) await deps.store.transition(cached.name, user.userKey, { intent: 'cancel', run: user.run }, now);
     return { kind: 'done' };
   }
-  if (campaign.state === 'paused' || campaign.state === 'halted')
-    return { kind: 'delay', until: now + PAUSED_RECHECK_MS };
-  if (!(mode === 'apply' ? DEPLOYABLE : ROLLBACKABLE).includes(user.state)) return { kind: 'done' };
-  if (user.state === 'retrying' && user.nextAttemptAt !== undefined && user.nextAttemptAt > now + EARLY_SLACK_MS) {
-    return { kind: 'delay', until: user.nextAttemptAt };
-  }
+  if (gate.kind === 'park') return { kind: 'delay', until: gate.until };
 
+  const intents = STEP_INTENTS[mode];
   if (context.stalls > context.maxStalls) {
     const error = new FleetError('FR_ERR_JOB_STALLED', `the job stalled ${context.stalls} times`);
-    const lastError = { failureClass: 'permanent' as const, code: error.code, message: error.message };
+    const lastError = { failureClass: 'permanent' as const, code: error.code, message: error.message, stage: mode };
     await deps.store.transition(
-      campaign.name,
+      cached.name,
       user.userKey,
-      { run: user.run, from: DEPLOYABLE, to: 'failed', patch: { lastError, nextAttemptAt: null } },
+      { intent: intents.permanent, run: user.run, patch: { lastError, nextAttemptAt: null, onHost: null } },
       now,
     );
     return { kind: 'fail', error };
   }
 
+  const campaign = await settingsFor(user, cached, deps);
   let transport: Transport;
   try {
     transport = await deps.getTransport(campaign.file.deploy);
@@ -90,66 +74,96 @@ export async function processDeploy(
     campaign.name,
     user.userKey,
     {
+      intent: intents.begin,
       run: user.run,
-      from: mode === 'apply' ? DEPLOYABLE : ROLLBACKABLE,
-      to: 'deploying',
-      patch: { attempts: attempt, firstAttemptAt },
+      patch: {
+        attempts: attempt,
+        firstAttemptAt,
+        stage: mode,
+        parkedReason: null,
+        onHost: { run: user.run, since: now },
+      },
     },
     now,
   );
-  if (!started) return { kind: 'done' };
+  if (started.result !== 'moved') return { kind: 'done' };
   const ctx: AttemptContext = { campaign, user, mode, attempt, firstAttemptAt, startedAt: now };
-  const logFields = { campaign: campaign.name, userKey: user.userKey, stage: mode, host: user.spec.host, attempt };
+  const logFields = {
+    campaign: campaign.name,
+    user: user.username,
+    stage: mode,
+    host: user.spec.host,
+    attempt,
+  };
 
-  // One signal for the step: the deploy timeout, or the agent stopping (BullMQ has no job timeout).
-  const step = linkSignals([context.signal]);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    step.abort(
-      new FleetError('FR_ERR_TRANSPORT_TIMEOUT', `no answer within ${campaign.file.deploy.timeout_seconds} s`),
-    );
-  }, campaign.file.deploy.timeout_seconds * 1000);
-  const { signal } = step;
+  let outcome: TransportOutcome;
+  let checksum: string;
   try {
     const target = resolveDeployTarget(user.spec, campaign.file.deploy);
     const rendered = deps.render(user.spec, campaign.profileOptions);
     if (!rendered.ok) throw new FleetError(rendered.rejection.code, rendered.rejection.reason);
     const { artifact } = rendered;
-    const base = { campaign: campaign.name, user: user.spec.username, office: user.spec.office, target, signal };
+    const base = {
+      campaign: campaign.name,
+      user: user.spec.username,
+      office: user.spec.office,
+      target,
+      signal: context.signal,
+      timeoutMs: campaign.file.deploy.timeout_seconds * 1000,
+    };
     if (mode === 'rollback') {
-      const outcome = await transport.rollback({ ...base, fileName: artifact.fileName });
-      return await recordSuccess(ctx, outcome, user.checksum ?? artifact.sha256, deps);
+      checksum = user.checksum ?? artifact.sha256;
+      outcome = await transport.rollback({ ...base, fileName: artifact.fileName });
+    } else {
+      if (user.checksum !== undefined && user.checksum !== artifact.sha256) {
+        // The renderer or the settings changed since generate (an upgrade during a 72 h retry horizon): deploy
+        // what renders now and record its checksum, rather than fail a user who did nothing wrong.
+        deps.logger.info({ ...logFields, recorded: user.checksum, rendered: artifact.sha256 }, 'profile re-rendered');
+      }
+      checksum = artifact.sha256;
+      const stageWhileRunning = campaign.file.deploy.stage_while_outlook_runs;
+      outcome = await transport.apply({ ...base, artifact, stageWhileRunning });
     }
-    if (user.checksum !== undefined && user.checksum !== artifact.sha256) {
-      throw new FleetError('FR_ERR_ARTIFACT_CHANGED', undefined, { host: target.host });
-    }
-    const outcome = await transport.apply({ ...base, artifact });
-    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
-    return await recordSuccess(ctx, outcome, artifact.sha256, deps);
   } catch (error) {
     const failure = coerceError(error);
-    if (context.signal.aborted && !timedOut) {
+    if (context.signal.aborted) {
       // Shutting down: hand the user back untouched (attempt not counted) for another agent to take now.
       await deps.store.transition(
         campaign.name,
         user.userKey,
         {
+          intent: 'release',
           run: user.run,
-          from: ['deploying'],
-          to: 'retrying',
-          patch: { attempts: user.attempts, nextAttemptAt: deps.now() },
+          patch: { attempts: user.attempts, nextAttemptAt: deps.now(), onHost: null },
         },
         deps.now(),
       );
       return { kind: 'delay', until: deps.now() };
     }
     deps.logger.info({ ...logFields, code: failure.code, class: failure.failureClass }, 'deploy attempt failed');
-    return await recordFailure(ctx, failure, deps);
-  } finally {
-    clearTimeout(timer);
-    step.unlink();
+    return recordFailure(ctx, failure, deps);
   }
+  // Outside the transport's try: a bookkeeping error here is Redis trouble, never the user's failure.
+  if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
+  return recordSuccess(ctx, outcome, checksum, deps);
+}
+
+/**
+ * The settings the user was queued for. An agent's cache may lag a re-import by up to its TTL: rendering with the
+ * old settings would deploy the wrong profile (or fail every user on a checksum), so a spec hash that does not
+ * match the cached settings makes the agent read the campaign again.
+ */
+async function settingsFor(user: UserRecord, cached: CampaignSettings, deps: JobDeps): Promise<CampaignSettings> {
+  if (user.specHash === '' || hashFor(user, cached) === user.specHash) return cached;
+  const fresh = (await deps.getCampaign(cached.name, { fresh: true })) ?? cached;
+  if (hashFor(user, fresh) !== user.specHash) {
+    deps.logger.debug({ campaign: cached.name, user: user.username }, 'settings changed since the user was queued');
+  }
+  return fresh;
+}
+
+function hashFor(user: UserRecord, campaign: CampaignSettings): string {
+  return computeSpecHash(user.spec, campaign.profileOptions, campaign.file.deploy);
 }
 
 function parsePayload(data: unknown): DeployPayload {

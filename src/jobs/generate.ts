@@ -5,11 +5,12 @@ import {
   PIPELINE_JOB_OPTIONS,
 } from '../queue/job-specs.js';
 import type { QueuedUser } from '../queue/types.js';
+import { DEFAULT_GATE_POLICY } from '../rollout/deploy-gate.js';
 import type { UserRecord } from '../store/types.js';
 import type { JobDeps, JobDisposition } from './types.js';
 
 /** How long a job of a paused/halted campaign that slipped through waits before it looks again. */
-export const PAUSED_RECHECK_MS = 30_000;
+export const PAUSED_RECHECK_MS = DEFAULT_GATE_POLICY.pausedRecheckMs;
 /** Users rendered between two turns of the event loop (see processGenerate). */
 const RENDER_SLICE = 50;
 
@@ -48,11 +49,11 @@ export async function processGenerate(payload: GeneratePayload, deps: JobDeps): 
     payload.campaign,
     toRecord.map(({ job, checksum }) => ({
       userKey: job.userKey,
-      transition: { run: job.run, from: ['queued'], to: 'generated', patch: { checksum } },
+      transition: { intent: 'generate-done' as const, run: job.run, patch: { checksum } },
     })),
     deps.now(),
   );
-  const moved = new Set(toRecord.filter((_, i) => recorded[i]).map((r) => r.job));
+  const moved = new Set(toRecord.filter((_, i) => recorded[i]?.result === 'moved').map((r) => r.job));
   const toDeploy = results
     .map((r) => (r === undefined ? undefined : 'checksum' in r ? (moved.has(r.job) ? r.job : undefined) : r))
     .filter((r): r is QueuedUser => r !== undefined);
@@ -89,7 +90,7 @@ async function generateOne(
   if (user.state !== 'queued') return undefined;
   const now = deps.now();
   if (cancelled) {
-    await deps.store.transition(campaignName, user.userKey, { run: job.run, from: ['queued'], to: 'cancelled' }, now);
+    await deps.store.transition(campaignName, user.userKey, { intent: 'cancel', run: job.run }, now);
     return undefined;
   }
   const campaign = await deps.getCampaign(campaignName);
@@ -100,6 +101,7 @@ async function generateOne(
       failureClass: 'permanent' as const,
       code: rendered.rejection.code,
       message: rendered.rejection.reason,
+      stage: 'generate' as const,
     };
     const attempt = {
       at: now,
@@ -116,7 +118,7 @@ async function generateOne(
     await deps.store.transition(
       campaignName,
       user.userKey,
-      { run: job.run, from: ['queued'], to: 'failed', patch: { lastError }, attempt },
+      { intent: 'generate-failed', run: job.run, patch: { lastError, stage: 'generate' }, attempt },
       now,
     );
     return undefined;

@@ -4,7 +4,9 @@ import type { ErrorCode, FleetError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ProfileOptions } from '../profile/profile-options.js';
 import type { PipelineQueues } from '../queue/types.js';
+import type { GatePolicy } from '../rollout/deploy-gate.js';
 import type { RetryPolicy } from '../rollout/retry-policy.js';
+import type { CampaignState } from '../rollout/states.js';
 import type { RecordStore, UserRecord } from '../store/types.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -25,7 +27,7 @@ export type RenderProfile = (spec: UserSpec, options: ProfileOptions) => RenderR
 /** Campaign settings a processor needs, derived once per campaign and cached briefly. */
 export interface CampaignSettings {
   readonly name: string;
-  readonly state: string;
+  readonly state: CampaignState;
   readonly file: CampaignFile;
   readonly profileOptions: ProfileOptions;
   readonly retryPolicy: RetryPolicy;
@@ -39,8 +41,10 @@ export interface JobDeps {
   readonly queues: PipelineQueues;
   readonly logger: Logger;
   readonly render: RenderProfile;
-  /** Cached campaign settings; undefined when the campaign does not exist. */
-  readonly getCampaign: (name: string) => Promise<CampaignSettings | undefined>;
+  /** Cached campaign settings (`fresh` reads the record again); undefined when the campaign does not exist. */
+  readonly getCampaign: (name: string, options?: { readonly fresh?: boolean }) => Promise<CampaignSettings | undefined>;
+  /** The deploy gate's policy (DEFAULT_GATE_POLICY when absent). */
+  readonly gatePolicy?: GatePolicy;
   /** The transport for a campaign's deploy settings (created lazily by the runner). */
   readonly getTransport: (deploy: CampaignFile['deploy']) => Promise<Transport>;
   readonly now: () => number;

@@ -79,6 +79,7 @@ export function lintExchangeConsistency(ctx: LintContext, bindings: readonly Ser
   const egs = bindings.find((b) => b.mappingName.toLowerCase() === 'exchange global section')?.valueSection;
   const msems = bindings.find((b) => b.mappingName.toLowerCase() === 'microsoft exchange server')?.valueSection;
   if (!egs || !msems) return;
+  for (const section of [egs, msems]) lintHomeServer(ctx, findEntry(section, 'HomeServer'));
   for (const key of ['MailboxName', 'HomeServer']) {
     const global = findEntry(egs, key);
     const service = findEntry(msems, key);
@@ -86,6 +87,20 @@ export function lintExchangeConsistency(ctx: LintContext, bindings: readonly Ser
       ctx.report(service.line, 'warning', 'exchange-mismatch', `${key} differs from [${egs.name}] line ${global.line}`);
     }
   }
+}
+
+/**
+ * A NetBIOS HomeServer (no dot) only resolves inside the LAN; over RPC over HTTP the proxy must reach it by name:
+ * the FQDN of the Exchange 2003 back-end, or of the Exchange 2010 RPC Client Access server / CAS array.
+ */
+function lintHomeServer(ctx: LintContext, entry: PrfEntry | undefined): void {
+  if (!entry || entry.value === '' || isPlaceholder(entry.value) || entry.value.includes('.')) return;
+  ctx.report(
+    entry.line,
+    'warning',
+    'home-server-netbios',
+    `HomeServer ${entry.value} is a NetBIOS name: use the FQDN (Exchange 2003 back-end; 2010 RPC Client Access server or CAS array)`,
+  );
 }
 
 function lintRpcSection(ctx: LintContext, section: PrfSection): void {

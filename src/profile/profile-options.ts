@@ -1,3 +1,5 @@
+import type { OfficePolicy } from './office-policy.js';
+
 /**
  * Campaign-level choices for the PRF (not per user). See ../shared/reference/prf-format.md §1.2 and §7.
  */
@@ -20,6 +22,11 @@ export interface ProfileOptions {
   readonly codepage: number;
   /** `ansi`: code page bytes, CRLF, no BOM (safe for Outlook 2003). `utf16le`: BOM + CRLF, as the OCT writes. */
   readonly encoding: 'ansi' | 'utf16le';
+  /**
+   * Outlook versions a PRF cannot move to RPC over HTTP (office-policy.ts): such rows are rejected with
+   * FR_ERR_OFFICE_POLICY_SKIPPED (recorded `skipped` at import). Absent: no version policy (lint, benchmarks).
+   */
+  readonly officePolicy?: OfficePolicy;
 }
 
 export const DEFAULT_PROFILE_OPTIONS: ProfileOptions = Object.freeze({

@@ -1,4 +1,5 @@
 import { createHash, hash } from 'node:crypto';
+import { reservedDeviceNameReason } from '../csv/logon-name.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import { type ErrorCode, FleetError } from '../errors/index.js';
 import { findUnsafeFileNameReason, findUnsafeReason } from './check-prf-value.js';
@@ -16,6 +17,7 @@ import {
   OUTLOOK_CLIENT_SECTION,
   renderMappingText,
 } from './mapping-blocks.js';
+import { officePolicySkipReason } from './office-policy.js';
 import type { ProfileOptions } from './profile-options.js';
 import { encodeRpcFlags, formatPtLong, ROH_AUTH_SCHEME } from './rpc-flags.js';
 
@@ -55,7 +57,7 @@ interface Template {
   readonly beforeProfileName: string;
   /** From the end of the profile name to `MailboxName=` in [ServiceEGS1]. */
   readonly afterProfileName: string;
-  /** From the end of [Service1] to the end of the file ([Service2] with cached mode, section 6): the same for every user. */
+  /** From the end of [Service1] to the end of the file ([ServiceX] with cached mode, as OCT names it; section 6). */
   readonly tail: string;
   /** `tail` in the output encoding (no BOM), encoded once. */
   readonly tailBytes: Uint8Array;
@@ -111,7 +113,19 @@ export function renderProfile(spec: UserSpec, options: ProfileOptions): RenderRe
 
   const bytes = encodeWithTail(head, checked, template, options);
   const sha256 = sha256Hex(bytes);
-  return { ok: true, artifact: { fileName: `${spec.username}.prf`, text: head + template.tail, bytes, sha256 } };
+  return { ok: true, artifact: { fileName: toPrfFileName(spec.username), text: head + template.tail, bytes, sha256 } };
+}
+
+/**
+ * The staged file's name stem: the user name, with the `\` of `DOMAIN\name` written `+` (a character account
+ * names may not hold, so two users never share a file). A UPN's `@` is legal in a Windows file name.
+ */
+export function toFileStem(username: string): string {
+  return username.replace(/\\/g, '+');
+}
+
+export function toPrfFileName(username: string): string {
+  return `${toFileStem(username)}.prf`;
 }
 
 /** Throws FR_ERR_CONFIG_INVALID for options no PRF can be written with (checked once per options object). */
@@ -142,14 +156,14 @@ function buildTemplate(options: ProfileOptions): Template {
     '[Service List]',
     'ServiceEGS1=Exchange Global Section',
     'Service1=Microsoft Exchange Server',
-    ...(options.cachedMode ? ['Service2=Microsoft Outlook Client'] : []),
+    ...(options.cachedMode ? ['ServiceX=Microsoft Outlook Client'] : []),
     '',
     '[Internet Account List]',
     '',
     '',
   ].join(CRLF);
   const cachedSection = options.cachedMode
-    ? ['[Service2]', 'CachedExchangeMode=0x0002', 'CachedExchangeSlowDetect=TRUE', '', ''].join(CRLF)
+    ? ['[ServiceX]', 'CachedExchangeMode=0x0002', 'CachedExchangeSlowDetect=TRUE', '', ''].join(CRLF)
     : '';
   // Only the blocks of services we list: every key we write is mapped, and nothing else is carried.
   const blocks = [
@@ -174,7 +188,12 @@ function buildTemplate(options: ProfileOptions): Template {
  * workstation). Returns the rejection, or whether every value is printable ASCII (fast encoding path).
  */
 function checkSpec(spec: UserSpec, principal: string | undefined, options: ProfileOptions): ProfileRejection | boolean {
-  const fileReason = findUnsafeFileNameReason(spec.username, isPrintableAscii(spec.username));
+  if (options.officePolicy !== undefined) {
+    const skip = officePolicySkipReason(spec.office, options.officePolicy);
+    if (skip) return reject('office', spec.office, skip, 'FR_ERR_OFFICE_POLICY_SKIPPED');
+  }
+  const stem = toFileStem(spec.username);
+  const fileReason = findUnsafeFileNameReason(stem, isPrintableAscii(stem)) ?? reservedDeviceNameReason(stem);
   if (fileReason) return reject('username', spec.username, `username ${fileReason}`, 'FR_ERR_PROFILE_UNSAFE_VALUE');
 
   // One call per value rather than a loop over an array of tuples: no allocation per profile.

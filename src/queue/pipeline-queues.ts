@@ -77,6 +77,16 @@ export function createPipelineQueues(connection: Redis, prefix: string): Pipelin
       await Promise.all(both(campaign).map((q) => q.resume()));
     },
 
+    async isPaused(campaign: string): Promise<boolean> {
+      const flags = await Promise.all(both(campaign).map((q) => q.isPaused()));
+      return flags.every(Boolean);
+    },
+
+    async isResumed(campaign: string): Promise<boolean> {
+      const flags = await Promise.all(both(campaign).map((q) => q.isPaused()));
+      return !flags.some(Boolean);
+    },
+
     async drain(campaign: string): Promise<void> {
       // drain(true) also removes delayed jobs (users waiting for their next attempt).
       await Promise.all(both(campaign).map((q) => q.drain(true)));

@@ -25,6 +25,9 @@ export interface PipelineQueues {
   /** BullMQ queue.pause()/resume() on both queues of the campaign. */
   pause(campaign: string): Promise<void>;
   resume(campaign: string): Promise<void>;
+  /** Both queues paused / both running (a half-applied pause is neither: the reconciler finishes it). */
+  isPaused(campaign: string): Promise<boolean>;
+  isResumed(campaign: string): Promise<boolean>;
   /** Removes every waiting/delayed job of the campaign (cancel); running jobs see the cancelled state and stop. */
   drain(campaign: string): Promise<void>;
   /** Waiting, active, delayed, failed counts of both queues (status). */

@@ -6,6 +6,8 @@ import type { CampaignRecord } from './types.js';
 
 /** Fields only the state scripts change once the campaign exists. */
 export const STATE_FIELDS = ['state', 'stateReason', 'createdAt', 'startedAt', 'finishedAt'] as const;
+/** Fields only the import script writes (beginImport/progressImport/endImport/failImport). */
+const IMPORT_STATES = ['writing', 'complete'] as const;
 
 export function encodeCampaign(record: CampaignRecord): Record<string, string> {
   const fields: Record<string, string> = {
@@ -44,5 +46,11 @@ export function decodeCampaign(hash: Record<string, string>): CampaignRecord | u
     updatedAt: Number(hash['updatedAt'] ?? 0),
     ...(startedAt !== undefined && { startedAt: Number(startedAt) }),
     ...(finishedAt !== undefined && { finishedAt: Number(finishedAt) }),
+    ...((IMPORT_STATES as readonly string[]).includes(hash['importState'] ?? '') && {
+      importState: hash['importState'] as (typeof IMPORT_STATES)[number],
+    }),
+    ...(hash['importTotal'] !== undefined && { importTotal: Number(hash['importTotal']) }),
+    ...(hash['importWritten'] !== undefined && { importWritten: Number(hash['importWritten']) }),
+    ...(hash['importError'] !== undefined && { importError: hash['importError'] }),
   };
 }

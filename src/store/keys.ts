@@ -17,7 +17,9 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:code:<code>       zset  userKey, score 0
  *   <p>:fr:c:{<c>}:names             zset  `lowercase(username)\0userKey`, score 0
  *   <p>:fr:c:{<c>}:tput              hash  minute epoch ms → users that reached a final state
- *   <p>:fr:c:{<c>}:imp               string import guard (token, with a lease): the campaign is not `done` meanwhile
+ *   <p>:fr:c:{<c>}:imp               string import lease (token): an importer is alive right now
+ *   <p>:fr:c:{<c>}:seen              zset  userKey by the number of the last import whose CSV held its row (--prune)
+ *   <p>:fr:c:{<c>}:ev                stream the campaign's events (user and campaign moves), trimmed to ~10,000
  */
 const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -63,6 +65,8 @@ export interface StoreKeys {
   names(campaign: string): string;
   throughput(campaign: string): string;
   importGuard(campaign: string): string;
+  seen(campaign: string): string;
+  events(campaign: string): string;
   /** SCAN pattern of every user hash of a campaign (recount only). */
   userPattern(campaign: string): string;
   /** SCAN pattern of every key of a campaign (cleanup in tests). */
@@ -82,6 +86,8 @@ export const KEY_SUFFIX = {
   names: ':names',
   throughput: ':tput',
   importGuard: ':imp',
+  seen: ':seen',
+  events: ':ev',
 } as const;
 
 export function createStoreKeys(prefix: string): StoreKeys {
@@ -101,6 +107,8 @@ export function createStoreKeys(prefix: string): StoreKeys {
     names: (c) => base(c) + KEY_SUFFIX.names,
     throughput: (c) => base(c) + KEY_SUFFIX.throughput,
     importGuard: (c) => base(c) + KEY_SUFFIX.importGuard,
+    seen: (c) => base(c) + KEY_SUFFIX.seen,
+    events: (c) => base(c) + KEY_SUFFIX.events,
     userPattern: (c) => `${escapeGlob(base(c))}${KEY_SUFFIX.user}*`,
     campaignPattern: (c) => `${escapeGlob(base(c))}:*`,
   };

@@ -1,16 +1,19 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
-import {
-  CAMPAIGN_STATES,
-  CAMPAIGN_TRANSITIONS,
-  type CampaignState,
-  USER_STATES,
-  type UserState,
-} from '../rollout/states.js';
+import { explainCampaignRefusal, explainUserRefusal, type UserIntent } from '../rollout/lifecycle.js';
+import { type CampaignState, USER_STATES, type UserState } from '../rollout/states.js';
 import { decodeCampaign, encodeCampaign, STATE_FIELDS } from './campaign-codec.js';
 import { assertCampaignName, createStoreKeys, toNameMember, toUserKey } from './keys.js';
 import { registerStoreScripts } from './store-scripts.js';
-import type { AttemptRecord, CampaignRecord, RecordStore, UpsertResult, UserRecord, UserTransition } from './types.js';
+import type {
+  AttemptRecord,
+  CampaignRecord,
+  RecordStore,
+  TransitionResult,
+  UpsertResult,
+  UserRecord,
+  UserTransition,
+} from './types.js';
 import { decodeUser, encodeError, encodePatch, encodeSpec } from './user-codec.js';
 import { fetchUsers, queryUserPage } from './user-query.js';
 
@@ -45,24 +48,23 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
       await multi.exec();
     },
 
-    async setCampaignState(name, to, reason, now) {
-      const allowedFrom = CAMPAIGN_STATES.filter((from) => canReach(from, to));
-      const [previous, ok] = (await scripts.run('frCampaignState', base(name), [
-        to,
-        reason,
-        now,
-        `,${allowedFrom.join(',')},`,
-      ])) as [string, number];
+    async applyCampaignIntent(name, intent, reason, now) {
+      const [previous, , moved] = (await scripts.run('frCampaignState', base(name), [intent, reason, now])) as [
+        string,
+        string,
+        number,
+      ];
       if (previous === '') throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
-      if (ok !== 1) {
-        throw new FleetError('FR_ERR_CAMPAIGN_STATE', `campaign ${name} is ${previous}: it cannot become ${to}`, {
-          campaign: name,
-          state: previous,
-        });
+      if (moved === 0) {
+        throw new FleetError(
+          'FR_ERR_CAMPAIGN_STATE',
+          `campaign ${name} is ${previous}: ${explainCampaignRefusal(previous as CampaignState, intent)}`,
+          { campaign: name, state: previous },
+        );
       }
-      const record = await store.getCampaign(name);
-      if (!record) throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
-      return record;
+      const campaign = await store.getCampaign(name);
+      if (!campaign) throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
+      return { previous: previous as CampaignState, campaign, changed: moved === 1 };
     },
 
     async listCampaigns() {
@@ -71,8 +73,8 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
       return records.filter((record): record is CampaignRecord => record !== undefined);
     },
 
-    async upsertUsers(campaign, rows, now) {
-      const args: Array<string | number> = [now];
+    async upsertUsers(campaign, rows, importNo, now) {
+      const args: Array<string | number> = [now, importNo];
       const userKeys: string[] = [];
       for (const row of rows) {
         const userKey = toUserKey(row.spec.username);
@@ -105,9 +107,9 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
       return result satisfies UpsertResult;
     },
 
-    async markSkipped(campaign, rows, now) {
+    async markSkipped(campaign, rows, importNo, now) {
       if (rows.length === 0) return;
-      const args: Array<string | number> = [now];
+      const args: Array<string | number> = [now, importNo];
       for (const row of rows) {
         const userKey = toUserKey(row.username);
         const member = toNameMember(row.username, userKey);
@@ -136,38 +138,73 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
 
     async transition(campaign, userKey, transition, now) {
       const args = [userKey, ...transitionArgs(transition, now)];
-      const result = (await scripts.run('frTransition', base(campaign), args)) as number;
-      return result > 0;
+      const out = (await scripts.run('frTransition', base(campaign), args)) as [number, string, number];
+      return toTransitionResult(out[0], out[1], out[2], transition.intent);
     },
 
     async transitionMany(campaign, moves, now) {
       if (moves.length === 0) return [];
       const args: Array<string | number> = [now];
       for (const { userKey, transition } of moves) args.push(userKey, ...transitionArgs(transition, now));
-      const results = (await scripts.run('frTransitionMany', base(campaign), args)) as number[];
-      return results.map((result) => result > 0);
+      const out = (await scripts.run('frTransitionMany', base(campaign), args)) as Array<number | string>;
+      return moves.map(({ transition }, index) =>
+        toTransitionResult(
+          Number(out[index * 3]),
+          String(out[index * 3 + 1]),
+          Number(out[index * 3 + 2]),
+          transition.intent,
+        ),
+      );
     },
 
-    async requeue(campaign, userKey, now) {
-      const run = (await scripts.run('frRequeue', base(campaign), [userKey, now])) as number;
-      return run > 0 ? run : undefined;
+    async removeUsers(campaign, userKeys, now) {
+      if (userKeys.length === 0) return [];
+      const name = checkName(campaign);
+      const names = await Promise.all(userKeys.map((userKey) => redis.hget(keys.user(name, userKey), 'un')));
+      const args: Array<string | number> = [now];
+      userKeys.forEach((userKey, index) => {
+        args.push(userKey, toNameMember(names[index] ?? '', userKey));
+      });
+      const out = (await scripts.run('frRemove', base(campaign), args)) as Array<number | string>;
+      return userKeys.map((_, index) =>
+        toTransitionResult(Number(out[index * 2]), String(out[index * 2 + 1]), 0, 'remove'),
+      );
     },
 
-    async appendAttempt(campaign, userKey, attempt) {
-      const key = keys.attempts(checkName(campaign), userKey);
-      // Two plain commands on the same connection run in order; no MULTI needed to keep the list bounded.
-      await Promise.all([
-        redis.lpush(key, JSON.stringify(boundAttempt(attempt))),
-        redis.ltrim(key, 0, MAX_ATTEMPTS_KEPT - 1),
-      ]);
+    async *scanMissing(campaign, importNo, batchSize = SCAN_BATCH) {
+      const key = keys.seen(checkName(campaign));
+      // Removing users moves them out of the range, so always read the first batch below the import again.
+      let offset = 0;
+      for (;;) {
+        const batch = await redis.zrangebyscore(key, '-inf', `(${importNo}`, 'LIMIT', offset, batchSize);
+        if (batch.length === 0) return;
+        yield batch;
+        offset += batch.length;
+      }
     },
 
-    async beginImport(campaign, token, leaseMs) {
-      await redis.set(keys.importGuard(checkName(campaign)), token, 'PX', leaseMs);
+    async countMissing(campaign, importNo) {
+      return redis.zcount(keys.seen(checkName(campaign)), '-inf', `(${importNo}`);
+    },
+
+    async beginImport(campaign, token, leaseMs, total, now) {
+      await scripts.run('frImportState', base(campaign), ['begin', now, token, leaseMs, total]);
+    },
+
+    async progressImport(campaign, token, leaseMs, written) {
+      await scripts.run('frImportState', base(campaign), ['progress', 0, token, leaseMs, written]);
     },
 
     async endImport(campaign, token, now) {
-      await scripts.run('frEndImport', base(campaign), [token, now]);
+      await scripts.run('frImportState', base(campaign), ['end', now, token]);
+    },
+
+    async failImport(campaign, reason, now) {
+      await scripts.run('frImportState', base(campaign), ['fail', now, reason.slice(0, 300)]);
+    },
+
+    async isImportAlive(campaign) {
+      return (await redis.exists(keys.importGuard(checkName(campaign)))) === 1;
     },
 
     async getAttempts(campaign, userKey) {
@@ -217,10 +254,19 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
 
 /** transition_one's arguments after the userKey (see lua-scripts.ts). */
 function transitionArgs(transition: UserTransition, now: number): Array<string | number> {
-  const from = transition.from ? `,${transition.from.join(',')},` : '';
   const patch = JSON.stringify(encodePatch(transition.patch));
   const attempt = transition.attempt ? JSON.stringify(boundAttempt(transition.attempt)) : '';
-  return [transition.run, from, transition.to, now, patch, attempt, MAX_ATTEMPTS_KEPT];
+  return [transition.run ?? '', transition.intent, now, patch, attempt, MAX_ATTEMPTS_KEPT];
+}
+
+const RESULTS = { 1: 'moved', 2: 'same', 0: 'refused', [-1]: 'stale', [-2]: 'absent' } as const;
+
+function toTransitionResult(code: number, state: string, run: number, intent: UserIntent): TransitionResult {
+  const result = RESULTS[code as keyof typeof RESULTS];
+  if (result === undefined || result === 'absent') return { result: 'absent' };
+  const current = state as UserState;
+  if (result === 'refused') return { result, state: current, run, reason: explainUserRefusal(current, intent) };
+  return { result, state: current, run };
 }
 
 function boundAttempt(attempt: AttemptRecord): AttemptRecord {
@@ -234,10 +280,6 @@ function boundAttempt(attempt: AttemptRecord): AttemptRecord {
 function checkName(campaign: string): string {
   assertCampaignName(campaign);
   return campaign;
-}
-
-function canReach(from: CampaignState, to: CampaignState): boolean {
-  return from !== to && CAMPAIGN_TRANSITIONS[from].includes(to);
 }
 
 function toCounts(hash: Record<string, string>): Record<UserState, number> {

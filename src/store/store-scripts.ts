@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import {
   CAMPAIGN_STATE_LUA,
-  END_IMPORT_LUA,
+  IMPORT_STATE_LUA,
   MARK_SKIPPED_LUA,
   PAGE_BY_SCORE_LUA,
-  REQUEUE_LUA,
+  REMOVE_LUA,
   TRANSITION_LUA,
   TRANSITION_MANY_LUA,
   UPSERT_LUA,
@@ -20,11 +20,11 @@ type ScriptFn = (base: string, ...args: ScriptArg[]) => Promise<unknown>;
 const SCRIPTS = {
   frTransition: TRANSITION_LUA,
   frTransitionMany: TRANSITION_MANY_LUA,
-  frRequeue: REQUEUE_LUA,
+  frRemove: REMOVE_LUA,
   frUpsert: UPSERT_LUA,
   frMarkSkipped: MARK_SKIPPED_LUA,
   frCampaignState: CAMPAIGN_STATE_LUA,
-  frEndImport: END_IMPORT_LUA,
+  frImportState: IMPORT_STATE_LUA,
   frPageByScore: PAGE_BY_SCORE_LUA,
 } as const;
 

@@ -1,7 +1,8 @@
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { UserSpec } from '../csv/user-spec.js';
 import type { FailureClass } from '../errors/index.js';
-import type { CampaignState, UserState } from '../rollout/states.js';
+import type { CampaignIntent, TransitionIntent } from '../rollout/lifecycle.js';
+import type { CampaignState, Stage, UserState } from '../rollout/states.js';
 
 /**
  * Records of record, in Redis. This file is the seam between the store (src/store) and its users
@@ -26,6 +27,13 @@ export interface CampaignRecord {
   readonly updatedAt: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  /** Progress of the last import: `writing` while (or because) it has not reached its end; the campaign is not done meanwhile. */
+  readonly importState?: 'writing' | 'complete';
+  /** Rows the last import had to write (valid + rejected with a username), and how many it wrote. */
+  readonly importTotal?: number;
+  readonly importWritten?: number;
+  /** Why the last import stopped before its end (e.g. Redis out of memory). */
+  readonly importError?: string;
 }
 
 export interface StoredError {
@@ -33,6 +41,10 @@ export interface StoredError {
   readonly code: string;
   readonly message: string;
   readonly exitCode?: number;
+  /** The underlying code a wrapping code stands for (FR_ERR_ATTEMPTS_EXHAUSTED → the last attempt's code). */
+  readonly cause?: string;
+  /** The step that failed: a failed rollback is retried as a rollback. */
+  readonly stage?: Stage;
 }
 
 export interface UserRecord {
@@ -60,12 +72,18 @@ export interface UserRecord {
   /** Remote backup path reported by the apply script (for rollback). */
   readonly backup?: string;
   readonly officeVersion?: string;
+  /** The step of the current or last attempt (`apply` or `rollback`). */
+  readonly stage?: Stage;
+  /** Why the deploy gate parks this user (window closed, campaign paused…), while it waits. */
+  readonly parkedReason?: string;
+  /** A step is on the workstation: its run and since when (it may belong to a run a re-import superseded). */
+  readonly onHost?: { readonly run: number; readonly since: number };
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
 }
 
-export type AttemptStage = 'generate' | 'deploy' | 'rollback';
+export type AttemptStage = Stage;
 
 export interface AttemptRecord {
   readonly at: number;
@@ -81,6 +99,10 @@ export interface AttemptRecord {
   readonly stderrTail?: string;
   /** Agent that ran it (hostname:pid), to trace double runs. */
   readonly agent?: string;
+  /** The underlying code when `code` wraps one (attempts exhausted). */
+  readonly cause?: string;
+  /** The run had been superseded (re-import, retry) when this outcome arrived: recorded, not applied to the state. */
+  readonly stale?: boolean;
 }
 
 /** Filters the dashboard and CLI use; all optional, combined with AND. */
@@ -101,13 +123,15 @@ export interface UserPage {
   readonly nextCursor?: string;
 }
 
-/** A state change, applied atomically with counters, indexes and the record (Lua). */
+/**
+ * A state change by intent (src/rollout/lifecycle.ts decides where it leads), applied atomically with counters,
+ * indexes, the record and the event stream (Lua).
+ */
 export interface UserTransition {
-  /** The run the caller works on; if the record's run differs the transition is refused (stale job). */
-  readonly run: number;
-  /** Allowed current states; refused otherwise. Omit to allow any. */
-  readonly from?: readonly UserState[];
-  readonly to: UserState;
+  /** `remove` deletes the record: RecordStore.removeUsers takes it. */
+  readonly intent: TransitionIntent;
+  /** The run a job works on; if the record's run differs the move is refused as stale. Omit for admin intents. */
+  readonly run?: number;
   /** Fields to set; `undefined` leaves a field as is; `null` clears it. */
   readonly patch?: {
     readonly attempts?: number;
@@ -117,12 +141,27 @@ export interface UserTransition {
     readonly checksum?: string | null;
     readonly backup?: string | null;
     readonly officeVersion?: string | null;
+    readonly stage?: Stage | null;
+    readonly parkedReason?: string | null;
+    readonly onHost?: { readonly run: number; readonly since: number } | null;
   };
   /**
    * Attempt to add to the history in the same atomic step, only if the move happens (so a replayed or refused
    * transition never adds it twice); bounded like appendAttempt.
    */
   readonly attempt?: AttemptRecord;
+}
+
+export type TransitionResult =
+  | { readonly result: 'moved' | 'same'; readonly state: UserState; readonly run: number }
+  | { readonly result: 'refused'; readonly state: UserState; readonly run: number; readonly reason: string }
+  | { readonly result: 'stale'; readonly state: UserState; readonly run: number }
+  | { readonly result: 'absent' };
+
+export interface CampaignMove {
+  readonly previous: CampaignState;
+  readonly campaign: CampaignRecord;
+  readonly changed: boolean;
 }
 
 export interface UpsertRow {
@@ -145,39 +184,48 @@ export interface RecordStore {
   getCampaign(name: string): Promise<CampaignRecord | undefined>;
   /** Create or replace the campaign record (state untouched when it exists, unless given). */
   saveCampaign(record: CampaignRecord): Promise<void>;
-  /** Checks CAMPAIGN_TRANSITIONS atomically; throws FR_ERR_CAMPAIGN_STATE / FR_ERR_CAMPAIGN_NOT_FOUND. */
-  setCampaignState(name: string, to: CampaignState, reason: string, now: number): Promise<CampaignRecord>;
+  /** Applies a campaign intent (CAMPAIGN_TRANSITIONS, atomically); throws FR_ERR_CAMPAIGN_STATE with the reason / FR_ERR_CAMPAIGN_NOT_FOUND. */
+  applyCampaignIntent(name: string, intent: CampaignIntent, reason: string, now: number): Promise<CampaignMove>;
   listCampaigns(): Promise<CampaignRecord[]>;
 
   // users
-  upsertUsers(campaign: string, rows: readonly UpsertRow[], now: number): Promise<UpsertResult>;
-  /** Users whose row was rejected but whose username is known: state `skipped` with the reason. */
+  /** Rows of import number `importNo`: new or changed ones take intent `import`; every row is marked seen. */
+  upsertUsers(campaign: string, rows: readonly UpsertRow[], importNo: number, now: number): Promise<UpsertResult>;
+  /** Users whose row was rejected but whose username is known: intent `reject-row` with the reason. */
   markSkipped(
     campaign: string,
     rows: ReadonlyArray<{ username: string; line: number; error: StoredError }>,
+    importNo: number,
     now: number,
   ): Promise<void>;
+  /** Intent `remove`; a user whose step is on the host is refused (its outcome comes first). */
+  removeUsers(campaign: string, userKeys: readonly string[], now: number): Promise<TransitionResult[]>;
+  /** Users not seen by import number `importNo` (their rows left the CSV), in batches. */
+  scanMissing(campaign: string, importNo: number, batchSize?: number): AsyncIterable<string[]>;
+  countMissing(campaign: string, importNo: number): Promise<number>;
   getUser(campaign: string, userKey: string): Promise<UserRecord | undefined>;
   getUsers(campaign: string, userKeys: readonly string[]): Promise<Array<UserRecord | undefined>>;
   findUserByName(campaign: string, username: string): Promise<UserRecord | undefined>;
-  /** Atomic: record + counters + indexes (+ campaign `done` when nothing is in flight any more). false = refused (stale run or wrong state). */
-  transition(campaign: string, userKey: string, transition: UserTransition, now: number): Promise<boolean>;
+  /** Atomic: record + counters + indexes + event (+ campaign `done` when nothing is in flight any more). */
+  transition(campaign: string, userKey: string, transition: UserTransition, now: number): Promise<TransitionResult>;
   /** Several users' transitions in one atomic call, each checked on its own as transition() does; one result per move. */
   transitionMany(
     campaign: string,
     moves: ReadonlyArray<{ readonly userKey: string; readonly transition: UserTransition }>,
     now: number,
-  ): Promise<boolean[]>;
-  /** Requeue: run + 1, state `queued`, attempts 0, errors cleared; returns the new run (undefined if the user does not exist). */
-  requeue(campaign: string, userKey: string, now: number): Promise<number | undefined>;
-  appendAttempt(campaign: string, userKey: string, attempt: AttemptRecord): Promise<void>;
+  ): Promise<TransitionResult[]>;
   /**
-   * While an import writes users into a campaign that agents already serve, the campaign must not turn `done`
-   * just because agents caught up with the users written so far: beginImport sets (or renews) a guard with a
-   * lease, endImport drops it and settles the campaign (`done` if running with nothing in flight).
+   * While an import writes users, the campaign must not turn `done` just because agents caught up with the users
+   * written so far, nor after the importer died: beginImport marks the import `writing` (with a lease and the rows
+   * to write), progressImport renews it, endImport marks it complete and settles the campaign, failImport records why
+   * it stopped (it stays incomplete until the same import runs again).
    */
-  beginImport(campaign: string, token: string, leaseMs: number): Promise<void>;
+  beginImport(campaign: string, token: string, leaseMs: number, total: number, now: number): Promise<void>;
+  progressImport(campaign: string, token: string, leaseMs: number, written: number): Promise<void>;
   endImport(campaign: string, token: string, now: number): Promise<void>;
+  failImport(campaign: string, reason: string, now: number): Promise<void>;
+  /** Whether an importer holds the lease right now (an incomplete import without one is a dead importer). */
+  isImportAlive(campaign: string): Promise<boolean>;
   getAttempts(campaign: string, userKey: string): Promise<AttemptRecord[]>;
 
   // counts and queries

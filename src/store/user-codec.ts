@@ -1,5 +1,5 @@
 import type { UserSpec } from '../csv/user-spec.js';
-import type { UserState } from '../rollout/states.js';
+import type { Stage, UserState } from '../rollout/states.js';
 import type { StoredError, UserRecord, UserTransition } from './types.js';
 
 /**
@@ -8,7 +8,9 @@ import type { StoredError, UserRecord, UserTransition } from './types.js';
  *
  *   un username · dn displayName · ln line · sh specHash
  *   s state · r run · at attempts · h host · si site · fa firstAttemptAt · na nextAttemptAt
- *   e lastError JSON · ec lastError code (indexed) · ck checksum · bk backup · ov officeVersion
+ *   e lastError JSON · ec lastError code (indexed) · cc its cause code (indexed too) · ck checksum · bk backup
+ *   ov officeVersion · sg stage of the last step (apply | rollback) · pr why the deploy gate parks the user
+ *   oh `<run>:<since>` of a step on the workstation right now (kept across a new run until that step reports)
  *   ca createdAt · ua updatedAt · fi finishedAt
  */
 export function encodeSpec(spec: UserSpec): string {
@@ -54,6 +56,9 @@ export function decodeUser(
     ...(hash['ck'] !== undefined && { checksum: hash['ck'] }),
     ...(hash['bk'] !== undefined && { backup: hash['bk'] }),
     ...(hash['ov'] !== undefined && { officeVersion: hash['ov'] }),
+    ...(hash['sg'] !== undefined && { stage: hash['sg'] as Stage }),
+    ...(hash['pr'] !== undefined && { parkedReason: hash['pr'] }),
+    ...decodeOnHost(hash['oh']),
     createdAt: toNumber(hash['ca']) ?? 0,
     updatedAt: toNumber(hash['ua']) ?? 0,
     ...optionalNumber('finishedAt', hash['fi']),
@@ -81,10 +86,18 @@ export function encodePatch(patch: UserTransition['patch']): EncodedPatch {
   put('ck', patch.checksum);
   put('bk', patch.backup);
   put('ov', patch.officeVersion);
-  if (patch.lastError === null) del.push('e', 'ec');
+  put('sg', patch.stage);
+  put('pr', patch.parkedReason);
+  put(
+    'oh',
+    patch.onHost === undefined || patch.onHost === null ? patch.onHost : `${patch.onHost.run}:${patch.onHost.since}`,
+  );
+  if (patch.lastError === null) del.push('e', 'ec', 'cc');
   else if (patch.lastError !== undefined) {
     set['e'] = encodeError(patch.lastError);
     set['ec'] = patch.lastError.code;
+    if (patch.lastError.cause !== undefined) set['cc'] = patch.lastError.cause;
+    else del.push('cc');
   }
   return { set, del };
 }
@@ -92,6 +105,14 @@ export function encodePatch(patch: UserTransition['patch']): EncodedPatch {
 /** Messages are bounded so one bad stderr cannot blow the per-user budget. */
 export function encodeError(error: StoredError): string {
   return JSON.stringify({ ...error, message: error.message.slice(0, 500) });
+}
+
+function decodeOnHost(value: string | undefined): { onHost?: { run: number; since: number } } {
+  if (value === undefined) return {};
+  const [run, since] = value.split(':').map(Number);
+  return Number.isFinite(run) && Number.isFinite(since)
+    ? { onHost: { run: run as number, since: since as number } }
+    : {};
 }
 
 function toNumber(value: string | undefined): number | undefined {

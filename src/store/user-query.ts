@@ -91,7 +91,8 @@ function toPage(users: UserRecord[], after: Position | undefined): UserPage {
 export function matchesFilter(user: UserRecord, filter: UserFilter): boolean {
   if (filter.state !== undefined && user.state !== filter.state) return false;
   if (filter.site !== undefined && user.site !== filter.site) return false;
-  if (filter.code !== undefined && user.lastError?.code !== filter.code) return false;
+  if (filter.code !== undefined && user.lastError?.code !== filter.code && user.lastError?.cause !== filter.code)
+    return false;
   const name = normalizeUsername(user.username);
   if (filter.prefix !== undefined && !name.startsWith(normalizeUsername(filter.prefix))) return false;
   if (filter.search !== undefined && !name.includes(normalizeUsername(filter.search))) return false;

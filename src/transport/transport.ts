@@ -1,6 +1,8 @@
 import type { OfficeVersion } from '../csv/user-spec.js';
 import type { DeployTarget } from '../rollout/deploy-target.js';
+import type { ProbeReport } from '../rollout/probe-result.js';
 import type { RemoteResult } from '../rollout/remote-result.js';
+import type { VerifyReport } from '../rollout/verify-result.js';
 
 export type { DeployTarget, TargetOs } from '../rollout/deploy-target.js';
 
@@ -19,8 +21,15 @@ export interface ApplyRequest {
   readonly office: OfficeVersion;
   readonly artifact: ArtifactToDeploy;
   readonly target: DeployTarget;
-  /** Aborted on job timeout or shutdown: the transport must stop promptly and throw FR_ERR_TRANSPORT_TIMEOUT/CANCELLED. */
+  /** Aborted on shutdown: the transport must stop promptly and throw FR_ERR_CANCELLED. */
   readonly signal: AbortSignal;
+  /** The step's budget, counted once the transport holds the host's slot (FR_ERR_TRANSPORT_TIMEOUT past it). */
+  readonly timeoutMs?: number;
+  /**
+   * Campaign `deploy.stage_while_outlook_runs`: when Outlook runs in the user's session, stage anyway and answer
+   * `applied-pending-restart` (Outlook imports at its next clean start) instead of exit 75.
+   */
+  readonly stageWhileRunning?: boolean;
 }
 
 export interface RollbackRequest {
@@ -30,6 +39,19 @@ export interface RollbackRequest {
   readonly fileName: string;
   readonly target: DeployTarget;
   readonly signal: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/** A read-only look at one user's workstation (probe / verify modes of the script): what a rollback names, no upload. */
+export type InspectRequest = RollbackRequest;
+
+/** What `verify` expects Outlook to have taken from the PRF. */
+export interface VerifyRequest extends InspectRequest {
+  /** hex SHA-256 of the PRF the campaign staged (recorded on the user). */
+  readonly checksum?: string;
+  readonly expectProxy?: string;
+  /** `RPCoverHTTPflags` as written in the PRF (`0x0023`). */
+  readonly expectFlags?: string;
 }
 
 /** What a successful remote run reports, plus timings the attempt history keeps. */
@@ -46,5 +68,9 @@ export interface Transport {
   readonly kind: 'local' | 'ssh';
   apply(request: ApplyRequest): Promise<TransportOutcome>;
   rollback(request: RollbackRequest): Promise<TransportOutcome>;
+  /** Read-only preflight of one user's workstation (`fleet-rollout probe`); never changes anything. */
+  probe(request: InspectRequest): Promise<ProbeReport>;
+  /** Read-only check that Outlook consumed the staged PRF (`fleet-rollout verify`). */
+  verify(request: VerifyRequest): Promise<VerifyReport>;
   close(): Promise<void>;
 }

@@ -2,17 +2,22 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
-import type { CampaignState } from '../rollout/states.js';
-import type { RecordStore } from '../store/types.js';
+import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
+import type { CampaignRecord, RecordStore } from '../store/types.js';
 import { startCampaignWorkers, type WorkerSettings } from './campaign-workers.js';
 import type { TransportRegistry } from './transport-registry.js';
 
-/** Campaigns whose queues an agent serves; paused/halted keep their Workers (the queues are paused instead). */
+/**
+ * Campaigns whose queues an agent serves; paused/halted keep their Workers (the queues are paused instead); a
+ * cancelled one is served while steps are still on workstations (a stalled one must run again to record its
+ * outcome: the deploy gate lets nothing else start).
+ */
 const SERVED_STATES: readonly CampaignState[] = ['running', 'paused', 'halted'];
 
 export interface AgentRunnerOptions extends WorkerSettings {
@@ -66,15 +71,28 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
 
+  async function isServed(campaign: CampaignRecord): Promise<boolean> {
+    if (SERVED_STATES.includes(campaign.state)) return true;
+    if (campaign.state !== 'cancelled') return false;
+    const counts = await options.store.countByState(campaign.name);
+    return ON_HOST_USER_STATES.some((state) => counts[state] > 0);
+  }
+
   async function discover(): Promise<void> {
     const campaigns = await options.store.listCampaigns();
     const kinds = options.transportKinds;
-    const wanted = new Set(
-      campaigns
-        .filter((c) => SERVED_STATES.includes(c.state))
-        .filter((c) => !kinds || kinds.includes(c.settings.deploy.transport))
-        .map((c) => c.name),
+    const served = await Promise.all(
+      campaigns.map(async (c) => (!kinds || kinds.includes(c.settings.deploy.transport)) && (await isServed(c))),
     );
+    const wanted = new Set(campaigns.filter((_, index) => served[index]).map((c) => c.name));
+    // The record is the truth, the queues follow it: heal what a command that died half-way left behind.
+    for (const campaign of campaigns) {
+      if (wanted.has(campaign.name) || campaign.state === 'draft') {
+        await reconcileCampaign(options.store, queues, campaign).catch((error: unknown) =>
+          options.logger.warn({ campaign: campaign.name, err: (error as Error).message }, 'reconcile failed'),
+        );
+      }
+    }
     for (const name of wanted) {
       if (workers.has(name) || stopping) continue;
       options.logger.info({ campaign: name }, 'serving campaign');

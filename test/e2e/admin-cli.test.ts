@@ -27,17 +27,36 @@ function cli(...args: string[]) {
 
 const HEADER = 'username,display_name,exchange_server,proxy,auth,host,site,office';
 const ROWS = [
-  'alice,Alice,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-1.demo.lan,paris,2016',
-  'bob,=HYPERLINK("http://evil"),exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-2.demo.lan,lyon,2016',
-  'carol,Carol,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-3.demo.lan,paris,2016',
-  'dave,Dave,exch01.contoso.fr,http://mail.contoso.fr,basic,ws-4.demo.lan,paris,2016',
-  'erin,+Erin,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-5.demo.lan,lyon,2016',
+  'alice,Alice,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-1.demo.lan,paris,2010',
+  'bob,=HYPERLINK("http://evil"),exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-2.demo.lan,lyon,2010',
+  'carol,Carol,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-3.demo.lan,paris,2010',
+  'dave,Dave,exch01.contoso.fr,http://mail.contoso.fr,basic,ws-4.demo.lan,paris,2010',
+  'erin,+Erin,exch01.contoso.fr,https://mail.contoso.fr,ntlm,ws-5.demo.lan,lyon,2010',
 ];
 
+/** What an agent does to a queued user whose apply fails for good: generate, begin, fail (with its attempt). */
 async function failUser(username: string, code: string): Promise<void> {
   const user = (await store.findUserByName('e2e', username))!;
-  const lastError = { failureClass: 'permanent' as const, code, message: `@cmd ${code}` };
-  await store.transition('e2e', user.userKey, { run: user.run, to: 'failed', patch: { lastError } }, Date.now());
+  const { userKey, run } = user;
+  const lastError = { failureClass: 'permanent' as const, code, message: `@cmd ${code}`, stage: 'apply' as const };
+  const attempt = {
+    at: Date.now(),
+    stage: 'apply' as const,
+    run,
+    attempt: 1,
+    durationMs: 42,
+    outcome: 'failed' as const,
+    code,
+    agent: 'host:1',
+  };
+  const moves = [
+    { intent: 'generate-done' as const, run },
+    { intent: 'deploy-begin' as const, run, patch: { attempts: 1, stage: 'apply' as const } },
+    { intent: 'deploy-failed-permanent' as const, run, patch: { lastError }, attempt },
+  ];
+  for (const move of moves) {
+    expect(await store.transition('e2e', userKey, move, Date.now())).toMatchObject({ result: 'moved' });
+  }
 }
 
 beforeAll(() => {
@@ -103,7 +122,7 @@ describe('admin CLI', () => {
     const lines = csv.stdout.split('\r\n').filter(Boolean);
     expect(lines).toHaveLength(6);
     expect(lines[0]).toBe(
-      'username,display_name,host,site,state,attempts,last_error_code,last_error_message,checksum,updated_at,finished_at',
+      'username,display_name,host,site,state,stage,attempts,last_error_code,last_error_cause,last_error_message,checksum,updated_at,finished_at',
     );
     const bob = lines.find((line) => line.startsWith('bob,'))!;
     expect(bob).toContain(`"'=HYPERLINK(""http://evil"")"`);
@@ -121,28 +140,18 @@ describe('admin CLI', () => {
   it('retry re-queues the matching users and says how many', async () => {
     const byCode = cli('retry', 'e2e', '--code', 'FR_ERR_REMOTE_PERMISSION');
     expect(byCode.code).toBe(0);
-    expect(byCode.stdout).toBe('retry e2e: 1 user(s) re-queued; campaign running\n');
+    expect(byCode.stdout).toBe('retry e2e: 1 user(s) queued; campaign running\n');
     expect((await store.findUserByName('e2e', 'erin'))?.state).toBe('queued');
     const bySite = JSON.parse(cli('retry', 'e2e', '--site', 'paris', '--json').stdout);
-    expect(bySite).toMatchObject({ requeued: 0 });
+    expect(bySite).toMatchObject({ campaign: 'e2e', moved: 0, refused: {}, campaignState: 'running' });
   });
 
   it('user shows the record and the attempt history', async () => {
-    const bob = (await store.findUserByName('e2e', 'bob'))!;
-    await store.appendAttempt('e2e', bob.userKey, {
-      at: Date.now(),
-      stage: 'deploy',
-      run: bob.run,
-      attempt: 1,
-      durationMs: 42,
-      outcome: 'failed',
-      code: 'FR_ERR_SSH_AUTH_FAILED',
-      agent: 'host:1',
-    });
+    // bob's failed attempt was recorded with his failure (failUser): attempts come only with a transition
     const text = cli('user', 'e2e', 'BOB');
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('bob (=HYPERLINK("http://evil")) in e2e: failed');
-    expect(text.stdout).toMatch(/deploy run 1 #1 failed FR_ERR_SSH_AUTH_FAILED 42 ms by host:1/);
+    expect(text.stdout).toMatch(/apply run 1 #1 failed FR_ERR_SSH_AUTH_FAILED 42 ms by host:1/);
     const json = JSON.parse(cli('user', 'e2e', 'bob', '--json').stdout);
     expect(json.user).toMatchObject({ username: 'bob', state: 'failed', site: 'lyon' });
     expect(json.attempts).toHaveLength(1);
@@ -158,7 +167,7 @@ describe('admin CLI', () => {
     expect(cli('pause', 'e2e-run').stdout).toBe('campaign e2e-run: paused\n');
     const cancel = cli('cancel', 'e2e-run');
     expect(cancel.code).toBe(0);
-    expect(cancel.stdout).toBe('campaign e2e-run: cancelled, 4 user(s) cancelled\n');
+    expect(cancel.stdout).toBe('campaign e2e-run: cancelled, 4 waiting user(s) cancelled\n');
     expect(await store.countByState('e2e-run')).toMatchObject({ cancelled: 4, skipped: 1, queued: 0 });
   });
 

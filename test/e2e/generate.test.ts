@@ -162,6 +162,20 @@ describe('fleet-rollout generate', () => {
     expect(existsSync(join(empty.out, 'manifest.jsonl'))).toBe(false);
   });
 
+  it('skips Outlook 2016+ rows by default with their own code and reason; a campaign may apply them', () => {
+    const run = generate('office-versions.csv');
+    expect(run.code).toBe(2);
+    expect(readdirSync(run.out).sort()).toEqual(['adupont.prf', 'manifest.jsonl', 'rejected.csv']);
+    const rejected = readFileSync(join(run.out, 'rejected.csv'), 'utf8').split('\r\n');
+    expect(
+      rejected.filter((line) => line.startsWith('3,office,16.0,') || line.startsWith('4,office,16.0,')),
+    ).toHaveLength(2);
+    expect(rejected[1]).toContain('Autodiscover');
+    const applied = generate('office-versions.csv', '--campaign-file', 'office-16-apply.yaml');
+    expect(applied.code).toBe(0);
+    expect(manifest(applied.out).map((entry) => entry['office'])).toEqual(['14.0', '16.0', '16.0']);
+  });
+
   it('refuses an output path that is a file', () => {
     const file = join(work, 'not-a-dir');
     writeFileSync(file, 'x');

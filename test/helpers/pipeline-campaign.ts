@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { campaignFileSchema } from '../../src/config/campaign-schema.js';
+import { toProfileOptions } from '../../src/config/campaign-settings.js';
 import type { UserSpec } from '../../src/csv/user-spec.js';
 import { createPipelineQueues } from '../../src/queue/pipeline-queues.js';
 import type { PipelineQueues } from '../../src/queue/types.js';
+import { computeSpecHash } from '../../src/rollout/spec-hash.js';
 import { FINAL_USER_STATES, type UserState } from '../../src/rollout/states.js';
 import { createRecordStore } from '../../src/store/record-store.js';
 import type { RecordStore } from '../../src/store/types.js';
@@ -58,13 +59,20 @@ export async function seedCampaign(
   const store = createRecordStore(redis, prefix);
   const queues = createPipelineQueues(redis, prefix);
   const now = Date.now();
+  const file = campaignFileSchema.parse({
+    retry: FAST_RETRY,
+    ...settings,
+    profile: { office_policy: { office_16: 'apply' }, ...(settings['profile'] as object | undefined) },
+  });
+  const profile = toProfileOptions(file);
   await store.saveCampaign({
     name,
     state: 'draft',
     stateReason: 'imported',
     csvFile: 'test.csv',
     csvSha256: '0'.repeat(64),
-    settings: campaignFileSchema.parse({ retry: FAST_RETRY, ...settings }),
+    // The seeded specs are Outlook 16.0, which the default Office policy skips: these campaigns say `apply`.
+    settings: file,
     imports: 1,
     totalUsers: specs.length,
     rejectedRows: 0,
@@ -74,10 +82,11 @@ export async function seedCampaign(
   const rows = specs.map((spec, i) => ({
     line: i + 2,
     spec,
-    specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+    // The hash import computes: agents render with the settings whose hash matches the user's.
+    specHash: computeSpecHash(spec, profile, file.deploy),
   }));
-  const { queued } = await store.upsertUsers(name, rows, now);
-  await store.setCampaignState(name, 'running', 'test start', now);
+  const { queued } = await store.upsertUsers(name, rows, 1, now);
+  await store.applyCampaignIntent(name, 'start', 'test start', now);
   if (options.enqueue !== false) await queues.enqueueGenerate(name, queued);
   return { store, queues, queued };
 }

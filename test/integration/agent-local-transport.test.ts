@@ -7,6 +7,7 @@ import { FleetError } from '../../src/errors/index.js';
 import { createLocalTransport } from '../../src/transport/local/local-transport.js';
 import type { ApplyRequest, DeployTarget } from '../../src/transport/transport.js';
 import { DEFAULT_SCRIPT_PATH } from '../../src/workers/transport-registry.js';
+import { failureOf } from '../helpers/failure.js';
 import { writeFault } from '../helpers/pipeline-campaign.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fleet-local-'));
@@ -36,16 +37,6 @@ function request(host: string, user: string, text = `[General]\r\nProfileName=${
 
 const setupDir = (host: string, user: string) =>
   join(root, host, 'registry', user, 'Software/Microsoft/Office/11.0/Outlook/Setup');
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('local transport', () => {
   it('stages the PRF atomically, runs the POSIX agent and answers already-applied the second time', async () => {

@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { retryUsers } from '../../src/campaign/act-on-users.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../src/campaign/control-campaign.js';
 import { importCampaign } from '../../src/campaign/import-campaign.js';
-import { retryUsers } from '../../src/campaign/retry-users.js';
 import { startCampaign } from '../../src/campaign/start-campaign.js';
 import { formatReportCsv, streamReport } from '../../src/campaign/stream-report.js';
 import { campaignFileSchema } from '../../src/config/campaign-schema.js';
 import { createPipelineQueues } from '../../src/queue/pipeline-queues.js';
 import type { PipelineQueues } from '../../src/queue/types.js';
 import { createRecordStore } from '../../src/store/record-store.js';
-import type { RecordStore } from '../../src/store/types.js';
+import type { RecordStore, UserTransition } from '../../src/store/types.js';
 import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
 
 const prefix = createTestPrefix('campaign-admin');
@@ -35,7 +35,7 @@ function userLine(i: number, overrides: { proxy?: string; display?: string; site
     'ntlm',
     `ws-${i}.demo.lan`,
     site,
-    '2016',
+    '2010',
   ].join(',');
 }
 
@@ -56,17 +56,33 @@ async function runImport(campaign: string, csvPath: string, allowRejects = false
   });
 }
 
-async function fail(campaign: string, username: string, code: string): Promise<void> {
+/** Moves a user by intents, as the agents would (each step must move). */
+async function walk(campaign: string, username: string, moves: ReadonlyArray<Omit<UserTransition, 'run'>>) {
   const user = (await store.findUserByName(campaign, username))!;
-  const lastError = { failureClass: 'permanent' as const, code, message: `${code} on ${username}` };
-  expect(
-    await store.transition(campaign, user.userKey, { run: user.run, to: 'failed', patch: { lastError } }, now()),
-  ).toBe(true);
+  for (const move of moves) {
+    const result = await store.transition(campaign, user.userKey, { ...move, run: user.run }, now());
+    expect(result).toMatchObject({ result: 'moved' });
+  }
+}
+
+/** A queued user taken to the workstation: generated, then its apply step begins. */
+const TO_DEPLOYING: ReadonlyArray<Omit<UserTransition, 'run'>> = [
+  { intent: 'generate-done' },
+  { intent: 'deploy-begin', patch: { attempts: 1, stage: 'apply' } },
+];
+
+async function fail(campaign: string, username: string, code: string): Promise<void> {
+  const lastError = {
+    failureClass: 'permanent' as const,
+    code,
+    message: `${code} on ${username}`,
+    stage: 'apply' as const,
+  };
+  await walk(campaign, username, [...TO_DEPLOYING, { intent: 'deploy-failed-permanent', patch: { lastError } }]);
 }
 
 async function apply(campaign: string, username: string): Promise<void> {
-  const user = (await store.findUserByName(campaign, username))!;
-  expect(await store.transition(campaign, user.userKey, { run: user.run, to: 'applied' }, now())).toBe(true);
+  await walk(campaign, username, [...TO_DEPLOYING, { intent: 'deploy-succeeded' }]);
 }
 
 beforeAll(() => {
@@ -88,7 +104,7 @@ describe('import', () => {
     const csv = writeCsv('bad.csv', [
       userLine(1),
       userLine(2, { proxy: 'http://mail.contoso.fr:8080' }),
-      '=cmd|x,Evil,exch01,https://m.contoso.fr,ntlm,ws-9,paris,2016',
+      '=cmd|x,Evil,exch01,https://m.contoso.fr,ntlm,ws-9,paris,2010',
     ]);
     const result = await runImport('rejects', csv);
     expect(result).toMatchObject({ valid: 1, rejected: 2, queued: 0, imported: false });
@@ -104,8 +120,8 @@ describe('import', () => {
     const csv = writeCsv('bad2.csv', [
       userLine(1),
       userLine(2),
-      'u003,X,exch01,https://mail.contoso.fr,kerberos,ws-3,paris,2016',
-      'bad/user,X,exch01,https://mail.contoso.fr,ntlm,ws-5,paris,2016',
+      'u003,X,exch01,https://mail.contoso.fr,kerberos,ws-3,paris,2010',
+      'bad/user,X,exch01,https://mail.contoso.fr,ntlm,ws-5,paris,2010',
       'u004,X,exch01,https://mail.contoso.fr,ntlm,ws-4,paris,1999',
     ]);
     const result = await runImport('partial', csv, true);
@@ -145,7 +161,7 @@ describe('import', () => {
 });
 
 describe('start, pause, resume, cancel', () => {
-  it('start enqueues every queued user; a second start adds no job; cancel ends in-flight users', async () => {
+  it('start enqueues every queued user; a second start adds no job; cancel ends waiting users, not a step on a host', async () => {
     await runImport(
       'lifecycle',
       writeCsv(
@@ -165,10 +181,16 @@ describe('start, pause, resume, cancel', () => {
     });
     expect((await resumeCampaign(store, queues, 'lifecycle', now())).state).toBe('running');
     await apply('lifecycle', 'u000');
+    // u001's apply is running on its workstation: cancel starts no new step but lets this one finish
+    await walk('lifecycle', 'u001', TO_DEPLOYING);
     const cancelled = await cancelCampaign(store, queues, 'lifecycle', now());
-    expect(cancelled).toMatchObject({ cancelled: 11 });
+    expect(cancelled).toMatchObject({ cancelled: 10, stillRunning: 1 });
     expect(cancelled.campaign.state).toBe('cancelled');
-    expect(await store.countByState('lifecycle')).toMatchObject({ applied: 1, cancelled: 11, queued: 0 });
+    expect(await store.countByState('lifecycle')).toMatchObject({ applied: 1, cancelled: 10, deploying: 1, queued: 0 });
+    // its real outcome is recorded when it arrives
+    await walk('lifecycle', 'u001', [{ intent: 'deploy-succeeded' }]);
+    expect(await store.countByState('lifecycle')).toMatchObject({ applied: 2, cancelled: 10, deploying: 0 });
+    expect((await store.getCampaign('lifecycle'))?.state).toBe('cancelled');
     const after = await queues.jobCounts('lifecycle');
     expect(Object.entries(after).filter(([k, n]) => k.endsWith('waiting') && n > 0)).toEqual([]);
   });
@@ -197,13 +219,19 @@ describe('retry and report filters', () => {
     const rows = [];
     for await (const row of streamReport(store, 'filters', { state: 'failed' })) rows.push(row);
     expect(rows.map((r) => r.username)).toEqual(['u000', 'u001', 'u002', 'u003']);
-    expect(rows[0]).toMatchObject({ last_error_code: 'FR_ERR_SSH_AUTH_FAILED', site: 'paris', state: 'failed' });
+    expect(rows[0]).toMatchObject({
+      last_error_code: 'FR_ERR_SSH_AUTH_FAILED',
+      last_error_cause: '',
+      site: 'paris',
+      state: 'failed',
+      stage: 'apply',
+    });
     expect(rows[0]?.updated_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     let csv = '';
     for await (const chunk of formatReportCsv(streamReport(store, 'filters', {}))) csv += chunk;
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(
-      'username,display_name,host,site,state,attempts,last_error_code,last_error_message,checksum,updated_at,finished_at',
+      'username,display_name,host,site,state,stage,attempts,last_error_code,last_error_cause,last_error_message,checksum,updated_at,finished_at',
     );
     expect(lines).toHaveLength(11); // header + 9 users + final empty string
     expect(lines.find((l) => l.startsWith('u004,'))).toContain(`"'=HYPERLINK(""http://x"")"`);
@@ -211,20 +239,20 @@ describe('retry and report filters', () => {
 
   it('re-queues by code, by site, by user, then every failed user, and reopens a done campaign', async () => {
     expect(
-      (await retryUsers(store, queues, 'filters', { code: 'FR_ERR_REMOTE_PERMISSION', site: 'lille' }, now())).requeued,
+      (await retryUsers(store, queues, 'filters', { code: 'FR_ERR_REMOTE_PERMISSION', site: 'lille' }, now())).moved,
     ).toBe(1);
     expect(await store.findUserByName('filters', 'u002')).toMatchObject({ state: 'queued', run: 2 });
-    expect((await retryUsers(store, queues, 'filters', { site: 'lyon' }, now())).requeued).toBe(1);
-    expect((await retryUsers(store, queues, 'filters', { user: 'U005' }, now())).requeued).toBe(1);
+    expect((await retryUsers(store, queues, 'filters', { site: 'lyon' }, now())).moved).toBe(1);
+    expect((await retryUsers(store, queues, 'filters', { user: 'U005' }, now())).moved).toBe(1);
     expect((await store.findUserByName('filters', 'u005'))?.state).toBe('queued');
     for (const name of ['u001', 'u002', 'u005', 'u008']) await fail('filters', name, 'FR_ERR_REMOTE_FAILED');
     const campaign = await store.getCampaign('filters');
     expect(campaign?.state).toBe('done');
     const all = await retryUsers(store, queues, 'filters', {}, now());
-    expect(all).toEqual({ requeued: 6, campaignState: 'running' });
+    expect(all).toEqual({ moved: 6, refused: {}, campaignState: 'running' });
     expect(await store.countByState('filters')).toMatchObject({ queued: 6, failed: 0, applied: 3 });
     // users that never started are included when asked by state (Rundeck forgets them)
-    expect((await retryUsers(store, queues, 'filters', { state: 'queued' }, now())).requeued).toBe(6);
+    expect((await retryUsers(store, queues, 'filters', { state: 'queued' }, now())).moved).toBe(6);
     // the campaign kept its settings
     expect((await store.getCampaign('filters'))?.settings).toEqual(campaignFileSchema.parse({}));
   });

@@ -32,7 +32,7 @@ const settings = campaignFileSchema.parse({
 
 function writeCsv(name: string, count: number, edit?: (i: number) => boolean): string {
   const lines = ['username,host,site,office'];
-  for (let i = 0; i < count; i++) lines.push(`run${i},ws-${i % 50}.run.lan,site${i % 3},${edit?.(i) ? 2013 : 2016}`);
+  for (let i = 0; i < count; i++) lines.push(`run${i},ws-${i % 50}.run.lan,site${i % 3},${edit?.(i) ? 2013 : 2010}`);
   const path = join(dir, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
@@ -85,13 +85,13 @@ describe('run (import + start, overlapped)', () => {
     let stateWhileHeld: string | undefined;
     const gated: RecordStore = {
       ...store,
-      async upsertUsers(campaign, rows, now) {
+      async upsertUsers(campaign, rows, importNo, now) {
         batches += 1;
         if (batches === 3) {
           await waitFor(async () => (await store.countByState(campaign)).applied === 2_000);
           stateWhileHeld = (await store.getCampaign(campaign))?.state;
         }
-        return store.upsertUsers(campaign, rows, now);
+        return store.upsertUsers(campaign, rows, importNo, now);
       },
     };
     const result = await importCampaign(gated, queues, {
@@ -146,7 +146,7 @@ describe('run (import + start, overlapped)', () => {
 
   it('with a rejected row nothing is written, started or queued', async () => {
     const csv = join(dir, 'bad.csv');
-    writeFileSync(csv, 'username,host\nok1,ws-1.run.lan\nbad@name,ws-2.run.lan\n');
+    writeFileSync(csv, 'username,host\nok1,ws-1.run.lan\nbad/name,ws-2.run.lan\n');
     const result = await importCampaign(store, queues, {
       campaign: 'rejected',
       csvPath: csv,

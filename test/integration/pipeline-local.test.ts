@@ -124,7 +124,10 @@ describe('pipeline on the local transport', () => {
     const specs = [makeSpec(200, 'ws-stale'), makeSpec(201, 'ws-stale')];
     const { store, queues, queued } = await seedCampaign(redis, prefix, 'stale', specs, {}, { enqueue: false });
     const staleKey = toUserKey('user00200');
-    const newRun = await store.requeue('stale', staleKey, Date.now()); // run 2: the run-1 jobs below are stale
+    // a re-import with an edited row gives the user run 2: the run-1 jobs below are stale
+    const row = { line: 2, spec: specs[0]!, specHash: 'edited' };
+    const newRun = (await store.upsertUsers('stale', [row], 2, Date.now())).queued[0]?.run;
+    expect(newRun).toBe(2);
     await queues.enqueueGenerate('stale', queued);
     await queues.enqueueDeploy('stale', [{ userKey: staleKey, run: 1 }], 'apply');
     await waitForFinal(store, 'stale', 1);
@@ -161,7 +164,7 @@ describe('pause and resume', () => {
     const specs = Array.from({ length: 24 }, (_, i) => makeSpec(500 + i, 'ws-pause'));
     const { store, queues } = await seedCampaign(redis, prefix, 'pausing', specs);
     while (((await store.countByState('pausing')).applied ?? 0) < 3) await new Promise((r) => setTimeout(r, 20));
-    await store.setCampaignState('pausing', 'paused', 'test pause', Date.now());
+    await store.applyCampaignIntent('pausing', 'pause', 'test pause', Date.now());
     await queues.pause('pausing');
     // In-flight attempts finish; after that nothing moves.
     while (((await store.countByState('pausing')).deploying ?? 0) > 0) await new Promise((r) => setTimeout(r, 20));
@@ -170,7 +173,7 @@ describe('pause and resume', () => {
     expect(await store.countByState('pausing')).toEqual(frozen);
     expect(frozen.applied).toBeLessThan(24);
 
-    await store.setCampaignState('pausing', 'running', 'test resume', Date.now());
+    await store.applyCampaignIntent('pausing', 'resume', 'test resume', Date.now());
     await queues.resume('pausing');
     expect((await waitForFinal(store, 'pausing', 24)).applied).toBe(24);
     await queues.close();
@@ -181,8 +184,9 @@ describe('deploy processor without a Worker', () => {
   async function setUp(name: string, state: 'paused' | 'cancelled') {
     const seeded = await seedCampaign(redis, `${prefix}-p`, name, [makeSpec(400, 'ws-p')], {}, { enqueue: false });
     const userKey = toUserKey('user00400');
-    await seeded.store.transition(name, userKey, { run: 1, from: ['queued'], to: 'generated' }, Date.now());
-    await seeded.store.setCampaignState(name, state, 'test', Date.now());
+    const generated = await seeded.store.transition(name, userKey, { intent: 'generate-done', run: 1 }, Date.now());
+    expect(generated).toMatchObject({ result: 'moved', state: 'generated' });
+    await seeded.store.applyCampaignIntent(name, state === 'paused' ? 'pause' : 'cancel', 'test', Date.now());
     const deps: JobDeps = {
       store: seeded.store,
       queues: seeded.queues,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import {
   createHostKeyVerifier,
@@ -16,6 +15,7 @@ import {
 import type { SshCredentials } from '../../src/transport/ssh/options.js';
 import { createSshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
+import { failureOf } from '../helpers/failure.js';
 import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
 import {
   type ClientKey,
@@ -60,16 +60,6 @@ function request(endpoint: SshdEndpoint, user = 'alice') {
     target: targetOf(endpoint),
     signal: new AbortController().signal,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 async function knownHostsFile(name: string, lines: string[]): Promise<string> {

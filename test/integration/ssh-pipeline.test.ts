@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollbackUsers } from '../../src/campaign/rollback.js';
+import { rollbackUsers } from '../../src/campaign/act-on-users.js';
 import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { RecordStore } from '../../src/store/types.js';
@@ -162,7 +162,8 @@ describe('pipeline over ssh', () => {
     expect(await readFile(importPrf, 'utf8')).toBe(`${join(wsB.staging, CAMPAIGN, 'user00003.prf')}\n`);
 
     const rolled = await rollbackUsers(store, queues, CAMPAIGN, { user: 'user00003' }, Date.now());
-    expect(rolled.enqueued).toBe(1);
+    // the campaign had finished (every user applied): the rollback reopens it
+    expect(rolled).toEqual({ moved: 1, refused: {}, campaignState: 'running' });
     await waitFor(async () => (await stateOf(store, 'user00003')) === 'rolled-back');
     expect(existsSync(importPrf)).toBe(false);
     expect(await stateOf(store, 'user00005')).toBe('applied');

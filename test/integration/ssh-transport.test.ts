@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../src/errors/index.js';
 import { createHostKeyVerifier, type HostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/index.js';
 import { loadSshCredentials } from '../../src/transport/ssh/load-credentials.js';
 import type { SshCredentials } from '../../src/transport/ssh/options.js';
 import { createSshTransport, type SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { DeployTarget } from '../../src/transport/transport.js';
+import { failureOf } from '../helpers/failure.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -73,16 +73,6 @@ async function setFault(endpoint: SshdEndpoint, lines: string[]): Promise<void> 
 
 async function clearFault(endpoint: SshdEndpoint): Promise<void> {
   await rm(join(stations.get(endpoint)!.root, 'fault'), { force: true });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<FleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FleetError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {
@@ -300,4 +290,59 @@ describe('ssh transport against a real sshd', () => {
     expect(existsSync(join(registry, SETUP, 'ImportPRF'))).toBe(true);
     await rm(registry, { recursive: true, force: true });
   });
+});
+
+describe('the deploy timeout', () => {
+  it('counts from when the step holds its host slot, never while it waits behind other users of the host', async () => {
+    const endpoint = sshd.endpoints[2]!;
+    const oneAtATime = await createSshTransport({
+      credentials,
+      hostKeys,
+      perHostConcurrency: 1,
+      timeouts: { commandMs: 20_000 },
+    });
+    await setFault(endpoint, ['sleep=1.2']);
+    try {
+      const users = ['slot-a', 'slot-b', 'slot-c'];
+      const started = Date.now();
+      const outcomes = await Promise.allSettled(
+        users.map((user) =>
+          oneAtATime.apply({
+            campaign: CAMPAIGN,
+            user,
+            office: '11.0',
+            artifact: { fileName: `${user}.prf`, ...prf(`[General]\r\nProfileName=${user}\r\n`) },
+            target: targetOf(endpoint),
+            signal: new AbortController().signal,
+            timeoutMs: 2_500,
+          }),
+        ),
+      );
+      // One at a time, ≥ 3.6 s in all: the last one waited longer than its budget, and still had all of it.
+      expect(Date.now() - started).toBeGreaterThan(3_600);
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.status : String(o.reason)))).toEqual([
+        'applied',
+        'applied',
+        'applied',
+      ]);
+      // A step that really overruns its budget is still stopped, as transient.
+      await setFault(endpoint, ['sleep=5']);
+      const late = await failureOf(
+        oneAtATime.apply({
+          campaign: CAMPAIGN,
+          user: 'slot-late',
+          office: '11.0',
+          artifact: { fileName: 'slot-late.prf', ...prf('[General]\r\nProfileName=late\r\n') },
+          target: targetOf(endpoint),
+          signal: new AbortController().signal,
+          timeoutMs: 1_000,
+        }),
+      );
+      expect(late.code).toBe('FR_ERR_TRANSPORT_TIMEOUT');
+      expect(late.failureClass).toBe('transient');
+    } finally {
+      await clearFault(endpoint);
+      await oneAtATime.close();
+    }
+  }, 30_000);
 });

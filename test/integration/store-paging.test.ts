@@ -48,7 +48,7 @@ beforeAll(async () => {
     const username = `${n % 2 === 0 ? 'Alpha' : 'beta'}${String(n).padStart(4, '0')}`;
     return { line: i + 2, spec: makeSpec(n, `ws-${n}`, { username, site: `site${n % 3}` }), specHash: 'h' };
   });
-  for (let i = 0; i < rows.length; i += 1_000) await store.upsertUsers('paging', rows.slice(i, i + 1_000), T0);
+  for (let i = 0; i < rows.length; i += 1_000) await store.upsertUsers('paging', rows.slice(i, i + 1_000), 1, T0);
   byName = new Map();
   for await (const batch of store.scanUsers('paging', {})) for (const user of batch) byName.set(user.username, user);
   // Every 10th user failed with one of two codes, at distinct times; every 4th applied at the same instant.
@@ -58,9 +58,14 @@ beforeAll(async () => {
     if (n % 10 === 0) {
       const code = n % 20 === 0 ? 'FR_ERR_SSH_AUTH_FAILED' : 'FR_ERR_REMOTE_PERMISSION';
       const lastError = { failureClass: 'permanent' as const, code, message: 'no' };
-      await store.transition('paging', user.userKey, { run: 1, to: 'failed', patch: { lastError } }, T0 + ++step);
+      const failed = { intent: 'generate-failed' as const, run: 1, patch: { lastError } };
+      expect(await store.transition('paging', user.userKey, failed, T0 + ++step)).toMatchObject({ result: 'moved' });
     } else if (n % 4 === 0) {
-      await store.transition('paging', user.userKey, { run: 1, to: 'applied' }, T0 + 5_000);
+      for (const intent of ['generate-done', 'deploy-begin', 'deploy-succeeded'] as const) {
+        expect(await store.transition('paging', user.userKey, { intent, run: 1 }, T0 + 5_000)).toMatchObject({
+          result: 'moved',
+        });
+      }
     }
   }
 });
@@ -110,7 +115,9 @@ describe('paged queries over 3,000 users', () => {
   it('resumes a state page after the last user seen left the state', async () => {
     const page1 = await store.queryUsers('paging', { state: 'queued' }, { limit: 50 });
     const last = page1.users.at(-1)!;
-    await store.transition('paging', last.userKey, { run: 1, to: 'deploying' }, T0 + 9_000);
+    // generate-done moves it out of `queued` (to `generated`)
+    const left = await store.transition('paging', last.userKey, { intent: 'generate-done', run: 1 }, T0 + 9_000);
+    expect(left).toMatchObject({ result: 'moved', state: 'generated' });
     const page2 = await store.queryUsers('paging', { state: 'queued' }, { limit: 50, cursor: page1.nextCursor! });
     const names1 = new Set(page1.users.map((u) => u.username));
     expect(page2.users).toHaveLength(50);

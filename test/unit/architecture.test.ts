@@ -24,6 +24,7 @@ const FOLDERS: Record<string, Layer> = {
   transport: 'adapter',
   jobs: 'application',
   campaign: 'application',
+  app: 'application',
   workers: 'edge',
   dashboard: 'edge',
   cli: 'edge',

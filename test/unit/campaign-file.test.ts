@@ -4,6 +4,7 @@ import { toProfileOptions, toRetryPolicy } from '../../src/config/campaign-setti
 import { parseCampaignText } from '../../src/config/parse-campaign-text.js';
 import { FleetError } from '../../src/errors/index.js';
 import { DEFAULT_PROFILE_OPTIONS } from '../../src/profile/index.js';
+import { DEFAULT_OFFICE_POLICY } from '../../src/profile/office-policy.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/rollout/retry-policy.js';
 
 function problemsOf(text: string): string {
@@ -21,7 +22,8 @@ function problemsOf(text: string): string {
 describe('campaign file', () => {
   it('gives the documented defaults for an empty file, matching the core defaults', () => {
     const file = parseCampaignText('', 'empty.yaml');
-    expect(toProfileOptions(file)).toEqual(DEFAULT_PROFILE_OPTIONS);
+    // A campaign adds the Outlook-version policy (16.0 skipped) to the library's defaults.
+    expect(toProfileOptions(file)).toEqual({ ...DEFAULT_PROFILE_OPTIONS, officePolicy: DEFAULT_OFFICE_POLICY });
     expect(toRetryPolicy(file)).toEqual(DEFAULT_RETRY_POLICY);
     expect(file.defaults).toEqual({});
   });

@@ -80,7 +80,9 @@ describe('username', () => {
   it.each([
     ['a"b', 'character " is not allowed'],
     ['a/b', 'character / is not allowed'],
-    ['a\\b', 'character \\ is not allowed'],
+    ['a\\b\\c', 'DOMAIN\\name: character \\ is not allowed'],
+    ['\\adupont', 'DOMAIN\\name: the domain must be a NetBIOS name'],
+    ['CORP\\CON', 'CON is a device name Windows reserves'],
     ['a[b', 'character [ is not allowed'],
     ['a]b', 'character ] is not allowed'],
     ['a:b', 'character : is not allowed'],
@@ -93,7 +95,12 @@ describe('username', () => {
     ['a?b', 'character ? is not allowed'],
     ['a<b', 'character < is not allowed'],
     ['a>b', 'character > is not allowed'],
-    ['a@b', 'character @ is not allowed'],
+    ['a@b@c.fr', 'user principal name: one @ only'],
+    ['a@-c.fr', 'user principal name suffix'],
+    ['CON', 'CON is a device name Windows reserves'],
+    ['nul.txt', 'NUL is a device name Windows reserves'],
+    ['com1', 'COM1 is a device name Windows reserves'],
+    ['Lpt9', 'LPT9 is a device name Windows reserves'],
     ['jdupont.', 'must not start or end with a space or a dot'],
     ['.jdupont', 'must not start or end with a space or a dot'],
     ['x'.repeat(65), 'must be 1 to 64 characters (has 65)'],
@@ -112,6 +119,15 @@ describe('username', () => {
     for (const username of ['hélène.dubois', 'Jean Dupont', 'x'.repeat(64), 'Жанна', '王伟']) {
       expect(accepted(await readOne({ username })).username).toBe(username);
     }
+  });
+
+  it('accepts DOMAIN\\name and UPN user names; the mailbox then defaults to the account part', async () => {
+    const domain = accepted(await readOne({ username: 'CORP\\adupont' }));
+    expect(domain).toMatchObject({ username: 'CORP\\adupont', mailbox: 'adupont' });
+    const upn = accepted(await readOne({ username: 'adupont@corp.contoso.fr' }));
+    expect(upn).toMatchObject({ username: 'adupont@corp.contoso.fr', mailbox: 'adupont' });
+    // Names that only look like device names are fine.
+    expect(accepted(await readOne({ username: 'console' })).username).toBe('console');
   });
 
   it('rejects an empty username as required', async () => {
@@ -144,12 +160,21 @@ describe('username', () => {
 });
 
 describe('other columns', () => {
+  it('accepts an SMTP address or a legacyExchangeDN as mailbox (unambiguous, unlike a prefix-matched alias)', async () => {
+    const dn = '/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=adupont';
+    for (const mailbox of ['adupont@contoso.fr', dn]) {
+      expect(accepted(await readOne({ mailbox })).mailbox).toBe(mailbox);
+    }
+  });
+
   it.each([
     [{ email: 'not-an-address' }, 'email', 'not an e-mail address'],
     [{ email: 'a..b@contoso.fr' }, 'email', 'invalid local part'],
     [{ email: 'a@contoso' }, 'email', 'not a fully-qualified domain name'],
     [{ display_name: 'Jean\nDupont' }, 'display_name', 'control character \\n'],
     [{ mailbox: 'a/b' }, 'mailbox', 'character / is not allowed'],
+    [{ mailbox: 'a@contoso' }, 'mailbox', 'not a fully-qualified domain name'],
+    [{ mailbox: '/o=Contoso/ou=x/cn=' }, 'mailbox', 'not a legacyExchangeDN'],
     [{ exchange_server: 'exch_01' }, 'exchange_server', 'not a valid RFC 1123 label'],
     [{ exchange_server: 'averyveryverylongname' }, 'exchange_server', 'a NetBIOS name has at most 15 characters'],
     [{ exchange_server: '-exch.contoso.fr' }, 'exchange_server', 'not a valid RFC 1123 label'],

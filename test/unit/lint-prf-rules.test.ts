@@ -178,6 +178,13 @@ describe('lintPrf rules (one crafted defect each)', () => {
       'warning',
     ],
     ['RPC keys without flags', 'RPCoverHTTPflags=0x0027\r\n', '', 'rpc-flags-missing', 'warning'],
+    [
+      'HomeServer as a NetBIOS name',
+      'UniqueService=Yes\r\nMailboxName=jdoe\r\nHomeServer=exch01.corp.contoso.local',
+      'UniqueService=Yes\r\nMailboxName=jdoe\r\nHomeServer=EXCH01',
+      'home-server-netbios',
+      'warning',
+    ],
   ];
 
   it.each(cases)('%s → %s', (_name, from, to, rule, severity) => {

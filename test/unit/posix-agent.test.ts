@@ -102,7 +102,14 @@ describe('agent/posix/apply-profile.sh', () => {
     const result = await run(host.args('alice', prf, sha));
     expect(result.code).toBe(0);
     const backup = join(host.staging, 'alice.backup.reg');
-    expect(result.json).toEqual({ status: 'applied', officeVersion: '11.0', backup, checksum: sha });
+    expect(result.json).toEqual({
+      status: 'applied',
+      exit: 0,
+      staleMounts: 0,
+      officeVersion: '11.0',
+      backup,
+      checksum: sha,
+    });
     expect(await host.value('alice', 'ImportPRF')).toBe(prf);
     expect(await host.value('alice', 'FirstRun')).toBeUndefined();
     expect(await host.value('alice', 'First-Run')).toBeUndefined();
@@ -138,7 +145,7 @@ describe('agent/posix/apply-profile.sh', () => {
     expect(await host.value('carol', 'ImportPRF')).toBeUndefined();
     const none = await run(host.args('nobody', join(host.staging, 'nobody.prf'), '', ['--rollback']));
     expect(none.code).toBe(0);
-    expect(none.json).toMatchObject({ status: 'rolled-back', restored: false });
+    expect(none.json).toMatchObject({ status: 'nothing-to-restore', restored: false, exit: 0 });
   });
 
   it('exits 65 for a missing PRF or a checksum mismatch, 69 when the Office version is not installed', async () => {
@@ -175,7 +182,7 @@ describe('agent/posix/apply-profile.sh', () => {
   it('refuses unsafe arguments with exit 64 and keeps odd but valid names literal', async () => {
     const host = await makeHost();
     const { prf, sha } = await host.stage('x', 'content');
-    for (const bad of ['../etc', 'a/b', 'a\\b', 'a\nb', '.', '']) {
+    for (const bad of ['../etc', 'a/b', 'a\\b\\c', '\\lead', 'a\nb', '.', '']) {
       expect((await run(host.args(bad, prf, sha))).code).toBe(64);
     }
     expect((await run([...host.args('x', prf, sha), '--office', '13.0'])).code).toBe(64);

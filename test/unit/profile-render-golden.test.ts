@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { campaignFileSchema } from '../../src/config/campaign-schema.js';
+import { toProfileOptions } from '../../src/config/campaign-settings.js';
 import type { UserSpec } from '../../src/csv/user-spec.js';
 import { DEFAULT_PROFILE_OPTIONS, lintPrf, type ProfileOptions, renderProfile } from '../../src/profile/index.js';
 
@@ -8,7 +10,7 @@ import { DEFAULT_PROFILE_OPTIONS, lintPrf, type ProfileOptions, renderProfile } 
  * ../shared/reference/prf-format.md. What was checked by hand in every file:
  * - [General]: Custom=1; ProfileName; DefaultProfile=Yes; OverwriteProfile=Append + ModifyDefaultProfileIfPresent=TRUE
  *   (modify-default) or Yes + FALSE (create); BackupProfile=No; DefaultStore=Service1 (ref §1.2, §3, §7.3–7.4).
- * - [Service List]: ServiceEGS1=Exchange Global Section, Service1=Microsoft Exchange Server (+ Service2=Microsoft
+ * - [Service List]: ServiceEGS1=Exchange Global Section, Service1=Microsoft Exchange Server (+ ServiceX=Microsoft
  *   Outlook Client with cached mode); [Internet Account List] present and empty (ref §1.3).
  * - [ServiceEGS1]: RPCoverHTTPflags per ref §2 (0x0027 = 1+2+4+0x20; 0x0023 = Microsoft's own example 1+2+0x20;
  *   0x002f = all five documented bits, as the public script; 0x000b = 1+2+8; 0x0021 = 1+0x20), never 0x10;
@@ -90,6 +92,27 @@ const CASES: { file: string; spec: UserSpec; options: ProfileOptions; flags: str
     flags: '0x0027',
     scheme: '0x0002',
   },
+  {
+    // DOMAIN\name user, SMTP mailbox (resolves to exactly one mailbox, unlike an alias prefix-matched by ANR).
+    file: 'domain-user-smtp-mailbox.prf',
+    spec: { ...base, ...noMutual, username: 'CORP\\jdoe', mailbox: 'john.doe@contoso.com' },
+    options: DEFAULT_PROFILE_OPTIONS,
+    flags: '0x0023',
+    scheme: '0x0002',
+  },
+  {
+    // UPN user, legacyExchangeDN mailbox (Exchange 2003/2010 form; '=', spaces and parentheses stay literal).
+    file: 'upn-user-legacy-dn-mailbox.prf',
+    spec: {
+      ...base,
+      ...noMutual,
+      username: 'jdoe@corp.contoso.com',
+      mailbox: '/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=jdoe',
+    },
+    options: DEFAULT_PROFILE_OPTIONS,
+    flags: '0x0023',
+    scheme: '0x0002',
+  },
 ];
 
 function readGolden(file: string): Buffer {
@@ -102,10 +125,14 @@ describe('renderProfile golden files', () => {
       const result = renderProfile(c.spec, c.options);
       if (!result.ok) throw new Error(`rejected: ${result.rejection.reason}`);
       expect(Buffer.from(result.artifact.bytes).equals(readGolden(c.file))).toBe(true);
-      expect(result.artifact.fileName).toBe(`${c.spec.username}.prf`);
+      // DOMAIN\\name is staged as DOMAIN+name.prf (\\ is a path separator; + is never in an account name).
+      expect(result.artifact.fileName).toBe(`${c.spec.username.replace('\\', '+')}.prf`);
       expect(result.artifact.text).toContain(`\r\nRPCoverHTTPflags=${c.flags}\r\n`);
       expect(result.artifact.text).toContain(`\r\nRPCProxyAuthScheme=${c.scheme}\r\n`);
-      expect(lintPrf(result.artifact.bytes).findings.filter((f) => f.severity !== 'info')).toEqual([]);
+      const findings = lintPrf(result.artifact.bytes).findings.filter((f) => f.severity !== 'info');
+      // A NetBIOS HomeServer (EXCH01) is legal but draws the home-server-netbios warning, once per section.
+      const netbios = c.spec.exchangeServer.includes('.') ? [] : ['home-server-netbios', 'home-server-netbios'];
+      expect(findings.map((f) => f.rule)).toEqual(netbios);
     });
   }
 
@@ -130,5 +157,47 @@ describe('renderProfile golden files', () => {
     const text = bytes.subarray(2).toString('utf16le');
     expect(text).toContain('\r\nProfileName=Outlook 李王 Ωλ\r\n');
     expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+  });
+
+  it('names the cached-mode service ServiceX, as the Office Customization Tool writes it', () => {
+    const text = readGolden('http-first-fast-slow-cached.prf').toString('latin1');
+    expect(text).toContain('\r\nServiceX=Microsoft Outlook Client\r\n');
+    expect(text).toContain('\r\n[ServiceX]\r\nCachedExchangeMode=0x0002\r\n');
+    expect(text).not.toContain('Service2');
+  });
+});
+
+describe('Outlook version policy (campaign profile.office_policy)', () => {
+  const policy = campaignFileSchema.parse({}).profile.office_policy;
+  const options = toProfileOptions(campaignFileSchema.parse({}));
+
+  it('skips a 16.0 row by default with its own code and a reason naming Autodiscover', () => {
+    expect(policy).toEqual({ office_16: 'skip', mailbox_on_exchange_2013_or_later: false });
+    const result = renderProfile({ ...base, office: '16.0' }, options);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection).toMatchObject({ code: 'FR_ERR_OFFICE_POLICY_SKIPPED', column: 'office' });
+    expect(result.rejection.reason).toContain('Autodiscover');
+    // Other versions render as before.
+    expect(renderProfile({ ...base, office: '15.0' }, options).ok).toBe(true);
+  });
+
+  it('skips 15.0 too when the mailboxes are on Exchange 2013 or later, and renders 16.0 when told to apply', () => {
+    const file = campaignFileSchema.parse({
+      profile: { office_policy: { office_16: 'apply', mailbox_on_exchange_2013_or_later: true } },
+    });
+    const strict = toProfileOptions(file);
+    const skipped = renderProfile({ ...base, office: '15.0' }, strict);
+    expect(skipped.ok ? undefined : skipped.rejection.code).toBe('FR_ERR_OFFICE_POLICY_SKIPPED');
+    expect(renderProfile({ ...base, office: '16.0' }, strict).ok).toBe(true);
+  });
+
+  it('refuses a user name that would stage a reserved device file (CON.prf)', () => {
+    for (const username of ['nul', 'COM1', 'con.x']) {
+      const result = renderProfile({ ...base, username }, DEFAULT_PROFILE_OPTIONS);
+      expect(result.ok ? undefined : result.rejection.code).toBe('FR_ERR_PROFILE_UNSAFE_VALUE');
+    }
+    // CORP\\nul is staged as CORP+nul.prf: not a device name.
+    expect(renderProfile({ ...base, username: 'CORP\\nul' }, DEFAULT_PROFILE_OPTIONS).ok).toBe(true);
   });
 });

@@ -19,11 +19,11 @@ import { profileOptionsArb, userSpecArb } from '../helpers/arbitraries.js';
 function expectedLayout(options: ProfileOptions, mutual: boolean): string[] {
   return [
     'General:Custom,ProfileName,DefaultProfile,OverwriteProfile,ModifyDefaultProfileIfPresent,BackupProfile,DefaultStore',
-    `Service List:ServiceEGS1,Service1${options.cachedMode ? ',Service2' : ''}`,
+    `Service List:ServiceEGS1,Service1${options.cachedMode ? ',ServiceX' : ''}`,
     'Internet Account List:',
     `ServiceEGS1:MailboxName,HomeServer,RPCoverHTTPflags,RPCProxyServer,${mutual ? 'RPCProxyPrincipalName,' : ''}RPCProxyAuthScheme`,
     'Service1:OverwriteExistingService,UniqueService,MailboxName,HomeServer',
-    ...(options.cachedMode ? ['Service2:CachedExchangeMode,CachedExchangeSlowDetect'] : []),
+    ...(options.cachedMode ? ['ServiceX:CachedExchangeMode,CachedExchangeSlowDetect'] : []),
     'Microsoft Exchange Server:ServiceName,MDBGUID,MailboxName,HomeServer,OfflineAddressBookPath,OfflineFolderPathAndFilename',
     'Exchange Global Section:SectionGUID,MailboxName,HomeServer,ConfigFlags,RPCoverHTTPflags,RPCProxyServer,RPCProxyPrincipalName,RPCProxyAuthScheme,AccountName',
     ...(options.cachedMode

@@ -5,7 +5,7 @@ import { AGENT_DEFAULTS } from '../../workers/agent-defaults.js';
 import type { TransportKind } from '../../workers/agent-runner.js';
 import type { AgentRole } from '../../workers/campaign-workers.js';
 import type { TransportRegistryOptions } from '../../workers/transport-registry.js';
-import { addConnectionOptions, toConnectionFlags, withContext } from '../context.js';
+import { addConnectionOptions, resolveCliConfig, toConnectionFlags, withContext } from '../context.js';
 import { addSshOptions, createSshTransportHook } from '../ssh-options.js';
 
 function parseCount(min: number) {
@@ -74,7 +74,7 @@ export function registerAgent(program: Command): void {
       AGENT_DEFAULTS.graceMs,
     )
     .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_DEFAULTS.pollMs)
-    .option('--log-level <level>', 'pino level', 'info')
+    .option('--log-level <level>', 'pino level (env LOG_LEVEL; default info)')
     .addOption(
       new Option('--local-apply <mode>', 'script | noop (benchmarks)')
         .choices(['script', 'noop'])
@@ -87,7 +87,11 @@ export function registerAgent(program: Command): void {
       import('../../workers/shutdown-signal.js'),
       import('../../workers/start-agent.js'),
     ]);
-    const logger = createLogger({ level: String(options['logLevel']) });
+    const config = await resolveCliConfig({
+      ...toConnectionFlags(options),
+      ...(typeof options['logLevel'] === 'string' && { logLevel: options['logLevel'] }),
+    });
+    const logger = createLogger({ level: config.logLevel });
     const sshHook = createSshHook(options, logger);
     const kinds = (options['transport'] as TransportKind[] | undefined) ?? (sshHook ? ['local', 'ssh'] : ['local']);
     if (kinds.includes('ssh') && !sshHook) {
@@ -106,7 +110,7 @@ export function registerAgent(program: Command): void {
         async (context) => {
           const agent = await startAgent({
             connection: context.redis,
-            prefix: context.flags.prefix,
+            prefix: context.config.prefix,
             roles: options['role'] as AgentRole[],
             concurrency: options['concurrency'] as number,
             lockMs: options['lockMs'] as number,

@@ -8,12 +8,9 @@ export function registerCampaigns(program: Command): void {
       .description('list campaigns with their state and counts')
       .option('--json', 'print JSON', false),
   ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
-    const [{ listCampaigns }, { formatCampaignLine }] = await Promise.all([
-      import('../../campaign/campaign-status.js'),
-      import('../../campaign/format-status.js'),
-    ]);
-    await withContext(toConnectionFlags(flags), async (context) => {
-      const campaigns = await listCampaigns(context.store);
+    const { formatCampaignLine } = await import('../../campaign/format-status.js');
+    await withContext(toConnectionFlags(flags), async ({ fleet }) => {
+      const campaigns = await fleet.campaigns();
       if (flags.json) await writeJson(campaigns);
       else
         await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');

@@ -5,9 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CampaignStatus } from '../../campaign/campaign-status.js';
+import { DEFAULT_PREFIX } from '../../config/defaults.js';
 import { FleetError } from '../../errors/index.js';
 import type { EmbeddedRedis } from '../../workers/embedded-redis.js';
-import { DEFAULT_PREFIX, withContext, writeOut } from '../context.js';
+import { withContext, writeOut } from '../context.js';
 import { followCampaign } from './status.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -63,17 +64,15 @@ function timestamp(now: number): string {
 
 /** The demo's whole module graph (agent, BullMQ, pino), loaded when `demo` runs, never at start-up. */
 async function loadDemoModules() {
-  const [format, imports, start, report, campaignFile, logger, demoHosts, agent] = await Promise.all([
+  const [format, report, campaignFile, logger, demoHosts, agent] = await Promise.all([
     import('../../campaign/format-status.js'),
-    import('../../campaign/import-campaign.js'),
-    import('../../campaign/start-campaign.js'),
     import('../../campaign/stream-report.js'),
     import('../../config/load-campaign-file.js'),
     import('../../log/logger.js'),
     import('../../workers/demo-hosts.js'),
     import('../../workers/start-agent.js'),
   ]);
-  return { ...format, ...imports, ...start, ...report, ...campaignFile, ...logger, ...demoHosts, ...agent };
+  return { ...format, ...report, ...campaignFile, ...logger, ...demoHosts, ...agent };
 }
 
 async function runDemo(flags: DemoFlags): Promise<void> {
@@ -81,12 +80,9 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     createLogger,
     formatReportCsv,
     formatStatusText,
-    importCampaign,
     loadCampaignFile,
     prepareDemoHosts,
     startAgent,
-    startCampaign,
-    streamReport,
     toDemoSettings,
   } = await loadDemoModules();
   const { url, embedded } = await chooseRedis(flags);
@@ -96,18 +92,15 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     await withContext({ redisUrl: url, prefix: flags.prefix, allowEviction: false }, async (context) => {
       const name = `demo-${timestamp(context.now())}`;
       const settings = toDemoSettings(await loadCampaignFile(join(EXAMPLES, 'campaign.yaml')), hostsRoot);
-      const imported = await importCampaign(context.store, context.queues, {
+      const imported = await context.fleet.importCsv({
         campaign: name,
-        csvPath: join(EXAMPLES, 'users.csv'),
+        source: { path: join(EXAMPLES, 'users.csv') },
         settings,
         allowRejects: true,
         reportDir: 'reports',
-        now: context.now(),
       });
       const hosts: string[] = [];
-      for await (const users of context.store.scanUsers(name, {})) {
-        for (const user of users) if (user.spec.host) hosts.push(user.spec.host);
-      }
+      for await (const row of context.fleet.report(name)) if (row.host) hosts.push(row.host);
       const faults = prepareDemoHosts(hostsRoot, hosts);
       await writeOut(
         `demo: campaign ${name}: ${imported.valid} users imported, ${imported.rejected} rows rejected` +
@@ -129,7 +122,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
         logger,
       });
       try {
-        await startCampaign(context.store, context.queues, name, context.now());
+        await context.fleet.start(name);
         let deadline: NodeJS.Timeout | undefined;
         const status = await Promise.race([
           followCampaign(context, name, 300),
@@ -142,10 +135,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
         ]).finally(() => clearTimeout(deadline));
         mkdirSync('reports', { recursive: true });
         const reportPath = join('reports', `${name}.csv`);
-        await pipeline(
-          Readable.from(formatReportCsv(streamReport(context.store, name))),
-          createWriteStream(reportPath),
-        );
+        await pipeline(Readable.from(formatReportCsv(context.fleet.report(name))), createWriteStream(reportPath));
         await writeOut(`\n${formatStatusText(status)}report: ${reportPath}\n`);
         await writeOut(`more: fleet-rollout status ${name} · fleet-rollout report ${name} --state failed\n`);
       } finally {

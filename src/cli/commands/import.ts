@@ -18,6 +18,7 @@ export interface ImportFlags extends DeployOverrideFlags {
   readonly campaignFile?: string;
   readonly transport?: string;
   readonly allowRejects?: boolean;
+  readonly prune?: boolean;
   readonly reportDir?: string;
   readonly encoding: string;
   readonly delimiter?: string;
@@ -44,7 +45,8 @@ export function addImportOptions(command: Command): Command {
         'ssh: apply command template, placeholders {script} {prf} {user} {office} {campaign} {checksum} {rollback} (overrides deploy.ssh.apply_command)',
       )
       .option('--allow-rejects', 'queue the valid rows even if some rows are rejected', false)
-      .option('--report-dir <dir>', 'where <campaign>-rejected.csv is written', 'reports')
+      .option('--prune', 'remove the users whose rows are no longer in the CSV (counted either way)', false)
+      .option('--report-dir <dir>', 'where <campaign>-rejected.csv is written (env FLEET_REPORT_DIR; default reports)')
       .option('--encoding <encoding>', 'CSV encoding: auto, utf-8 or windows-1252', 'auto')
       .option('--delimiter <d>', 'CSV delimiter: , ; or tab (default: detected from the header)')
       .option('--json', 'print the result as JSON', false)
@@ -58,9 +60,8 @@ export function addImportOptions(command: Command): Command {
 
 /** What `import`/`run` check before opening Redis: flags, the campaign file and the flags laid over it. */
 export interface PreparedImport {
-  readonly settings: CampaignFile;
-  /** false: no --campaign-file, so a campaign that already exists keeps its stored settings (flags still apply). */
-  readonly fromFile: boolean;
+  /** The campaign file as loaded (no flags applied), absent without --campaign-file. */
+  readonly file?: CampaignFile;
   readonly delimiter?: Delimiter;
 }
 
@@ -85,9 +86,10 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
-  const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : defaultCampaignFile();
-  const settings = applyDeployOverrides(file, flags);
-  return { settings, fromFile: flags.campaignFile !== undefined, ...(delimiter && { delimiter }) };
+  const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : undefined;
+  // Checked now, before Redis is opened: the flags must be valid over the file (or the defaults).
+  applyDeployOverrides(file ?? defaultCampaignFile(), flags);
+  return { ...(file && { file }), ...(delimiter && { delimiter }) };
 }
 
 export async function importFromFlags(
@@ -97,30 +99,19 @@ export async function importFromFlags(
   prepared: PreparedImport,
   options: { readonly start?: boolean } = {},
 ): Promise<ImportResult> {
-  const { importCampaign } = await import('../../campaign/import-campaign.js');
-  const { delimiter } = prepared;
-  let { settings } = prepared;
-  if (!prepared.fromFile) {
-    // Re-importing without --campaign-file must not reset the campaign to defaults (transport, ssh target,
-    // profile options): that would change every spec hash and re-deploy every user somewhere else.
-    const existing = await context.store.getCampaign(flags.campaign);
-    if (existing) {
-      const { applyDeployOverrides } = await import('../../config/apply-deploy-overrides.js');
-      settings = applyDeployOverrides(existing.settings, flags);
-    }
-  }
-  return importCampaign(context.store, context.queues, {
+  return context.fleet.importCsv({
     campaign: flags.campaign,
+    source: { path: csvPath },
+    ...(prepared.file && { settings: prepared.file }),
+    deployOverrides: flags,
     ...(options.start === true && { start: true }),
-    csvPath,
-    settings,
     ...(flags.transport !== undefined && { transport: flags.transport as 'local' | 'ssh' }),
     allowRejects: flags.allowRejects === true,
-    ...(flags.reportDir !== undefined && { reportDir: flags.reportDir }),
+    prune: flags.prune === true,
+    reportDir: flags.reportDir ?? context.config.reportDir,
     encoding: flags.encoding as CsvEncoding,
-    ...(delimiter && { delimiter }),
+    ...(prepared.delimiter && { delimiter: prepared.delimiter }),
     onWarning: printOnce((message) => process.stderr.write(`fleet-rollout: warning: ${message}\n`)),
-    now: context.now(),
   });
 }
 
@@ -143,7 +134,12 @@ export function describeImport(campaign: string, result: ImportResult): string {
       ? `${head}nothing imported: no valid row\n`
       : `${head}nothing imported: fix the rejected rows or pass --allow-rejects\n`;
   }
-  return `${head}added ${result.added}, changed ${result.changed}, unchanged ${result.unchanged} → ${result.queued} user(s) queued\n`;
+  const missing =
+    result.missing > 0
+      ? `${result.missing} user(s) of the campaign are no longer in the CSV and are still deployed (re-import with --prune to remove them)\n`
+      : '';
+  const pruned = result.pruned > 0 ? `${result.pruned} user(s) no longer in the CSV removed\n` : '';
+  return `${head}added ${result.added}, changed ${result.changed}, unchanged ${result.unchanged} → ${result.queued} user(s) queued\n${pruned}${missing}`;
 }
 
 export async function printImport(campaign: string, result: ImportResult, json: boolean): Promise<void> {

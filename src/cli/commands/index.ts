@@ -1,20 +1,18 @@
 import type { Command } from 'commander';
+import { registerUserActions } from './act-on-users.js';
 import { registerAgent } from './agent.js';
 import { registerCampaigns } from './campaigns.js';
-import { registerCancel } from './cancel.js';
+import { registerControls } from './control.js';
 import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
-import { registerPause } from './pause.js';
+import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
-import { registerResume } from './resume.js';
-import { registerRetry } from './retry.js';
-import { registerRollback } from './rollback.js';
 import { registerRun } from './run.js';
-import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerUser } from './user.js';
+import { registerVerify } from './verify.js';
 
 /**
  * Each command lives in its own file and exports `registerX(program)`; add one line per command here.
@@ -29,17 +27,15 @@ export function registerCommands(program: Command): void {
   registerAgent(program);
   registerImport(program);
   registerRun(program);
-  registerStart(program);
-  registerPause(program);
-  registerResume(program);
-  registerCancel(program);
+  registerControls(program);
+  registerUserActions(program);
   registerCampaigns(program);
   registerStatus(program);
   registerReport(program);
-  registerRetry(program);
   registerUser(program);
   registerDemo(program);
   registerGenerate(program);
   registerLintPrf(program);
-  registerRollback(program);
+  registerProbe(program);
+  registerVerify(program);
 }

@@ -43,18 +43,16 @@ export function registerReport(program: Command): void {
       ...(flags.site !== undefined && { site: flags.site }),
       ...(flags.code !== undefined && { code: flags.code }),
     };
-    const [{ streamReport }, { toReportChunks, writeReportFile }] = await Promise.all([
-      import('../../campaign/stream-report.js'),
-      import('../../campaign/write-report-file.js'),
-    ]);
-    await withContext(toConnectionFlags(flags), async (context) => {
+    const { toReportChunks, writeReportFile } = await import('../../campaign/write-report-file.js');
+    await withContext(toConnectionFlags(flags), async ({ fleet }) => {
+      // Fails on an unknown campaign before anything (a header) is printed.
+      await fleet.campaign(name);
       if (flags.out !== undefined) {
-        const rows = await writeReportFile(context.store, name, filter, format, flags.out);
+        const rows = await writeReportFile(fleet.report(name, filter), format, flags.out);
         process.stderr.write(`report ${name}: ${rows} user(s) written to ${flags.out}\n`);
         return;
       }
-      for await (const chunk of toReportChunks(streamReport(context.store, name, filter), format))
-        await writeOut(chunk);
+      for await (const chunk of toReportChunks(fleet.report(name, filter), format)) await writeOut(chunk);
     });
   });
 }

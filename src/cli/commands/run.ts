@@ -27,9 +27,8 @@ export function registerRun(program: Command): void {
     )
     .action(async (csvPath: string, flags: RunFlags & Record<string, unknown>) => {
       const prepared = await prepareImport(flags);
-      const [{ formatStatusText }, { startCampaign }, { writeReportFile }] = await Promise.all([
+      const [{ formatStatusText }, { writeReportFile }] = await Promise.all([
         import('../../campaign/format-status.js'),
-        import('../../campaign/start-campaign.js'),
         import('../../campaign/write-report-file.js'),
       ]);
       await withContext(toConnectionFlags(flags), async (context) => {
@@ -39,8 +38,7 @@ export function registerRun(program: Command): void {
           await printImport(flags.campaign, result, flags.json === true);
           return;
         }
-        const started =
-          result.started ?? (await startCampaign(context.store, context.queues, flags.campaign, context.now()));
+        const started = result.started ?? (await context.fleet.start(flags.campaign));
         if (result.rejected > 0) process.exitCode = 2;
         if (!flags.follow) {
           if (flags.json)
@@ -58,8 +56,8 @@ export function registerRun(program: Command): void {
         }
         if (!flags.json) await writeOut(describeImport(flags.campaign, result));
         const status = await followCampaign(context, flags.campaign, 1000, { quiet: flags.json === true });
-        const reportPath = join(flags.reportDir ?? 'reports', `${flags.campaign}-report.csv`);
-        await writeReportFile(context.store, flags.campaign, {}, 'csv', reportPath);
+        const reportPath = join(flags.reportDir ?? context.config.reportDir, `${flags.campaign}-report.csv`);
+        await writeReportFile(context.fleet.report(flags.campaign), 'csv', reportPath);
         if (flags.json) await writeJson({ campaign: flags.campaign, import: result, status, reportPath });
         else {
           const rejected = result.reportPath ? `rejected rows: ${result.reportPath}\n` : '';

@@ -13,12 +13,8 @@ import {
 import { createProgressBar } from '../progress-bar.js';
 
 /** What `status` runs, loaded when it runs (start-up of every command stays light: see commands/index.ts). */
-async function loadStatusModules() {
-  const [status, format] = await Promise.all([
-    import('../../campaign/campaign-status.js'),
-    import('../../campaign/format-status.js'),
-  ]);
-  return { ...status, ...format };
+function loadStatusModules() {
+  return import('../../campaign/format-status.js');
 }
 
 interface StatusFlags {
@@ -31,8 +27,9 @@ interface StatusFlags {
 const ENDED = ['done', 'cancelled', 'halted'];
 
 /**
- * Polls the counters until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar, elsewhere
- * one line per change. Used by `status --watch` and `run --follow`.
+ * Follows the campaign's event stream (the same one the dashboard's live view reads) and redraws at most once per
+ * interval while events arrive, until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar,
+ * elsewhere one line per change. Used by `status --watch` and `run --follow`.
  */
 export async function followCampaign(
   context: CliContext,
@@ -40,35 +37,44 @@ export async function followCampaign(
   intervalMs: number,
   options: { readonly quiet?: boolean } = {},
 ): Promise<CampaignStatus> {
-  const { campaignStatus, formatCounts, formatStatusText } = await loadStatusModules();
+  const { formatCounts, formatStatusText } = await loadStatusModules();
   const tty = process.stdout.isTTY === true;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
-  for (;;) {
-    const status = await campaignStatus(context.store, context.queues, name, context.now());
-    if (options.quiet) {
-      // --json: only the final document goes to stdout
-    } else if (tty) {
-      await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
-      bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
-      bar.update(status.finished, `${status.finished}/${status.total}`);
-    } else {
-      const line = `${name}: ${status.campaign.state} · ${formatCounts(status)}`;
-      if (line !== lastLine) await writeOut(`${line}\n`);
-      lastLine = line;
+  const stop = new AbortController();
+  const events = context.fleet.events(name, { signal: stop.signal, blockMs: intervalMs })[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const status = await context.fleet.status(name);
+      if (options.quiet) {
+        // --json: only the final document goes to stdout
+      } else if (tty) {
+        await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
+        bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
+        bar.update(status.finished, `${status.finished}/${status.total}`);
+      } else {
+        const line = `${name}: ${status.campaign.state} · ${formatCounts(status)}`;
+        if (line !== lastLine) await writeOut(`${line}\n`);
+        lastLine = line;
+      }
+      if (ENDED.includes(status.campaign.state)) {
+        bar?.finish();
+        return status;
+      }
+      // Wake on the next event (or after the interval), then let a burst of events settle before redrawing.
+      await Promise.race([events.next(), sleep(intervalMs)]);
+      await sleep(Math.min(intervalMs, 250));
     }
-    if (ENDED.includes(status.campaign.state)) {
-      bar?.finish();
-      return status;
-    }
-    await sleep(intervalMs);
+  } finally {
+    stop.abort();
+    await events.return?.();
   }
 }
 
 async function showStatus(context: CliContext, name: string | undefined, flags: StatusFlags): Promise<void> {
-  const { campaignStatus, formatCampaignLine, formatStatusText, listCampaigns } = await loadStatusModules();
+  const { formatCampaignLine, formatStatusText } = await loadStatusModules();
   if (name === undefined) {
-    const campaigns = await listCampaigns(context.store);
+    const campaigns = await context.fleet.campaigns();
     if (flags.json) await writeJson(campaigns);
     else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
     return;
@@ -78,9 +84,9 @@ async function showStatus(context: CliContext, name: string | undefined, flags: 
     if (!process.stdout.isTTY) await writeOut(formatStatusText(status));
     return;
   }
-  const status = await campaignStatus(context.store, context.queues, name, context.now());
+  const status = await context.fleet.status(name);
   // --verify: recount every record (slow, O(users)) and compare with the counters.
-  const recount = flags.verify ? await context.store.recount(name) : undefined;
+  const recount = flags.verify ? await context.fleet.recount(name) : undefined;
   const consistent = recount && USER_STATES.every((state) => recount[state] === status.counts[state]);
   if (flags.json) await writeJson(recount ? { ...status, recount, consistent } : status);
   else {

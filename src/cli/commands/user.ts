@@ -1,10 +1,21 @@
 import type { Command } from 'commander';
 import type { UserDetail } from '../../campaign/get-user-detail.js';
+import type { VerificationRecord } from '../../store/verification-store.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 
-function formatUserDetail(detail: UserDetail): string {
+/** `applied` only means "registry staged": say whether `verify` saw Outlook take the PRF. */
+function verificationLine(state: string, verification: VerificationRecord | undefined): string | undefined {
+  if (verification) {
+    return `  verify ${verification.status} at ${iso(verification.at)}${verification.reason ? `: ${verification.reason}` : ''}`;
+  }
+  return state === 'applied'
+    ? '  verify not run (applied = registry staged; `fleet-rollout verify` checks that Outlook took the PRF)'
+    : undefined;
+}
+
+function formatUserDetail(detail: UserDetail, verification?: VerificationRecord): string {
   const { user, attempts } = detail;
   const lines = [
     `${user.username}${user.displayName ? ` (${user.displayName})` : ''} in ${user.campaign}: ${user.state}`,
@@ -12,6 +23,8 @@ function formatUserDetail(detail: UserDetail): string {
     `  updated ${iso(user.updatedAt)} · finished ${iso(user.finishedAt)} · next attempt ${iso(user.nextAttemptAt)}`,
     `  checksum ${user.checksum ?? '-'}${user.officeVersion ? ` · Office ${user.officeVersion}` : ''}${user.backup ? ` · backup ${user.backup}` : ''}`,
   ];
+  const verified = verificationLine(user.state, verification);
+  if (verified) lines.push(verified);
   if (user.lastError) {
     lines.push(`  last error ${user.lastError.code} (${user.lastError.failureClass}): ${user.lastError.message}`);
   }
@@ -44,11 +57,15 @@ export function registerUser(program: Command): void {
       .argument('<username>', 'user name (case-insensitive)')
       .option('--json', 'print JSON', false),
   ).action(async (name: string, username: string, flags: { json?: boolean } & Record<string, unknown>) => {
-    const { getUserDetail } = await import('../../campaign/get-user-detail.js');
+    const { createVerificationStore } = await import('../../store/verification-store.js');
     await withContext(toConnectionFlags(flags), async (context) => {
-      const detail = await getUserDetail(context.store, name, username);
-      if (flags.json) await writeJson(detail);
-      else await writeOut(formatUserDetail(detail));
+      const detail = await context.fleet.user(name, username);
+      const verification = await createVerificationStore(context.redis, context.config.prefix).get(
+        name,
+        detail.user.userKey,
+      );
+      if (flags.json) await writeJson({ ...detail, ...(verification && { verification }) });
+      else await writeOut(formatUserDetail(detail, verification));
     });
   });
 }

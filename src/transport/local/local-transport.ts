@@ -1,8 +1,18 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { FleetError, isFleetError } from '../../errors/index.js';
+import { interpretProbeRun, type ProbeReport } from '../../rollout/probe-result.js';
 import { interpretRemoteRun, tailOf } from '../../rollout/remote-result.js';
-import type { ApplyRequest, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
+import { interpretVerifyRun, type VerifyReport } from '../../rollout/verify-result.js';
+import { runWithinBudget } from '../link-signals.js';
+import type {
+  ApplyRequest,
+  InspectRequest,
+  RollbackRequest,
+  Transport,
+  TransportOutcome,
+  VerifyRequest,
+} from '../transport.js';
 import { stageFileAtomically } from './stage-file.js';
 
 export interface LocalTransportOptions {
@@ -60,6 +70,23 @@ function toAbortError(signal: AbortSignal, host: string): FleetError {
   return new FleetError('FR_ERR_CANCELLED', 'the deploy step was aborted', { host });
 }
 
+/** The arguments every read-only mode of the script takes. */
+function inspectArgs(request: InspectRequest, hostDir: string): string[] {
+  const prfPath = join(hostDir, request.target.stagingDir, request.campaign, request.fileName);
+  return [
+    '--campaign',
+    request.campaign,
+    '--user',
+    request.user,
+    '--prf',
+    prfPath,
+    '--office',
+    request.office,
+    '--root',
+    hostDir,
+  ];
+}
+
 /**
  * The local transport: each host is a directory under `root`, the PRF is staged atomically into
  * `<root>/<host>/<stagingDir>/<campaign>/<fileName>` and the POSIX agent script applies it there.
@@ -68,9 +95,15 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
   const root = resolve(options.root);
   const scriptPath = resolve(options.scriptPath);
 
-  async function runRemote(host: string, args: readonly string[], signal: AbortSignal): Promise<TransportOutcome> {
+  async function runRemote(
+    host: string,
+    args: readonly string[],
+    request: { readonly signal: AbortSignal; readonly timeoutMs?: number },
+  ): Promise<TransportOutcome> {
     const started = performance.now();
-    const run = await runScript(scriptPath, args, signal, host);
+    const run = await runWithinBudget(request.signal, request.timeoutMs, (signal) =>
+      runScript(scriptPath, args, signal, host),
+    );
     const result = interpretRemoteRun(run, host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -95,7 +128,8 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
       await stageFileAtomically(prfPath, artifact.bytes, artifact.sha256, target.host);
       const args = ['--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
       args.push('--office', request.office, '--checksum', artifact.sha256, '--root', hostDir);
-      return runRemote(target.host, args, signal);
+      if (request.stageWhileRunning) args.push('--stage-while-running');
+      return runRemote(target.host, args, request);
     },
 
     async rollback(request: RollbackRequest): Promise<TransportOutcome> {
@@ -108,7 +142,24 @@ export function createLocalTransport(options: LocalTransportOptions): Transport 
       }
       const args = ['--rollback', '--campaign', request.campaign, '--user', request.user, '--prf', prfPath];
       args.push('--office', request.office, '--root', hostDir);
-      return runRemote(target.host, args, signal);
+      return runRemote(target.host, args, request);
+    },
+
+    async probe(request: InspectRequest): Promise<ProbeReport> {
+      const { target, signal } = request;
+      const args = inspectArgs(request, toHostDir(root, target.host));
+      const exitTest = await runScript(scriptPath, [...args, '--exit-test'], signal, target.host);
+      const run = await runScript(scriptPath, [...args, '--probe'], signal, target.host);
+      return { ...interpretProbeRun(run, target.host), exitPassThrough: exitTest.exitCode === 75 };
+    },
+
+    async verify(request: VerifyRequest): Promise<VerifyReport> {
+      const { target, signal } = request;
+      const args = [...inspectArgs(request, toHostDir(root, target.host)), '--verify'];
+      if (request.checksum !== undefined) args.push('--checksum', request.checksum);
+      if (request.expectProxy !== undefined) args.push('--expect-proxy', request.expectProxy);
+      if (request.expectFlags !== undefined) args.push('--expect-flags', request.expectFlags);
+      return interpretVerifyRun(await runScript(scriptPath, args, signal, target.host), target.host);
     },
 
     async close(): Promise<void> {},

@@ -1,7 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { FleetError } from '../../errors/index.js';
+import { interpretProbeRun, type ProbeReport } from '../../rollout/probe-result.js';
 import { interpretRemoteRun, type RemoteRun, tailOf } from '../../rollout/remote-result.js';
-import type { ApplyRequest, DeployTarget, RollbackRequest, Transport, TransportOutcome } from '../transport.js';
+import { interpretVerifyRun, type VerifyReport } from '../../rollout/verify-result.js';
+import { runWithinBudget } from '../link-signals.js';
+import type {
+  ApplyRequest,
+  DeployTarget,
+  InspectRequest,
+  RollbackRequest,
+  Transport,
+  TransportOutcome,
+  VerifyRequest,
+} from '../transport.js';
 import { type AgentScripts, ensureAgentScript, loadAgentScripts } from './agent-script.js';
 import {
   type ApplyCommandValues,
@@ -11,6 +22,13 @@ import {
   checkApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
+import {
+  EXIT_TEST_CODE,
+  type ScriptMode,
+  scriptBudgetSeconds,
+  templateWithMode,
+  withScriptCheck,
+} from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
 import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
@@ -23,7 +41,8 @@ export interface SshTransport extends Transport {
 }
 
 const NO_SUCH_FILE = 2;
-const USER_RE = /^[^\u0000-\u001f\u007f/\\]{1,104}$/;
+/** A logon name, a UPN or DOMAIN\\name (one backslash, neither side empty); never `/` or a control character. */
+const USER_RE = /^(?:[^\u0000-\u001f\u007f/\\]{1,15}\\)?[^\u0000-\u001f\u007f/\\]{1,104}$/;
 
 function checkRequest(target: DeployTarget, user: string): void {
   if (!USER_RE.test(user) || user === '.' || user === '..') {
@@ -59,6 +78,16 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
   }
 
+  /**
+   * The template behind a re-check of the pushed script's SHA-256 (a swapped script is never run), with the Windows
+   * script's run budget below this transport's command timeout.
+   */
+  function checkedTemplate(target: DeployTarget, template: string | undefined): string {
+    const budget = { kind: 'budget', seconds: scriptBudgetSeconds(timeouts.commandMs) } as const;
+    const bounded = templateWithMode(target.targetOs, template, budget);
+    return withScriptCheck(target.targetOs, bounded, scripts[target.targetOs].sha256);
+  }
+
   /** Push the apply script if the host lacks this version (checked once per connection). */
   function ensureScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
     const script = scripts[target.targetOs];
@@ -85,11 +114,13 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
     await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    let command = buildApplyCommand(
-      target.targetOs,
-      commandValues(paths, request, artifact.sha256, false),
-      target.applyCommand,
+    const template = checkedTemplate(
+      target,
+      request.stageWhileRunning
+        ? templateWithMode(target.targetOs, target.applyCommand, { kind: 'stage-while-running' })
+        : target.applyCommand,
     );
+    let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), template);
     if (target.targetOs === 'posix') {
       command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
     } else {
@@ -108,19 +139,60 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
     await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
-    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), target.applyCommand);
+    const template = checkedTemplate(target, target.applyCommand);
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), template);
     return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
   }
 
-  async function execute(
-    target: DeployTarget,
-    user: string,
-    signal: AbortSignal,
-    step: (conn: SshConnection) => Promise<RemoteRun>,
+  /** One read-only run of the script in `mode` (probe, exit-test, verify): no upload, nothing changed remotely. */
+  async function runMode(
+    conn: SshConnection,
+    request: InspectRequest,
+    mode: ScriptMode,
+    checksum = '',
+  ): Promise<RemoteRun> {
+    const { target, signal } = request;
+    const paths = resolveRemotePaths(target, request.campaign, request.fileName);
+    await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
+    const template = checkedTemplate(target, templateWithMode(target.targetOs, target.applyCommand, mode));
+    const command = buildApplyCommand(target.targetOs, commandValues(paths, request, checksum, false), template);
+    return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: mode.kind });
+  }
+
+  /** Probe: exit-code pass-through first (does `exit 75` come back as 75?), then the script's read-only report. */
+  async function probe(request: InspectRequest): Promise<ProbeReport> {
+    checkRequest(request.target, request.user);
+    return pool.withConnection(request.target, request.signal, async (conn) => {
+      const exitTest = await runMode(conn, request, { kind: 'exit-test' });
+      const run = await runMode(conn, request, { kind: 'probe' });
+      return { ...interpretProbeRun(run, request.target.host), exitPassThrough: exitTest.exitCode === EXIT_TEST_CODE };
+    });
+  }
+
+  async function verify(request: VerifyRequest): Promise<VerifyReport> {
+    checkRequest(request.target, request.user);
+    const mode: ScriptMode = {
+      kind: 'verify',
+      ...(request.expectProxy !== undefined && { expectProxy: request.expectProxy }),
+      ...(request.expectFlags !== undefined && { expectFlags: request.expectFlags }),
+    };
+    const run = await pool.withConnection(request.target, request.signal, (c) =>
+      runMode(c, request, mode, request.checksum ?? ''),
+    );
+    return interpretVerifyRun(run, request.target.host);
+  }
+
+  async function execute<R extends ApplyRequest | RollbackRequest>(
+    request: R,
+    step: (conn: SshConnection, request: R) => Promise<RemoteRun>,
   ): Promise<TransportOutcome> {
-    checkRequest(target, user);
+    const { target } = request;
+    checkRequest(target, request.user);
     const started = performance.now();
-    const run = await pool.withConnection(target, signal, step);
+    // The budget starts once the host's slot is held: queueing behind a busy host is not the step's time.
+    const run = await pool.withConnection(target, request.signal, (conn) =>
+      runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal })),
+    );
     const result = interpretRemoteRun(run, target.host);
     return { ...result, durationMs: Math.round(performance.now() - started), stderrTail: tailOf(run.stderr) };
   }
@@ -128,8 +200,10 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   return {
     kind: 'ssh',
     stats: pool.stats,
-    apply: (request) => execute(request.target, request.user, request.signal, (c) => runApply(c, request)),
-    rollback: (request) => execute(request.target, request.user, request.signal, (c) => runRollback(c, request)),
+    apply: (request) => execute(request, runApply),
+    rollback: (request) => execute(request, runRollback),
+    probe,
+    verify,
     close: () => pool.close(),
   };
 }

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Redis } from 'ioredis';
+import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
+import {
+  type CampaignStatus,
+  type CampaignSummary,
+  campaignStatus,
+  listCampaigns,
+} from '../campaign/campaign-status.js';
+import { type CancelResult, cancelCampaign, controlCampaign } from '../campaign/control-campaign.js';
+import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
+import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
+import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
+import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
+import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
+import { type ReportRow, streamReport } from '../campaign/stream-report.js';
+import type { CampaignFile } from '../config/campaign-schema.js';
+import type { FleetConfig } from '../config/resolve-config.js';
+import { FleetError } from '../errors/index.js';
+import type { ConnectionRole } from '../queue/connection.js';
+import type { PipelineQueues } from '../queue/types.js';
+import type { UserState } from '../rollout/states.js';
+import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
+import { createStoreKeys } from '../store/keys.js';
+import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
+
+/** Where an import reads its CSV: a file, or a stream (an upload) spooled to a private temp file first. */
+export type CsvSource = { readonly path: string } | { readonly stream: Readable; readonly name: string };
+
+export type FleetImportInput = Omit<ImportCampaignInput, 'csvPath' | 'csvName' | 'now' | 'clock' | 'settings'> & {
+  readonly source: CsvSource;
+  /** A campaign file already validated (loadCampaignFile), or none: see ImportCampaignInput.settings. */
+  readonly settings?: CampaignFile;
+};
+
+/**
+ * The application's one entrance: the CLI is argument parsing and printing over it, the dashboard is HTTP over it.
+ * Every use case that changes a campaign ends with the reconciler, so the queues always follow the records.
+ */
+export interface Fleet extends AsyncDisposable {
+  readonly config: FleetConfig;
+  importCsv(input: FleetImportInput): Promise<ImportResult>;
+  start(name: string): Promise<StartResult>;
+  pause(name: string, reason?: string): Promise<CampaignRecord>;
+  resume(name: string): Promise<CampaignRecord>;
+  halt(name: string, reason: string): Promise<CampaignRecord>;
+  cancel(name: string): Promise<CancelResult>;
+  retry(name: string, selection: UserSelection): Promise<ActionResult>;
+  rollback(name: string, selection: UserSelection): Promise<ActionResult>;
+  remove(name: string, username: string): Promise<RemoveResult>;
+  /** Makes the queues follow the campaign record (idempotent; commands and agents call it). */
+  reconcile(name: string): Promise<Reconciled>;
+  campaign(name: string): Promise<CampaignRecord>;
+  campaigns(): Promise<CampaignSummary[]>;
+  status(name: string): Promise<CampaignStatus>;
+  users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  /** Counts from the records themselves (slow, O(users)): `status --verify`. */
+  recount(name: string): Promise<Record<UserState, number>>;
+  user(name: string, username: string): Promise<UserDetail>;
+  report(name: string, filter?: UserFilter): AsyncIterable<ReportRow>;
+  /** The campaign's events as they happen (`from: '0'` replays what is kept). */
+  events(name: string, options?: FollowOptions): AsyncIterable<FleetEvent>;
+  /** Events already kept after `after`, oldest first. */
+  recentEvents(name: string, after?: string, count?: number): Promise<FleetEvent[]>;
+  /** For the agent runner and tests: the adapters behind the use cases. */
+  readonly internals: { readonly redis: Redis; readonly store: RecordStore; readonly queues: PipelineQueues };
+  close(): Promise<void>;
+}
+
+export interface OpenFleetOptions {
+  /** `worker` keeps reconnecting forever (agents); `cli` fails fast. Default `cli`. */
+  readonly role?: ConnectionRole;
+  readonly onError?: (error: Error) => void;
+  readonly warn?: (message: string) => void;
+  readonly now?: () => number;
+}
+
+/** Opens Redis (refusing an evicting one), builds the store and the queues, and returns the use cases. */
+export async function openFleet(config: FleetConfig, options: OpenFleetOptions = {}): Promise<Fleet> {
+  const [{ assertEvictionPolicy, createRedisConnection }, { createRecordStore }] = await Promise.all([
+    import('../queue/connection.js'),
+    import('../store/record-store.js'),
+  ]);
+  const redis = await createRedisConnection(config.redisUrl, {
+    role: options.role ?? 'cli',
+    ...(options.onError && { onError: options.onError }),
+  });
+  try {
+    await assertEvictionPolicy(redis, {
+      allowEviction: config.allowEviction,
+      ...(options.warn && { warn: options.warn }),
+    });
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  const store = createRecordStore(redis, config.prefix);
+  const queues = createLazyQueues(redis, config.prefix);
+  const keys = createStoreKeys(config.prefix);
+  const now = options.now ?? Date.now;
+  let closed = false;
+
+  const fleet: Fleet = {
+    config,
+    internals: { redis, store, queues },
+
+    async importCsv(input) {
+      const { source, ...rest } = input;
+      const run = (csvPath: string, csvName: string) =>
+        importCampaign(store, queues, {
+          batchSize: config.batchSize,
+          ...rest,
+          csvPath,
+          csvName,
+          now: now(),
+          clock: now,
+        });
+      if ('path' in source) return run(source.path, source.path);
+      const dir = await mkdtemp(join(tmpdir(), 'fleet-upload-'));
+      try {
+        const path = join(dir, `${randomUUID()}.csv`);
+        await pipeline(source.stream, createWriteStream(path, { mode: 0o600 }));
+        return await run(path, source.name);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    start: (name) => startCampaign(store, queues, name, now()),
+    pause: (name, reason = 'paused by an admin') => controlCampaign(store, queues, name, 'pause', reason, now()),
+    resume: (name) => controlCampaign(store, queues, name, 'resume', 'resumed by an admin', now()),
+    halt: (name, reason) => controlCampaign(store, queues, name, 'halt', reason, now()),
+    cancel: (name) => cancelCampaign(store, queues, name, now()),
+    retry: (name, selection) => retryUsers(store, queues, name, selection, now()),
+    rollback: (name, selection) => rollbackUsers(store, queues, name, selection, now()),
+    remove: (name, username) => removeUser(store, name, username, now()),
+    reconcile: async (name) => reconcileCampaign(store, queues, await requireCampaign(store, name)),
+    campaign: (name) => requireCampaign(store, name),
+    campaigns: () => listCampaigns(store),
+    status: async (name) => {
+      // Reading the status is also a chance to heal queues a crashed command left behind (best effort: a Redis
+      // that refuses writes, out of memory say, must not hide the status that explains it).
+      await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
+      return campaignStatus(store, queues, name, now());
+    },
+    users: async (name, filter, page) => {
+      await requireCampaign(store, name);
+      return store.queryUsers(name, filter, page);
+    },
+    recount: async (name) => {
+      await requireCampaign(store, name);
+      return store.recount(name);
+    },
+    user: (name, username) => getUserDetail(store, name, username),
+    report: (name, filter = {}) => streamReport(store, name, filter),
+    events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
+    recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queues.close().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
+    },
+    [Symbol.asyncDispose]: () => fleet.close(),
+  };
+  return fleet;
+}
+
+/**
+ * BullMQ costs ≈ 0.4 s of start-up CPU: load it only when a use case really touches a queue (`campaigns`,
+ * `report` and `user` never do).
+ */
+function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
+  let loaded: Promise<PipelineQueues> | undefined;
+  const load = (): Promise<PipelineQueues> => {
+    loaded ??= import('../queue/pipeline-queues.js').then((module) => module.createPipelineQueues(redis, prefix));
+    return loaded;
+  };
+  return {
+    enqueueGenerate: async (campaign, users) => (await load()).enqueueGenerate(campaign, users),
+    enqueueDeploy: async (campaign, users, mode) => (await load()).enqueueDeploy(campaign, users, mode),
+    pause: async (campaign) => (await load()).pause(campaign),
+    resume: async (campaign) => (await load()).resume(campaign),
+    isPaused: async (campaign) => (await load()).isPaused(campaign),
+    isResumed: async (campaign) => (await load()).isResumed(campaign),
+    drain: async (campaign) => (await load()).drain(campaign),
+    jobCounts: async (campaign) => (await load()).jobCounts(campaign),
+    close: async () => {
+      if (loaded) await (await loaded).close();
+    },
+  };
+}
+
+export { FleetError };
