@@ -1,5 +1,15 @@
 export { assertRequiredColumns, COLUMNS, type Column, type HeaderMap, mapHeader, REQUIRED_COLUMNS } from './columns.js';
 export { toCsvCell, toCsvLine } from './csv-cell.js';
+export {
+  type CsvItem,
+  type CsvRecord,
+  type CsvRecordOptions,
+  type CsvRecordReader,
+  createCsvRecordReader,
+  type LineTooLong,
+  readCsvRecords,
+  type UnclosedQuote,
+} from './csv-records.js';
 export { type CsvEncoding, type DecodeOptions, decodeChunks } from './decode-chunks.js';
 export { DELIMITERS, type Delimiter, detectDelimiter, parseDelimiterOption } from './detect-delimiter.js';
 export {
@@ -16,7 +26,6 @@ export {
 export { checkHostName, checkServerName, checkWorkstation, isIpv4, isIpv6 } from './host-rules.js';
 export { type ProxyParse, parseProxyUrl } from './proxy-url.js';
 export { type RosterItem, type RosterOptions, readRoster } from './read-roster.js';
-export { type CsvRecord, type SplitResult, splitRecord } from './record-splitter.js';
 export { describeValue, hasControlCharacter, MAX_SHOWN_CHARS } from './text-rules.js';
 export {
   type AcceptedRow,

@@ -1,9 +1,9 @@
 import type { ColumnDefaults } from '../config/campaign-schema.js';
 import { FleetError } from '../errors/index.js';
 import { assertRequiredColumns, type HeaderMap, mapHeader } from './columns.js';
+import { type CsvItem, type CsvRecord, createCsvRecordReader, type UnclosedQuote } from './csv-records.js';
 import { type CsvEncoding, decodeChunks } from './decode-chunks.js';
-import { type Delimiter, detectDelimiter } from './detect-delimiter.js';
-import { type CsvRecord, splitRecord } from './record-splitter.js';
+import { DELIMITERS, type Delimiter, detectDelimiter } from './detect-delimiter.js';
 import { describeValue } from './text-rules.js';
 import type { AcceptedRow, Rejection } from './user-spec.js';
 import { createRowMemo, toDefaultCells, validateRow } from './validate-row.js';
@@ -20,7 +20,7 @@ export interface RosterOptions {
 
 export type RosterItem = { kind: 'accepted'; row: AcceptedRow } | { kind: 'rejected'; rejection: Rejection };
 
-/** A record bigger than this is a broken file (typically an unbalanced quote swallowing the rest). */
+/** A quoted record bigger than this is an unbalanced quote; a line bigger than this is not a roster. */
 const MAX_RECORD_CHARS = 1 << 20;
 /** NFC normalisation is the identity on ASCII, which most user names are. */
 function isAscii(value: string): boolean {
@@ -29,6 +29,24 @@ function isAscii(value: string): boolean {
 }
 /** How much text is looked at to find the header line for delimiter detection. */
 const PEEK_CHARS = 64 * 1024;
+
+/** Usernames read with spaces around them (Excel exports pad cells): trimmed, and told once at the end. */
+interface TrimmedNames {
+  count: number;
+  readonly shown: string[];
+}
+
+const SHOWN_TRIMMED = 3;
+
+function noteTrimmed(trimmed: TrimmedNames, line: number, raw: string): void {
+  trimmed.count += 1;
+  if (trimmed.shown.length < SHOWN_TRIMMED) trimmed.shown.push(`line ${line} "${describeValue(raw)}"`);
+}
+
+function describeTrimmed(file: string, trimmed: TrimmedNames): string {
+  const more = trimmed.count > trimmed.shown.length ? `, and ${trimmed.count - trimmed.shown.length} more` : '';
+  return `${file}: removed spaces around ${trimmed.count} username(s): ${trimmed.shown.join(', ')}${more}`;
+}
 
 async function* prepend(head: string, rest: AsyncIterator<string>): AsyncGenerator<string> {
   try {
@@ -39,18 +57,59 @@ async function* prepend(head: string, rest: AsyncIterator<string>): AsyncGenerat
   }
 }
 
+/** Excel's first line naming the delimiter (`sep=;`), as written by "CSV (séparateur : point-virgule)" exports. */
+const SEP_LINE = /^sep=(.?)\r?\n/i;
+
+interface Framing {
+  readonly delimiter: Delimiter;
+  readonly texts: AsyncGenerator<string>;
+  /** Physical line of the first text (2 after a `sep=` line). */
+  readonly firstLine: number;
+}
+
 async function chooseDelimiter(
   texts: AsyncIterator<string>,
   forced: Delimiter | undefined,
-): Promise<{ delimiter: Delimiter; texts: AsyncGenerator<string> }> {
-  if (forced) return { delimiter: forced, texts: prepend('', texts) };
+  file: string,
+): Promise<Framing> {
   let head = '';
   while (!head.includes('\n') && head.length < PEEK_CHARS) {
     const next = await texts.next();
     if (next.done) break;
     head += next.value;
   }
-  return { delimiter: detectDelimiter(head), texts: prepend(head, texts) };
+  const sep = SEP_LINE.exec(head);
+  if (sep) {
+    const named = sep[1] ?? '';
+    if (!forced && !DELIMITERS.includes(named as Delimiter)) {
+      const shown = named === '' ? 'nothing' : `"${describeValue(named)}"`;
+      throw new FleetError(
+        'FR_ERR_CSV_MALFORMED',
+        `the first line "sep=" names ${shown} as the delimiter; fleet-rollout reads , ; or TAB (or pass --delimiter)`,
+        { file, line: 1 },
+      );
+    }
+    const rest = head.slice(sep[0].length);
+    return { delimiter: forced ?? (named as Delimiter), texts: prepend(rest, texts), firstLine: 2 };
+  }
+  return { delimiter: forced ?? detectDelimiter(head), texts: prepend(head, texts), firstLine: 1 };
+}
+
+/** The rejection of a line whose quote is unbalanced (the rows after it are read as usual). */
+function unbalancedQuote(item: UnclosedQuote, width: number | undefined): Rejection {
+  const range = `lines ${item.line}–${item.lastLine}`;
+  const next = `; only this line is rejected, reading goes on at line ${item.line + 1}`;
+  let reason: string;
+  if (item.swallowed === 'end-of-file') {
+    reason = `a quote opened on this line is never closed (it would swallow ${range}, the rest of the file)${next}`;
+  } else if (item.swallowed === 'limit') {
+    reason = `a quote opened on this line is not closed within 1 MiB (it would swallow ${range} at least)${next}`;
+  } else {
+    reason =
+      `a quote opened on this line is only closed on line ${item.lastLine}, which makes ${range} one record of ` +
+      `${item.fields ?? 0} field(s) (the header has ${width ?? 0})${next}`;
+  }
+  return { line: item.line, column: '*', value: describeValue(item.text), reason, code: 'FR_ERR_ROW_MALFORMED' };
 }
 
 function isBlank(record: readonly string[]): boolean {
@@ -73,7 +132,7 @@ export async function* readRoster(
   options: RosterOptions,
 ): AsyncGenerator<RosterItem> {
   const { file } = options;
-  const { delimiter, texts } = await chooseDelimiter(decodeChunks(chunks, options), options.delimiter);
+  const framing = await chooseDelimiter(decodeChunks(chunks, options), options.delimiter, file);
   const defaults = toDefaultCells(options.defaults);
   const seen = new Map<string, number>();
   const memo = createRowMemo();
@@ -84,13 +143,11 @@ export async function* readRoster(
     seen.set(key, line);
     return null;
   };
+  const trimmed: TrimmedNames = { count: 0, shown: [] };
   let header: HeaderMap | undefined;
-  let line = 1;
   let dataRecords = 0;
   /** One record → an item, or undefined for the header and blank lines. */
   const toItem = (record: CsvRecord): RosterItem | undefined => {
-    const start = line;
-    line += record.lines;
     if (isBlank(record.fields)) return undefined;
     if (!header) {
       header = mapHeader(record.fields, file);
@@ -102,43 +159,50 @@ export async function* readRoster(
       return undefined;
     }
     dataRecords++;
-    const result = validateRow(record.fields, start, header, defaults, claimUsername, memo);
-    return result.ok ? { kind: 'accepted', row: result.row } : { kind: 'rejected', rejection: result.rejection };
+    const result = validateRow(record.fields, record.line, header, defaults, claimUsername, memo);
+    if (!result.ok) {
+      if (record.lines === 1) return { kind: 'rejected', rejection: result.rejection };
+      const last = record.line + record.lines - 1;
+      const span = ` (this record spans lines ${record.line}–${last}: a quote opened on line ${record.line} is closed on line ${last})`;
+      return { kind: 'rejected', rejection: { ...result.rejection, reason: result.rejection.reason + span } };
+    }
+    if (result.trimmedUsername !== undefined) noteTrimmed(trimmed, record.line, result.trimmedUsername);
+    return { kind: 'accepted', row: result.row };
   };
 
-  let buffer = '';
-  for await (const text of texts) {
-    buffer += text;
-    let position = 0;
-    for (;;) {
-      const result = splitRecord(buffer, position, delimiter, false);
-      if (result.kind !== 'record') break;
-      position = result.next;
-      const item = toItem(result.record);
-      if (item) yield item;
+  const reader = createCsvRecordReader({
+    delimiter: framing.delimiter,
+    firstLine: framing.firstLine,
+    maxRecordChars: MAX_RECORD_CHARS,
+    width: () => header?.width,
+  });
+  /** The roster items of a batch of CSV items (header and blank lines give none). */
+  const toItems = (batch: readonly CsvItem[]): RosterItem[] => {
+    const items: RosterItem[] = [];
+    for (const record of batch) {
+      if (record.kind === 'record') {
+        const item = toItem(record);
+        if (item) items.push(item);
+        continue;
+      }
+      if (record.kind === 'line-too-long') {
+        const message = `line ${record.line} is longer than 1 MiB with no line break (not a CSV roster?)`;
+        throw new FleetError('FR_ERR_CSV_MALFORMED', message, { file, line: record.line });
+      }
+      if (!header) {
+        throw new FleetError('FR_ERR_CSV_MALFORMED', 'the header row has a quote that is never closed', {
+          file,
+          line: record.line,
+        });
+      }
+      dataRecords++;
+      items.push({ kind: 'rejected', rejection: unbalancedQuote(record, header.width) });
     }
-    buffer = position === 0 ? buffer : buffer.slice(position);
-    if (buffer.length > MAX_RECORD_CHARS) {
-      const message = `the record starting on line ${line} is larger than 1 MiB (a quote never closed?)`;
-      throw new FleetError('FR_ERR_CSV_MALFORMED', message, { file, line });
-    }
-  }
-  let position = 0;
-  while (position < buffer.length) {
-    const result = splitRecord(buffer, position, delimiter, true);
-    if (result.kind === 'record') {
-      position = result.next;
-      const item = toItem(result.record);
-      if (item) yield item;
-      continue;
-    }
-    if (!header)
-      throw new FleetError('FR_ERR_CSV_MALFORMED', 'the header row has a quote that is never closed', { file });
-    dataRecords++;
-    const reason = 'a quoted field opened on this line is never closed (the rest of the file was read as one field)';
-    yield { kind: 'rejected', rejection: { line, column: '*', value: '', reason, code: 'FR_ERR_ROW_MALFORMED' } };
-    break;
-  }
+    return items;
+  };
+  for await (const text of framing.texts) yield* toItems(reader.push(text));
+  yield* toItems(reader.end());
+  if (trimmed.count > 0) options.onWarning?.(describeTrimmed(file, trimmed));
   if (!header) throw new FleetError('FR_ERR_CSV_EMPTY', 'the CSV file is empty (no header row)', { file });
   if (dataRecords === 0) {
     throw new FleetError('FR_ERR_CSV_EMPTY', 'the CSV file has a header row but no data rows', { file });

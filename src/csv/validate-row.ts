@@ -32,7 +32,10 @@ export function toDefaultCells(defaults: ColumnDefaults): DefaultCells {
 /** Returns the line of an earlier row with the same username, or null after recording this one. */
 export type ClaimUsername = (username: string, line: number) => number | null;
 
-export type RowResult = { ok: true; row: AcceptedRow } | { ok: false; rejection: Rejection };
+/** `trimmedUsername`: the username cell as written, when spaces around it were removed (the caller warns). */
+export type RowResult = { ok: true; row: AcceptedRow; trimmedUsername?: string } | { ok: false; rejection: Rejection };
+
+const isSpace = (code: number): boolean => code === 32 || code === 9 || code === 0xa0;
 
 /** A bounded memo of one check: the last key is compared first (most rosters repeat one value row after row). */
 export class CheckMemo<V> {
@@ -196,7 +199,10 @@ export function validateRow(
       throw new RowRejected('*', describeValue(cells.join(',')), reason, 'FR_ERR_ROW_FIELD_COUNT');
     }
     const plan = planFor(memo, header, defaults);
-    const rawName = requireCell(cells, plan, USERNAME);
+    const cellName = requireCell(cells, plan, USERNAME);
+    // Excel exports pad cells ("pmercier "): trimmed like the other columns, and the caller says so.
+    const padded = isSpace(cellName.charCodeAt(0)) || isSpace(cellName.charCodeAt(cellName.length - 1));
+    const rawName = padded ? cellName.trim() : cellName;
     const name = need(parseLogonName(rawName), 'username', rawName);
     const firstLine = claimUsername(name, line);
     if (firstLine !== null) {
@@ -279,7 +285,7 @@ export function validateRow(
     if (principal !== undefined) spec.principal = principal;
     if (host !== undefined) spec.host = host;
     if (site !== undefined) spec.site = site;
-    return { ok: true, row: { line, spec } };
+    return padded ? { ok: true, row: { line, spec }, trimmedUsername: cellName } : { ok: true, row: { line, spec } };
   } catch (error) {
     if (!(error instanceof RowRejected)) throw error;
     const rejection: Mutable<Rejection> = {

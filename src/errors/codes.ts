@@ -131,6 +131,7 @@ export const ERROR_CODES = {
   FR_ERR_DASHBOARD_TOO_LARGE: permanent('the request body is too large', 1, 413),
   FR_ERR_DASHBOARD_RATE_LIMITED: permanent('too many attempts; wait and try again', 1, 429),
   FR_ERR_DASHBOARD_ROWS_REJECTED: permanent('the uploaded CSV has rejected rows; nothing was imported', 2, 422),
+  FR_ERR_SSH_HOST_BUSY: transient('host busy: sshd refused another session (MaxSessions reached)'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

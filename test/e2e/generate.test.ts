@@ -87,7 +87,7 @@ describe('fleet-rollout generate', () => {
         '4,proxy,mail.contoso.fr:443,"a port is not allowed in the proxy (Outlook refuses host:port; 443 is implied)"',
         `5,username,'=cmd|/C calc,"character = is not allowed (none of "" / \\ [ ] : ; | = , + * ? < > @)"`,
         '6,username,ALICE,duplicate username (first seen on line 2)',
-        '7,display_name,Dave\\r\\nTwo lines,control character \\r at position 5',
+        '7,display_name,Dave\\r\\nTwo lines,control character \\r at position 5 (this record spans lines 7–8: a quote opened on line 7 is closed on line 8)',
         '9,*,"erin,exch01,mail.contoso.fr,ntlm,Outlook","the row has 5 field(s), the header has 6"',
         '',
       ].join('\r\n'),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-/** Runs the built CLI (npm run build first) as a user would. */
+/** Runs the built CLI (rebuilt by test/global-setup.ts when stale) as a user would. */
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/prf/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'fleet-lint-prf-'));

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI (run `npm run build` first; `npm test` does). */
+/** The built CLI (test/global-setup.ts rebuilds dist/ before the tests when it may be stale). */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface AgentProcess {

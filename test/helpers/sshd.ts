@@ -123,8 +123,14 @@ export class Sshd {
     const endpoints: SshdEndpoint[] = [];
     for (const host of options.addresses) endpoints.push({ host, port: await findFreePort(host) });
     const sshd = new Sshd(dir, endpoints, options);
-    await sshd.replaceHostKey();
-    await sshd.start();
+    try {
+      await sshd.replaceHostKey();
+      await sshd.start();
+    } catch (error) {
+      // The folder holds the daemon's private host key: never leave it behind.
+      await sshd.close();
+      throw error;
+    }
     return sshd;
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -96,6 +96,8 @@ afterAll(async () => {
     await deletePrefix(redis, prefix);
     redis.disconnect();
   }
+  // The folder holds a private key and its passphrase file: never leave them in /tmp.
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('ssh connection failures are classified', () => {

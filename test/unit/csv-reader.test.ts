@@ -130,13 +130,115 @@ describe('ragged and broken records', () => {
     expect(usernames(items)).toEqual(['!2', 'bob']);
   });
 
-  it('reports an unclosed quote at its line instead of crashing', async () => {
-    const { items } = await readText(
-      'username,exchange_server,proxy\nalice,ex1,p.contoso.fr\n"bob,ex1,p.contoso.fr\ncarol,ex1,x\n',
+  it('rejects the line of an unclosed quote with the lines it would swallow, and reads every row after it', async () => {
+    const rows = Array.from({ length: 48 }, (_, i) => `user${i + 4},ex1,p.contoso.fr`);
+    const text = `username,exchange_server,proxy\nalice,ex1,p.contoso.fr\n"bob,ex1,p.contoso.fr\n${rows.join('\n')}\n`;
+    const { items } = await readText(text);
+    // 50 data lines: 49 valid + 1 rejected, every line accounted for at its own line number.
+    expect(items).toHaveLength(50);
+    expect(lines(items)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    expect(items.filter((item) => item.kind === 'accepted')).toHaveLength(49);
+    expect(items[1]?.kind === 'rejected' && items[1].rejection).toEqual({
+      line: 3,
+      column: '*',
+      value: '"bob,ex1,p.contoso.fr',
+      code: 'FR_ERR_ROW_MALFORMED',
+      reason:
+        'a quote opened on this line is never closed (it would swallow lines 3–51, the rest of the file); ' +
+        'only this line is rejected, reading goes on at line 4',
+    });
+  });
+
+  it('rejects the line of a quote closed lines later by another stray quote, and reads the lines between', async () => {
+    const text =
+      'username,exchange_server,proxy,display_name\n' +
+      'alice,ex1,p.contoso.fr,"Alice\n' + // opens a quote never meant to span lines
+      'bob,ex1,p.contoso.fr,Bob\n' +
+      '"carol",ex1,p.contoso.fr,Carol\n' + // its first quote closes alice's
+      'dave,ex1,p.contoso.fr,Dave\n';
+    const { items } = await readText(text);
+    expect(usernames(items)).toEqual(['!2', 'bob', 'carol', 'dave']);
+    expect(lines(items)).toEqual([2, 3, 4, 5]);
+    expect(items[0]?.kind === 'rejected' && items[0].rejection.reason).toBe(
+      'a quote opened on this line is only closed on line 4, which makes lines 2–4 one record of 7 field(s) ' +
+        '(the header has 4); only this line is rejected, reading goes on at line 3',
     );
-    expect(usernames(items)).toEqual(['alice', '!3']);
-    const last = items[1];
-    expect(last?.kind === 'rejected' && last.rejection).toMatchObject({ code: 'FR_ERR_ROW_MALFORMED', column: '*' });
+  });
+
+  it('names the lines of a rejected record that spans several lines', async () => {
+    const text =
+      'username,exchange_server,proxy,display_name\n' +
+      'alice,ex1,p.contoso.fr,"Alice\n' +
+      'bob,ex1,p.contoso.fr,Bob\n' +
+      'carol,ex1,p.contoso.fr,"Carol"\n' + // same column: the record has the header's width
+      'dave,ex1,p.contoso.fr,Dave\n';
+    const { items } = await readText(text);
+    expect(usernames(items)).toEqual(['!2', 'dave']);
+    expect(items[0]?.kind === 'rejected' && items[0].rejection.reason).toMatch(
+      /^control character \\n at position 7 \(this record spans lines 2–4: a quote opened on line 2 is closed on line 4\)$/,
+    );
+  });
+
+  it('keeps a legitimate multi-line quoted field whole (right field count)', async () => {
+    const { items } = await readText(
+      'username,exchange_server,proxy\n"ali\nce",ex1,p.contoso.fr\nbob,ex1,p.contoso.fr\n',
+    );
+    expect(usernames(items)).toEqual(['!2', 'bob']);
+    expect(lines(items)).toEqual([2, 4]);
+    expect(items[0]?.kind === 'rejected' && items[0].rejection.column).toBe('username');
+  });
+
+  it('an unclosed quote longer than 1 MiB gives up its line only, even when read in chunks', async () => {
+    const filler = Array.from({ length: 60_000 }, (_, i) => `user${i},ex1,p.contoso.fr`).join('\r\n');
+    const text = `username,exchange_server,proxy\r\n"bob,ex1,p.contoso.fr\r\n${filler}\r\n`;
+    const { items } = await readText(text, { chunkSize: 16 * 1024 });
+    expect(items).toHaveLength(60_001);
+    expect(items[0]?.kind === 'rejected' && items[0].rejection.reason).toMatch(
+      /^a quote opened on this line is not closed within 1 MiB \(it would swallow lines 2–\d+ at least\)/,
+    );
+    expect(items.slice(1).every((item) => item.kind === 'accepted')).toBe(true);
+    expect(lines(items).at(-1)).toBe(60_002);
+  });
+});
+
+describe('Excel exports', () => {
+  it('honours a first line "sep=;" and counts it as line 1', async () => {
+    const { items } = await readText('sep=;\r\nusername;exchange_server;proxy\r\nalice;ex1;p.contoso.fr\r\n');
+    expect(usernames(items)).toEqual(['alice']);
+    expect(lines(items)).toEqual([3]);
+    const tab = await readText('SEP=\t\nusername\texchange_server\tproxy\nbob\tex1\tp.contoso.fr\n', { chunkSize: 3 });
+    expect(usernames(tab.items)).toEqual(['bob']);
+  });
+
+  it('refuses a "sep=" line naming a delimiter it cannot read', async () => {
+    const error = await readError('sep=|\nusername|exchange_server|proxy\na|b|c\n');
+    expect(error.code).toBe('FR_ERR_CSV_MALFORMED');
+    expect(error.message).toBe(
+      'the first line "sep=" names "|" as the delimiter; fleet-rollout reads , ; or TAB (or pass --delimiter)',
+    );
+  });
+
+  it('trims spaces around a username like the other columns, with one warning for the file', async () => {
+    const text =
+      'username,exchange_server,proxy\n' +
+      'pmercier ,ex1,p.contoso.fr\n' +
+      ' adupont,ex1,p.contoso.fr\n' +
+      'bob,ex1,p.contoso.fr\n' +
+      'carol\u00a0,ex1,p.contoso.fr\n' +
+      'dave  ,ex1,p.contoso.fr\n';
+    const { items, warnings } = await readText(text);
+    expect(usernames(items)).toEqual(['pmercier', 'adupont', 'bob', 'carol', 'dave']);
+    expect(warnings).toEqual([
+      'users.csv: removed spaces around 4 username(s): line 2 "pmercier ", line 3 " adupont", ' +
+        'line 5 "carol\u00a0", and 1 more',
+    ]);
+  });
+
+  it('escapes unknown header names before printing them', async () => {
+    const { warnings } = await readText(
+      'username,exchange_server,proxy,"\u001b[31mred\u0007"\nalice,ex1,p.contoso.fr,x\n',
+    );
+    expect(warnings).toEqual(['users.csv: ignoring unknown column(s): \\x1b[31mred\\x07']);
   });
 });
 

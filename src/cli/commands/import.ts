@@ -111,8 +111,18 @@ export async function importFromFlags(
     reportDir: flags.reportDir ?? context.config.reportDir,
     encoding: flags.encoding as CsvEncoding,
     ...(prepared.delimiter && { delimiter: prepared.delimiter }),
-    onWarning: (message) => process.stderr.write(`fleet-rollout: warning: ${message}\n`),
+    onWarning: printOnce((message) => process.stderr.write(`fleet-rollout: warning: ${message}\n`)),
   });
+}
+
+/** The import reads the CSV twice (validate, then write): each warning about the file is printed once. */
+function printOnce(print: (message: string) => void): (message: string) => void {
+  const printed = new Set<string>();
+  return (message) => {
+    if (printed.has(message)) return;
+    printed.add(message);
+    print(message);
+  };
 }
 
 /** Text summary of an import; exit code 2 when rows were rejected (whether or not the rest was imported). */

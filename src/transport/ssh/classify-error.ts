@@ -81,9 +81,21 @@ export function classifyConnectError(error: unknown, context: ConnectFailureCont
   });
 }
 
+/**
+ * Host busy (issue 10 §2): ssh2 reports a refused channel open (SSH_MSG_CHANNEL_OPEN_FAILURE) as an Error with a
+ * numeric `reason`; sshd refuses a session channel when `MaxSessions` are open. Nothing ran: transient.
+ */
+function isChannelOpenRefused(error: unknown): boolean {
+  return typeof (error as { reason?: unknown } | undefined)?.reason === 'number';
+}
+
 /** A failure on an open connection (channel open refused, connection lost mid-command). */
 export function classifyChannelError(error: unknown, host: string, step: string): FleetError {
   if (error instanceof FleetError) return error;
+  if (isChannelOpenRefused(error)) {
+    const message = `${host} refused another session during ${step} (sshd MaxSessions reached)`;
+    return new FleetError('FR_ERR_SSH_HOST_BUSY', message, { host, step });
+  }
   const code = (error as Ssh2ErrorShape | undefined)?.code;
   const errno = typeof code === 'string' ? code : undefined;
   return new FleetError('FR_ERR_SSH_CONNECTION_RESET', `connection to ${host} broke during ${step}`, {

@@ -95,8 +95,8 @@ export class ConnectionPool {
     const { credentials, hostKeys, timeouts, logger } = this.options;
     this.stats.dials += 1;
     logger?.debug({ host: target.host, port: target.port, login: target.login }, 'ssh connect');
-    const client = await dialSsh({ ...target, credentials, hostKeys, timeouts, signal });
-    return new SshConnection(client, target.host, this.options.maxSessionsPerConnection);
+    const ssh = await dialSsh({ ...target, credentials, hostKeys, timeouts, signal });
+    return new SshConnection(ssh, target.host, this.options.maxSessionsPerConnection);
   }
 
   private scheduleIdleClose(key: string, entry: HostEntry, connection: SshConnection): void {

@@ -1,12 +1,11 @@
 import { connect as connectTcp } from 'node:net';
-import ssh2, { type AuthenticationType, type ConnectConfig } from 'ssh2';
+import { NodeSSH } from 'node-ssh';
+import type { AuthenticationType, ConnectConfig } from 'ssh2';
 import { FleetError } from '../../errors/index.js';
 import { classifyConnectError } from './classify-error.js';
 import type { HostKeyVerdict, HostKeyVerifier } from './host-key-verifier.js';
 import type { SshCredentials, SshTimeouts } from './options.js';
 import { abortError } from './semaphore.js';
-
-type Client = InstanceType<typeof ssh2.Client>;
 
 export interface DialParams {
   readonly host: string;
@@ -47,15 +46,21 @@ function buildAuthMethods(login: string, credentials: SshCredentials): ConnectCo
 }
 
 /**
- * TCP (TCP_NODELAY: halves handshake latency, DESIGN §6) + SSH handshake with host key verification + auth.
- * Resolves with a ready client; rejects with a classified FleetError (never ssh2's own text).
+ * TCP (TCP_NODELAY: halves handshake latency, DESIGN §6) + SSH handshake with host key verification + auth, through
+ * node-ssh's `connect` with its `sock` option. Resolves with a ready NodeSSH; rejects with a classified FleetError
+ * (never ssh2's own text).
+ *
+ * node-ssh defect worked around here: its `connect` rejects a connection the server closes before the handshake
+ * ends (MaxStartups drop, sshd killed, a non-SSH listener) with "No response from server", code ETIMEDOUT — a
+ * timeout that never happened. We listen on the raw ssh2 client (`.connection`, set synchronously by `connect`)
+ * and classify that close as a broken connection (test/integration/node-ssh-defects.test.ts).
  */
-export async function dialSsh(params: DialParams): Promise<Client> {
+export async function dialSsh(params: DialParams): Promise<NodeSSH> {
   const { host, port, login, credentials, hostKeys, timeouts, signal } = params;
   if (signal.aborted) throw abortError(signal, host);
   const knownTypes = await hostKeys.knownKeyTypes(host, port);
-  return new Promise<Client>((resolve, reject) => {
-    const client = new ssh2.Client();
+  return new Promise<NodeSSH>((resolve, reject) => {
+    const ssh = new NodeSSH();
     const socket = connectTcp({ host, port, noDelay: true });
     let verdict: HostKeyVerdict | undefined;
     let settled = false;
@@ -64,33 +69,26 @@ export async function dialSsh(params: DialParams): Promise<Client> {
       settled = true;
       signal.removeEventListener('abort', onAbort);
       if (error) {
-        client.end();
+        ssh.connection?.end();
+        ssh.dispose();
         socket.destroy();
         reject(error);
       } else {
-        resolve(client);
+        resolve(ssh);
       }
     };
     const onAbort = (): void => settle(abortError(signal, host));
     signal.addEventListener('abort', onAbort, { once: true });
-    // Keep a listener for late errors on a failed dial (ssh2 re-emits socket errors).
-    client.on('error', (error: unknown) => settle(classifyConnectError(error, { host, port, verdict })));
-    client.once('close', () => settle(classifyConnectError(undefined, { host, port, verdict })));
-    client.once('ready', () => settle());
+    let connecting: Promise<NodeSSH>;
     try {
-      connectClient();
-    } catch (error) {
-      settle(classifyConnectError(error, { host, port }));
-    }
-    function connectClient(): void {
-      client.connect({
+      connecting = ssh.connect({
         sock: socket,
         username: login,
         readyTimeout: timeouts.connectMs,
         keepaliveInterval: timeouts.keepaliveIntervalMs,
         keepaliveCountMax: timeouts.keepaliveCountMax,
         authHandler: buildAuthMethods(login, credentials),
-        algorithms: knownTypes.length > 0 ? { serverHostKey: orderHostKeyAlgorithms(knownTypes) as never } : undefined,
+        ...(knownTypes.length > 0 && { algorithms: { serverHostKey: orderHostKeyAlgorithms(knownTypes) as never } }),
         hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => {
           hostKeys.verify(host, port, key).then(
             (result) => {
@@ -107,6 +105,18 @@ export async function dialSsh(params: DialParams): Promise<Client> {
           );
         },
       });
+    } catch (error) {
+      settle(classifyConnectError(error, { host, port }));
+      return;
     }
+    // The raw client exists as soon as connect() returns (no await comes before it in node-ssh): our listeners see
+    // the real cause. One stays for late errors on a failed dial (ssh2 re-emits socket errors).
+    const client = ssh.connection;
+    client?.on('error', (error: unknown) => settle(classifyConnectError(error, { host, port, verdict })));
+    client?.once('close', () => settle(classifyConnectError(undefined, { host, port, verdict })));
+    connecting.then(
+      () => settle(),
+      (error: unknown) => settle(classifyConnectError(error, { host, port, verdict })),
+    );
   });
 }

@@ -1,3 +1,4 @@
+import type { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { FleetError } from '../../errors/index.js';
 import type { RemoteRun } from '../../rollout/remote-result.js';
@@ -6,6 +7,11 @@ import { abortError, raceAbort, Semaphore } from './semaphore.js';
 
 /** Output beyond this is dropped from the front (the contract only needs the last line and a tail). */
 const MAX_OUTPUT_CHARS = 64 * 1024;
+/**
+ * node-ssh's execCommand keeps every chunk of output until the command ends, so a workstation printing without end
+ * would fill the agent's memory: past this much output, the command is stopped (the workstation is not trusted).
+ */
+export const MAX_OUTPUT_TOTAL_CHARS = 16 * 1024 * 1024;
 
 export interface RunOptions {
   readonly signal: AbortSignal;
@@ -33,22 +39,27 @@ function keepTail(text: string): string {
 }
 
 /**
- * One authenticated SSH connection shared by every user deployed on that host. Channels are capped
+ * One authenticated SSH connection (node-ssh) shared by every user deployed on that host. Channels are capped
  * (sshd MaxSessions); the SFTP session is opened once and kept; per-connection memos avoid re-checking the
- * staging folder and the agent script for each user.
+ * staging folder and the agent script for each user. `client` is node-ssh's raw ssh2 connection, used for its
+ * events only (node-ssh forgets it on close; we keep listening).
  */
 export class SshConnection {
   broken = false;
   leases = 0;
+  readonly client: Client;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private readonly channels: Semaphore;
   private readonly memos = new Map<string, Promise<void>>();
 
   constructor(
-    readonly client: Client,
+    readonly ssh: NodeSSH,
     readonly host: string,
     maxSessions: number,
   ) {
+    const client = ssh.connection;
+    if (!client) throw new FleetError('FR_ERR_SSH_CONNECTION_RESET', `connection to ${host} closed`, { host });
+    this.client = client;
     this.channels = new Semaphore(maxSessions);
     const markBroken = (): void => {
       this.broken = true;
@@ -86,28 +97,20 @@ export class SshConnection {
 
   private async openSftp(): Promise<SFTPWrapper> {
     await this.channels.acquire();
-    return new Promise<SFTPWrapper>((resolve, reject) => {
-      const onOpened = (error: Error | undefined, sftp: SFTPWrapper): void => {
-        if (error) {
-          this.channels.release();
-          reject(classifyChannelError(error, this.host, 'sftp'));
-          return;
-        }
-        sftp.on('close', () => {
-          this.sftpSession = undefined;
-          this.channels.release();
-        });
-        sftp.on('error', () => undefined);
-        resolve(sftp);
-      };
-      try {
-        this.client.sftp(onOpened);
-      } catch (error) {
-        this.broken = true;
-        this.channels.release();
-        reject(classifyChannelError(error, this.host, 'sftp'));
-      }
+    let sftp: SFTPWrapper;
+    try {
+      sftp = await this.ssh.requestSFTP();
+    } catch (error) {
+      if (!this.ssh.isConnected()) this.broken = true;
+      this.channels.release();
+      throw classifyChannelError(error, this.host, 'sftp');
+    }
+    sftp.on('close', () => {
+      this.sftpSession = undefined;
+      this.channels.release();
     });
+    sftp.on('error', () => undefined);
+    return sftp;
   }
 
   /** exec one command; resolves with its exit code and output, rejects on timeout/abort/broken connection. */
@@ -164,47 +167,59 @@ export class SshConnection {
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
 
-      try {
-        this.client.exec(command, (error, opened) => {
-          if (error) {
-            releaseChannel();
-            settle(classifyChannelError(error, this.host, step));
-            return;
-          }
-          channel = opened;
-          if (settled) {
-            opened.close();
-          }
-          opened.setEncoding('utf8');
-          opened.stderr.setEncoding('utf8');
-          opened.on('data', (chunk: string) => {
-            stdout = keepTail(stdout + chunk);
-          });
-          opened.stderr.on('data', (chunk: string) => {
-            stderr = keepTail(stderr + chunk);
-          });
-          opened.on('exit', (code: number | null, signalName?: string) => {
-            exitCode = typeof code === 'number' ? code : -1;
-            if (typeof code !== 'number' && typeof signalName === 'string') killedBy = signalName;
-          });
-          opened.on('close', () => {
+      let total = 0;
+      const onOutput = (chunk: unknown): void => {
+        total += String(chunk).length;
+        if (total > MAX_OUTPUT_TOTAL_CHARS) {
+          const message = `${step} on ${this.host} printed more than ${MAX_OUTPUT_TOTAL_CHARS / 1024 / 1024} MiB`;
+          stop(new FleetError('FR_ERR_REMOTE_PROTOCOL', message, { host: this.host, step }));
+        }
+      };
+      this.ssh
+        .execCommand(command, {
+          noTrim: true,
+          onChannel: (opened) => {
+            channel = opened;
+            if (settled) opened.close();
+            // node-ssh decodes each chunk on its own, so a UTF-8 character cut between two packets would turn into
+            // U+FFFD: decoding on the channel keeps it whole (test/integration/node-ssh-defects.test.ts).
+            opened.setEncoding('utf8');
+            opened.stderr.setEncoding('utf8');
+            opened.on('data', (chunk: string) => {
+              stdout = keepTail(stdout + chunk);
+            });
+            opened.stderr.on('data', (chunk: string) => {
+              stderr = keepTail(stderr + chunk);
+            });
+            opened.on('exit', (code: number | null, signalName?: string) => {
+              exitCode = typeof code === 'number' ? code : -1;
+              if (typeof code !== 'number' && typeof signalName === 'string') killedBy = signalName;
+            });
+            opened.on('close', releaseChannel);
+          },
+          onStdout: onOutput,
+          onStderr: onOutput,
+        })
+        .then(
+          () => {
             releaseChannel();
             if (killedBy !== undefined) settle(killedError(this.host, step, killedBy, stderr));
             else if (exitCode === undefined) settle(classifyChannelError(undefined, this.host, step));
             else settle(undefined, { exitCode, stdout, stderr });
-          });
-        });
-      } catch (error) {
-        // ssh2 throws 'Not connected' synchronously once the socket is gone.
-        this.broken = true;
-        releaseChannel();
-        settle(classifyChannelError(error, this.host, step));
-      }
+          },
+          (error: unknown) => {
+            // The channel could not be opened (refused, or the connection is gone: node-ssh says "Not connected").
+            if (!this.ssh.isConnected()) this.broken = true;
+            releaseChannel();
+            settle(classifyChannelError(error, this.host, step));
+          },
+        );
     });
   }
 
   end(): void {
     this.broken = true;
+    this.ssh.dispose();
     this.client.end();
   }
 }
