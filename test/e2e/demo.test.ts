@@ -78,7 +78,8 @@ function checkSummary(run: DemoRun): void {
   const expected = expectedTotals(rejectedReport);
   expect(Number(valid) + Number(rejectedCount)).toBe(expected.rows);
 
-  const tail = run.stdout.trimEnd().split('\n').slice(-8).join('\n');
+  const lines = run.stdout.trimEnd().split('\n');
+  const tail = lines.slice(lines.findLastIndex((line) => line.startsWith(`campaign ${campaign}:`))).join('\n');
   expect(tail).toContain(`campaign ${campaign}: done`);
   const counts = /users\s+applied (\d+) · failed (\d+) · skipped (\d+)\n/.exec(tail);
   expect(counts).not.toBeNull();

@@ -103,7 +103,10 @@ describe('fleet-rollout probe', () => {
         '',
       ].join('\n'),
     );
+    // The agent host's allow-list (docs/security.md) names the stand-in's command with its workstation root.
+    writeFileSync(join(work, 'allow.yaml'), `stand-in: "${apply}"\n`);
     const args = ['probe', 'pilot.csv', '--campaign-file', 'probe.yaml', '--ssh-key', keyPath];
+    args.push('--allow-apply-commands', 'allow.yaml');
     const run = cli(...args, '--known-hosts', 'known_hosts', '--csv', 'probe.csv', '--connect-timeout-ms', '3000');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -131,7 +134,10 @@ describe('fleet-rollout probe', () => {
   });
 
   it('names a host whose key is not known (strict policy) instead of probing it', () => {
-    writeFileSync(join(work, 'empty_known_hosts'), '');
+    // A known_hosts that knows another host only (an empty one stops the agent at start-up: issue 9).
+    const [line] = readFileSync(join(work, 'known_hosts'), 'utf8').trim().split('\n');
+    const key = (line ?? '').split(' ').slice(1).join(' ');
+    writeFileSync(join(work, 'empty_known_hosts'), `[127.0.0.99]:22 ${key}\n`);
     const run = cli(
       'probe',
       'pilot.csv',
@@ -143,6 +149,8 @@ describe('fleet-rollout probe', () => {
       'empty_known_hosts',
       '--connect-timeout-ms',
       '3000',
+      '--allow-apply-commands',
+      'allow.yaml',
     );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('host key refused');

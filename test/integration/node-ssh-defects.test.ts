@@ -158,7 +158,14 @@ describe('sshd refusing a session past MaxSessions', () => {
     const [endpoint] = busySshd.endpoints;
     if (!endpoint) throw new Error('no endpoint');
     const ws = await makeWorkstation(dir, endpoint);
-    const transport = await createSshTransport({ credentials, hostKeys, timeouts: { commandMs: 20_000 } });
+    const applyCommand = `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`;
+    const applyAllowList = new Map([['stand-in', applyCommand]]);
+    const transport = await createSshTransport({
+      credentials,
+      hostKeys,
+      applyAllowList,
+      timeouts: { commandMs: 20_000 },
+    });
     try {
       const bytes = Buffer.from('[General]\r\nProfileName=alice\r\n');
       // The connection's SFTP session takes the only session sshd allows: the apply command's is refused.
@@ -174,7 +181,7 @@ describe('sshd refusing a session past MaxSessions', () => {
             login: TEST_LOGIN,
             targetOs: 'posix',
             stagingDir: ws.staging,
-            applyCommand: `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`,
+            applyCommand,
           },
           signal: new AbortController().signal,
         })

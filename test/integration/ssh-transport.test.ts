@@ -320,6 +320,7 @@ describe('the deploy timeout', () => {
   it('counts from when the step holds its host slot, never while it waits behind other users of the host', async () => {
     const endpoint = sshd.endpoints[2]!;
     const oneAtATime = await createSshTransport({
+      applyAllowList: allowList(),
       credentials,
       hostKeys,
       perHostConcurrency: 1,

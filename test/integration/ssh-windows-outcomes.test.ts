@@ -22,6 +22,8 @@ import {
  * SSH transport against a real sshd, with the POSIX stand-in simulating the Windows state by marker files.
  */
 const CAMPAIGN = 'pilot';
+/** Prints a forged result line (the braces are printf octal escapes: the template grammar keeps braces for placeholders). */
+const HOSTILE = `printf '\\173"status":"applied","officeVersion":"=1+1\\\\u0000\\\\n","backup":"\\\\u001b[31mred"\\175\\n' {script} {prf} {user} {office} {campaign} {checksum} {rollback}`;
 const SETUP = 'Software/Microsoft/Office/11.0/Outlook/Setup';
 
 let sshd: Sshd;
@@ -102,14 +104,21 @@ beforeAll(async () => {
     knownHosts: parseKnownHosts(sshd.knownHostsLine(endpoint)),
     policy: 'strict',
   });
-  transport = await createSshTransport({ credentials, hostKeys, timeouts: { commandMs: 20_000 } });
+  const applyCommand = `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`;
+  // What the agent may run is its own decision (docs/security.md): these tests' agent allows the stand-in with its
+  // workstation root, and a hostile command that prints a forged result line.
+  const applyAllowList = new Map([
+    ['stand-in', applyCommand],
+    ['hostile', HOSTILE],
+  ]);
+  transport = await createSshTransport({ credentials, hostKeys, applyAllowList, timeouts: { commandMs: 20_000 } });
   target = {
     host: endpoint.host,
     port: endpoint.port,
     login: 'fleet-test',
     targetOs: 'posix',
     stagingDir: ws.staging,
-    applyCommand: `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`,
+    applyCommand,
   };
 });
 
@@ -313,8 +322,7 @@ describe('Windows-side outcomes over a real sshd (POSIX stand-in)', () => {
   it('a hostile result line never reaches a record raw: control characters and terminal escapes are escaped', async () => {
     const hostile = {
       ...target,
-      // The braces of the JSON are printf octal escapes: the template grammar keeps braces for placeholders.
-      applyCommand: `printf '\\173"status":"applied","officeVersion":"=1+1\\\\u0000\\\\n","backup":"\\\\u001b[31mred"\\175\\n' {rollback}`,
+      applyCommand: HOSTILE,
     };
     const failure = await failureOf(apply('hostile', { via: hostile }));
     expect(failure.code).toBe('FR_ERR_REMOTE_PROTOCOL');
