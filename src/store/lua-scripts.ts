@@ -229,8 +229,8 @@ for i = 3, #ARGV, 9 do
     local to = decide('import', cur[1] or nil)
     local run = 1
     if cur[1] then run = tonumber(cur[2]) + 1 end
-    redis.call('HDEL', ukey, unpack(RUN_FIELDS))
-    redis.call('HDEL', ukey, 'ck', 'sg')
+    -- a new user has nothing to clear (most rows of a first import)
+    if cur[1] then redis.call('HDEL', ukey, 'ck', 'sg', unpack(RUN_FIELDS)) end
     redis.call('HSET', ukey, 'un', ARGV[i + 1], 'ln', ARGV[i + 3], 'sh', sh, 's', to, 'r', run, 'at', 0,
       'ua', ARGV[1])
     redis.call('SET', base .. ':s:' .. uk, ARGV[i + 4])
