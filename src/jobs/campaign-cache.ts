@@ -28,6 +28,7 @@ export function createCampaignCache(
     return {
       name: record.name,
       state: record.state,
+      imports: record.imports,
       file: record.settings,
       profileOptions: derive.toProfileOptions(record.settings),
       retryPolicy: derive.toRetryPolicy(record.settings),

@@ -3,7 +3,6 @@ import { type DeployPayload, deployPayloadSchema, PIPELINE_JOB_OPTIONS } from '.
 import type { DeployMode } from '../queue/types.js';
 import { DEFAULT_GATE_POLICY, decideDeploy } from '../rollout/deploy-gate.js';
 import { resolveDeployTarget } from '../rollout/resolve-target.js';
-import { computeSpecHash } from '../rollout/spec-hash.js';
 import type { UserRecord } from '../store/types.js';
 import type { Transport, TransportOutcome } from '../transport/transport.js';
 import { type AttemptContext, recordFailure, recordSuccess, STEP_INTENTS } from './deploy-outcome.js';
@@ -150,20 +149,12 @@ export async function processDeploy(
 
 /**
  * The settings the user was queued for. An agent's cache may lag a re-import by up to its TTL: rendering with the
- * old settings would deploy the wrong profile (or fail every user on a checksum), so a spec hash that does not
- * match the cached settings makes the agent read the campaign again.
+ * old settings would deploy the wrong profile, so a user queued by a later import than the cached settings' makes
+ * the agent read the campaign again (an O(1) check: no hash per deploy).
  */
 async function settingsFor(user: UserRecord, cached: CampaignSettings, deps: JobDeps): Promise<CampaignSettings> {
-  if (user.specHash === '' || hashFor(user, cached) === user.specHash) return cached;
-  const fresh = (await deps.getCampaign(cached.name, { fresh: true })) ?? cached;
-  if (hashFor(user, fresh) !== user.specHash) {
-    deps.logger.debug({ campaign: cached.name, user: user.username }, 'settings changed since the user was queued');
-  }
-  return fresh;
-}
-
-function hashFor(user: UserRecord, campaign: CampaignSettings): string {
-  return computeSpecHash(user.spec, campaign.profileOptions, campaign.file.deploy);
+  if (user.importNo === undefined || user.importNo <= cached.imports) return cached;
+  return (await deps.getCampaign(cached.name, { fresh: true })) ?? cached;
 }
 
 function parsePayload(data: unknown): DeployPayload {

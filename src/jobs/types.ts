@@ -28,6 +28,8 @@ export type RenderProfile = (spec: UserSpec, options: ProfileOptions) => RenderR
 export interface CampaignSettings {
   readonly name: string;
   readonly state: CampaignState;
+  /** Imports so far: settings cached before import N are stale for users queued by import N. */
+  readonly imports: number;
   readonly file: CampaignFile;
   readonly profileOptions: ProfileOptions;
   readonly retryPolicy: RetryPolicy;

@@ -23,6 +23,14 @@ export type FleetEvent =
       readonly stale: boolean;
     }
   | {
+      /** The generate stage recorded a chunk of users `generated` (one event per chunk, not per user). */
+      readonly type: 'users-generated';
+      readonly id: string;
+      readonly campaign: string;
+      readonly count: number;
+      readonly at: number;
+    }
+  | {
       readonly type: 'campaign-state-changed';
       readonly id: string;
       readonly campaign: string;
@@ -48,6 +56,7 @@ export function decodeEvent(campaign: string, id: string, fields: readonly strin
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
   const at = Number(f['at'] ?? 0);
+  if (f['k'] === 'g') return { type: 'users-generated', id, campaign, count: Number(f['n'] ?? 0), at };
   if (f['k'] === 'c') {
     return {
       type: 'campaign-state-changed',

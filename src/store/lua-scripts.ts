@@ -177,7 +177,10 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   index_codes(uk, cur[3], cur[4], now_codes[1], now_codes[2])
   if to ~= old then set_state(uk, old, to, now) else redis.call('ZADD', base .. ':st:' .. to, now, uk) end
   keep_attempt(uk, attempt, kept)
-  emit('k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr)
+  -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
+  if intent ~= 'generate-done' then
+    emit('k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr)
+  end
   return {1, to, r}
 end
 `;
@@ -198,13 +201,16 @@ return out
 export const TRANSITION_MANY_LUA = `${PRELUDE}${TRANSITION_FN}
 local out = {}
 local settle = false
+local generated = 0
 for i = 2, #ARGV, 7 do
   local r = transition_one(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6])
   if r[1] == 1 and in_list(FINAL, r[2]) then settle = true end
+  if r[1] == 1 and ARGV[i + 2] == 'generate-done' then generated = generated + 1 end
   out[#out + 1] = r[1]
   out[#out + 1] = r[2]
   out[#out + 1] = r[3]
 end
+if generated > 0 then emit('k', 'g', 'n', tostring(generated), 'at', ARGV[1]) end
 if settle then check_done(ARGV[1]) end
 return out
 `;
@@ -232,7 +238,7 @@ for i = 3, #ARGV, 9 do
     -- a new user has nothing to clear (most rows of a first import)
     if cur[1] then redis.call('HDEL', ukey, 'ck', 'sg', unpack(RUN_FIELDS)) end
     redis.call('HSET', ukey, 'un', ARGV[i + 1], 'ln', ARGV[i + 3], 'sh', sh, 's', to, 'r', run, 'at', 0,
-      'ua', ARGV[1])
+      'ua', ARGV[1], 'im', imp)
     redis.call('SET', base .. ':s:' .. uk, ARGV[i + 4])
     for _, f in ipairs({{'h', host}, {'si', site}, {'dn', dn}}) do
       if f[2] == '' then redis.call('HDEL', ukey, f[1]) else redis.call('HSET', ukey, f[1], f[2]) end

@@ -76,6 +76,8 @@ export interface UserRecord {
   readonly stage?: Stage;
   /** Why the deploy gate parks this user (window closed, campaign paused…), while it waits. */
   readonly parkedReason?: string;
+  /** The import that queued the current run: the campaign settings to deploy with are that import's or later. */
+  readonly importNo?: number;
   /** A step is on the workstation: its run and since when (it may belong to a run a re-import superseded). */
   readonly onHost?: { readonly run: number; readonly since: number };
   readonly createdAt: number;

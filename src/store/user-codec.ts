@@ -10,7 +10,7 @@ import type { StoredError, UserRecord, UserTransition } from './types.js';
  *   s state · r run · at attempts · h host · si site · fa firstAttemptAt · na nextAttemptAt
  *   e lastError JSON · ec lastError code (indexed) · cc its cause code (indexed too) · ck checksum · bk backup
  *   ov officeVersion · sg stage of the last step (apply | rollback) · pr why the deploy gate parks the user
- *   oh `<run>:<since>` of a step on the workstation right now (kept across a new run until that step reports)
+ *   im the import that queued the user's current run (its settings are that import's) · oh `<run>:<since>` of a step on the workstation right now (kept across a new run until that step reports)
  *   ca createdAt · ua updatedAt · fi finishedAt
  */
 export function encodeSpec(spec: UserSpec): string {
@@ -59,6 +59,7 @@ export function decodeUser(
     ...(hash['sg'] !== undefined && { stage: hash['sg'] as Stage }),
     ...(hash['pr'] !== undefined && { parkedReason: hash['pr'] }),
     ...decodeOnHost(hash['oh']),
+    ...optionalNumber('importNo', hash['im']),
     createdAt: toNumber(hash['ca']) ?? 0,
     updatedAt: toNumber(hash['ua']) ?? 0,
     ...optionalNumber('finishedAt', hash['fi']),

@@ -419,13 +419,17 @@ describe('events', () => {
     );
     await fx.waitFor('evented', (c) => c.applied === 2);
     const events = await fx.fleet.recentEvents('evented');
-    const user = events.filter((e) => e.type !== 'campaign-state-changed' && e.userKey === toUserKey('ev000'));
-    expect(user.map((e) => (e.type === 'campaign-state-changed' ? '' : `${e.intent}:${e.to}`))).toEqual([
+    const user = events.flatMap((e) =>
+      (e.type === 'user-state-changed' || e.type === 'attempt-recorded') && e.userKey === toUserKey('ev000') ? [e] : [],
+    );
+    expect(user.map((e) => `${e.intent}:${e.to}`)).toEqual([
       'import:queued',
-      'generate-done:generated',
       'deploy-begin:deploying',
       'deploy-succeeded:applied',
     ]);
+    // The generate stage says how many users a chunk generated, once per chunk.
+    const generated = events.flatMap((e) => (e.type === 'users-generated' ? [e.count] : []));
+    expect(generated.reduce((sum, n) => sum + n, 0)).toBe(2);
     expect(user.at(-1)?.type).toBe('attempt-recorded');
     const campaign = events.filter((e) => e.type === 'campaign-state-changed').map((e) => e.to);
     expect(campaign).toEqual(['running', 'done']);
@@ -434,7 +438,9 @@ describe('events', () => {
     const seen: string[] = [];
     const following = (async () => {
       for await (const event of fx.fleet.events('evented', { signal: controller.signal, blockMs: 200 })) {
-        seen.push(event.type === 'campaign-state-changed' ? event.to : event.intent);
+        seen.push(
+          event.type === 'campaign-state-changed' ? event.to : event.type === 'users-generated' ? 'g' : event.intent,
+        );
         if (seen.length >= 2) controller.abort();
       }
     })();
