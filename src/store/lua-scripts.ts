@@ -165,16 +165,24 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
     fields[#fields + 1] = k
     fields[#fields + 1] = v
   end
+  local del = patch.del
   if in_list(FINAL, to) then
     fields[#fields + 1] = 'fi'
     fields[#fields + 1] = nowstr
   else
-    redis.call('HDEL', ukey, 'fi')
+    del[#del + 1] = 'fi'
   end
   redis.call('HSET', ukey, unpack(fields))
-  if #patch.del > 0 then redis.call('HDEL', ukey, unpack(patch.del)) end
-  local now_codes = redis.call('HMGET', ukey, 'ec', 'cc')
-  index_codes(uk, cur[3], cur[4], now_codes[1], now_codes[2])
+  if #del > 0 then redis.call('HDEL', ukey, unpack(del)) end
+  -- the codes after the move, from the patch (a new run cleared them): no read back
+  local ec, cc = cur[3], cur[4]
+  if newrun then ec, cc = nil, nil end
+  for _, f in ipairs(del) do
+    if f == 'ec' then ec = nil elseif f == 'cc' then cc = nil end
+  end
+  if patch.set.ec then ec = patch.set.ec end
+  if patch.set.cc then cc = patch.set.cc end
+  index_codes(uk, cur[3], cur[4], ec, cc)
   if to ~= old then set_state(uk, old, to, now) else redis.call('ZADD', base .. ':st:' .. to, now, uk) end
   keep_attempt(uk, attempt, kept)
   -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
