@@ -13,7 +13,13 @@ import {
   campaignStatus,
   listCampaigns,
 } from '../campaign/campaign-status.js';
-import { type CancelResult, cancelCampaign, controlCampaign } from '../campaign/control-campaign.js';
+import {
+  type CancelResult,
+  cancelCampaign,
+  controlCampaign,
+  pauseCampaign,
+  resumeCampaign,
+} from '../campaign/control-campaign.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
@@ -22,7 +28,6 @@ import { requireCampaign, type StartResult, startCampaign } from '../campaign/st
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { FleetConfig } from '../config/resolve-config.js';
-import { FleetError } from '../errors/index.js';
 import type { ConnectionRole } from '../queue/connection.js';
 import type { PipelineQueues } from '../queue/types.js';
 import type { UserState } from '../rollout/states.js';
@@ -134,8 +139,8 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       }
     },
     start: (name) => startCampaign(store, queues, name, now()),
-    pause: (name, reason = 'paused by an admin') => controlCampaign(store, queues, name, 'pause', reason, now()),
-    resume: (name) => controlCampaign(store, queues, name, 'resume', 'resumed by an admin', now()),
+    pause: (name, reason) => pauseCampaign(store, queues, name, now(), reason),
+    resume: (name) => resumeCampaign(store, queues, name, now()),
     halt: (name, reason) => controlCampaign(store, queues, name, 'halt', reason, now()),
     cancel: (name) => cancelCampaign(store, queues, name, now()),
     retry: (name, selection) => retryUsers(store, queues, name, selection, now()),
@@ -198,5 +203,3 @@ function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
     },
   };
 }
-
-export { FleetError };
