@@ -29,8 +29,9 @@ import { type ReportRow, streamReport } from '../campaign/stream-report.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { FleetConfig } from '../config/resolve-config.js';
 import type { ConnectionRole } from '../queue/connection.js';
-import type { PipelineQueues } from '../queue/types.js';
+import type { CampaignQueue, PipelineQueues } from '../queue/types.js';
 import type { UserState } from '../rollout/states.js';
+import { type FollowAllOptions, followAllEvents } from '../store/all-events.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
@@ -74,6 +75,12 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   events(name: string, options?: FollowOptions): AsyncIterable<FleetEvent>;
   /** Events already kept after `after`, oldest first. */
   recentEvents(name: string, after?: string, count?: number): Promise<FleetEvent[]>;
+  /** Every campaign's events as they happen, on one connection (metrics); see followAllEvents. */
+  allEvents(options?: FollowAllOptions): AsyncIterable<FleetEvent>;
+  /** Jobs per queue and BullMQ state (`deploy.waiting`…) of the campaign's two queues. */
+  queueCounts(name: string): Promise<Record<string, number>>;
+  /** The campaign's BullMQ queues themselves, for read-only inspection (Bull Board). */
+  queues(name: string): Promise<readonly CampaignQueue[]>;
   /** For the agent runner and tests: the adapters behind the use cases. */
   readonly internals: { readonly redis: Redis; readonly store: RecordStore; readonly queues: PipelineQueues };
   close(): Promise<void>;
@@ -167,6 +174,16 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     report: (name, filter = {}) => streamReport(store, name, filter),
     events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),
+    allEvents: (followOptions) =>
+      followAllEvents(redis, keys, async () => (await store.listCampaigns()).map((c) => c.name), followOptions),
+    queueCounts: async (name) => {
+      await requireCampaign(store, name);
+      return queues.jobCounts(name);
+    },
+    queues: async (name) => {
+      await requireCampaign(store, name);
+      return queues.inspect(name);
+    },
     ...createAuditLog(redis, config.prefix, now),
     async close() {
       if (closed) return;
@@ -198,6 +215,7 @@ function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
     isResumed: async (campaign) => (await load()).isResumed(campaign),
     drain: async (campaign) => (await load()).drain(campaign),
     jobCounts: async (campaign) => (await load()).jobCounts(campaign),
+    inspect: async (campaign) => (await load()).inspect(campaign),
     close: async () => {
       if (loaded) await (await loaded).close();
     },

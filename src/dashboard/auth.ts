@@ -3,11 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FleetError } from '../errors/index.js';
 
-/** A token the dashboard accepts: its name is what the audit trail records as "who" (the token never is). */
+/**
+ * A token the dashboard accepts: its name is what the audit trail records as "who" (the token never is). A
+ * `metrics` token only reaches the routes marked `scrape` (/metrics), as a bearer token: it opens no session.
+ */
 export interface DashboardToken {
   readonly name: string;
   readonly token: string;
-  readonly role: 'admin' | 'read-only';
+  readonly role: 'admin' | 'read-only' | 'metrics';
 }
 
 export interface Session {
@@ -29,6 +32,8 @@ declare module 'fastify' {
     readonly public?: boolean;
     /** Changes state: the read-only token is refused. */
     readonly act?: boolean;
+    /** A scrape target (/metrics): the metrics token may read it, as may every other token. */
+    readonly scrape?: boolean;
   }
 }
 
@@ -131,8 +136,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       throw new FleetError('FR_ERR_DASHBOARD_CSRF', 'state-changing requests must come from the dashboard itself');
     }
     if (config.public === true) return;
-    const session = options.sessions.get(request.cookies[SESSION_COOKIE]);
+    const session =
+      options.sessions.get(request.cookies[SESSION_COOKIE]) ??
+      (unsafe ? undefined : bearerSession(request, options.tokens));
     if (!session) throw new FleetError('FR_ERR_DASHBOARD_UNAUTHENTICATED');
+    if (session.role === 'metrics' && config.scrape !== true) throw new FleetError('FR_ERR_DASHBOARD_FORBIDDEN');
     request.session = session;
     if (unsafe) {
       const sent = request.headers['x-csrf-token'];
@@ -156,7 +164,9 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     },
     async (request, reply) => {
       const parsed = loginBody.safeParse(request.body);
-      const token = parsed.success ? matchToken(options.tokens, parsed.data.token) : undefined;
+      const matched = parsed.success ? matchToken(options.tokens, parsed.data.token) : undefined;
+      // The metrics token is for a scraper's Authorization header only: it opens no browser session.
+      const token = matched?.role === 'metrics' ? undefined : matched;
       if (!token) throw new FleetError('FR_ERR_DASHBOARD_UNAUTHENTICATED', 'unknown token');
       options.sessions.delete(request.cookies[SESSION_COOKIE]);
       const { id, session } = options.sessions.create(token);
@@ -170,6 +180,18 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     return { loggedOut: true };
   });
   app.get('/api/session', async (request) => describeSession(requireSession(request)));
+}
+
+/**
+ * `Authorization: Bearer <token>` on a safe method (a scraper, a script): a session for this request only. Never on
+ * a state-changing one: those need the browser session and its CSRF token.
+ */
+function bearerSession(request: FastifyRequest, tokens: readonly DashboardToken[]): Session | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S{1,4096})\s*$/i.exec(header);
+  const token = match?.[1] === undefined ? undefined : matchToken(tokens, match[1]);
+  return token && { who: token.name, role: token.role, csrfToken: '', expiresAt: Date.now() };
 }
 
 export function requireSession(request: FastifyRequest): Session {

@@ -6,7 +6,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Fleet } from '../app/open-fleet.js';
 import { registerActionRoutes } from './action-routes.js';
 import { type DashboardToken, registerAuth, SessionStore } from './auth.js';
+import type { FleetMetricsOptions } from './fleet-metrics.js';
 import { sendError } from './http-errors.js';
+import { registerMetricsRoute } from './metrics-route.js';
+import { registerQueueBoard } from './queue-board.js';
 import { registerReadRoutes } from './read-routes.js';
 import { registerUploadRoute } from './upload-route.js';
 
@@ -30,6 +33,8 @@ export interface DashboardOptions {
   /** Fastify's logger (pino options or false); request bodies, cookies and headers are never logged. */
   readonly logger?: boolean | Record<string, unknown>;
   readonly now?: () => number;
+  /** /metrics tuning (queue-depth cache, campaign list refresh). */
+  readonly metrics?: FleetMetricsOptions;
 }
 
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
@@ -103,6 +108,8 @@ export async function createDashboardServer(fleet: Fleet, options: DashboardOpti
   registerReadRoutes(app, fleet);
   registerActionRoutes(app, fleet);
   registerUploadRoute(app, fleet, options.uploadLimit ?? 50 * 1024 * 1024);
+  registerMetricsRoute(app, fleet, options.metrics);
+  await registerQueueBoard(app, fleet);
   return app;
 }
 

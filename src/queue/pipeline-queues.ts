@@ -8,7 +8,7 @@ import {
   PIPELINE_JOB_OPTIONS,
 } from './job-specs.js';
 import { toDeployJobId, toDeployQueueName, toGenerateJobId, toGenerateQueueName } from './names.js';
-import type { DeployMode, PipelineQueues, QueuedUser } from './types.js';
+import type { CampaignQueue, DeployMode, PipelineQueues, QueuedUser } from './types.js';
 
 /** addBulk batch size: one Lua call per job anyway, but fewer JS promises and round trips. */
 const ADD_BATCH = 1000;
@@ -104,6 +104,14 @@ export function createPipelineQueues(connection: Redis, prefix: string): Pipelin
         for (const [state, n] of Object.entries(values ?? {})) counts[`${stage}.${state}`] = n;
       }
       return counts;
+    },
+
+    async inspect(campaign: string): Promise<readonly CampaignQueue[]> {
+      const [generate, deploy] = both(campaign) as [Queue, Queue];
+      return [
+        { campaign, stage: 'generate', queue: generate },
+        { campaign, stage: 'deploy', queue: deploy },
+      ];
     },
 
     async close(): Promise<void> {

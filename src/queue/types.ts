@@ -1,3 +1,5 @@
+import type { Queue } from 'bullmq';
+
 /**
  * The seam between admin use-cases (src/campaign: import, start, pause, cancel, retry, rollback) and the
  * BullMQ pipeline. Implemented by createPipelineQueues(connection, prefix) in src/queue/pipeline-queues.ts.
@@ -17,6 +19,12 @@ export interface QueuedUser {
 
 export type DeployMode = 'apply' | 'rollback';
 
+export interface CampaignQueue {
+  readonly campaign: string;
+  readonly stage: 'generate' | 'deploy';
+  readonly queue: Queue;
+}
+
 export interface PipelineQueues {
   /** Adds generate jobs (chunked addBulk, ~500 users a job); returns how many users were enqueued. */
   enqueueGenerate(campaign: string, users: readonly QueuedUser[]): Promise<number>;
@@ -32,5 +40,7 @@ export interface PipelineQueues {
   drain(campaign: string): Promise<void>;
   /** Waiting, active, delayed, failed counts of both queues (status). */
   jobCounts(campaign: string): Promise<Record<string, number>>;
+  /** The campaign's two BullMQ queues themselves, for read-only inspection (the dashboard's Bull Board). */
+  inspect(campaign: string): Promise<readonly CampaignQueue[]>;
   close(): Promise<void>;
 }

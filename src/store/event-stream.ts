@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { CampaignIntent, UserIntent } from '../rollout/lifecycle.js';
 import type { CampaignState, UserState } from '../rollout/states.js';
 import type { StoreKeys } from './keys.js';
+import type { AttemptRecord } from './types.js';
 
 /**
  * The campaign's event stream: the Lua scripts append one entry per move in the same atomic step as the move, so
@@ -21,6 +22,8 @@ export type FleetEvent =
       readonly at: number;
       /** The outcome of a run that had been superseded: recorded in the history, the state untouched. */
       readonly stale: boolean;
+      /** What the recorded attempt says (attempt-recorded events only). */
+      readonly attempt?: EventAttempt;
     }
   | {
       /** The generate stage recorded a chunk of users `generated` (one event per chunk, not per user). */
@@ -40,6 +43,15 @@ export type FleetEvent =
       readonly reason: string;
       readonly at: number;
     };
+
+/** The attempt an `attempt-recorded` event carries: enough for metrics without reading the history. */
+export interface EventAttempt {
+  readonly outcome: AttemptRecord['outcome'];
+  readonly stage: AttemptRecord['stage'];
+  readonly durationMs: number;
+  readonly code?: string;
+  readonly cause?: string;
+}
 
 /** Intents that end a step: their event also says an attempt was recorded. */
 const OUTCOME_INTENTS: ReadonlySet<string> = new Set([
@@ -81,6 +93,17 @@ export function decodeEvent(campaign: string, id: string, fields: readonly strin
     run: Number(f['r'] ?? 0),
     at,
     stale: f['stale'] === '1',
+    ...(f['o'] !== undefined && { attempt: decodeAttempt(f) }),
+  };
+}
+
+function decodeAttempt(f: Record<string, string>): EventAttempt {
+  return {
+    outcome: f['o'] as AttemptRecord['outcome'],
+    stage: f['sg'] as AttemptRecord['stage'],
+    durationMs: Number(f['d'] ?? 0),
+    ...(f['ec'] !== undefined && { code: f['ec'] }),
+    ...(f['cc'] !== undefined && { cause: f['cc'] }),
   };
 }
 

@@ -128,6 +128,24 @@ local function keep_attempt(uk, attempt, kept)
     redis.call('LTRIM', akey, 0, tonumber(kept) - 1)
   end
 end
+-- an attempt's outcome, step, duration and codes ride on its event: the dashboard's metrics follow the stream
+local function attempt_fields(ev, a)
+  ev[#ev + 1] = 'o'
+  ev[#ev + 1] = tostring(a.outcome)
+  ev[#ev + 1] = 'sg'
+  ev[#ev + 1] = tostring(a.stage)
+  ev[#ev + 1] = 'd'
+  ev[#ev + 1] = tostring(a.durationMs or 0)
+  if type(a.code) == 'string' then
+    ev[#ev + 1] = 'ec'
+    ev[#ev + 1] = a.code
+  end
+  if type(a.cause) == 'string' then
+    ev[#ev + 1] = 'cc'
+    ev[#ev + 1] = a.cause
+  end
+  return ev
+end
 local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   local now = tonumber(nowstr)
   local ukey = base .. ':u:' .. uk
@@ -145,7 +163,8 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
       -- that step has left the workstation: the newer run may start there now
       local oh = redis.call('HGET', ukey, 'oh')
       if oh and string.sub(oh, 1, #tostring(a.run) + 1) == tostring(a.run) .. ':' then redis.call('HDEL', ukey, 'oh') end
-      emit('k', 'u', 'uk', uk, 'from', old, 'to', old, 'i', intent, 'r', tostring(a.run or run), 'stale', '1', 'at', nowstr)
+      emit(unpack(attempt_fields({'k', 'u', 'uk', uk, 'from', old, 'to', old, 'i', intent, 'r', tostring(a.run or run),
+        'stale', '1', 'at', nowstr}, a)))
     end
     return {-1, old, oldrun}
   end
@@ -187,7 +206,9 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   keep_attempt(uk, attempt, kept)
   -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
   if intent ~= 'generate-done' then
-    emit('k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr)
+    local ev = {'k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr}
+    if attempt and attempt ~= '' then attempt_fields(ev, cjson.decode(attempt)) end
+    emit(unpack(ev))
   end
   return {1, to, r}
 end
