@@ -15,6 +15,7 @@ const BENCHMARKS = [
   { script: 'pipeline.bench.ts', result: 'pipeline.json' },
   { script: 'ssh.bench.ts', result: 'ssh.json' },
   { script: 'realistic-ssh.bench.ts', result: 'realistic-ssh.json' },
+  { script: 'dashboard.bench.ts', result: 'dashboard.json' },
 ];
 
 function runScript(script: string, resultsDir: string): Promise<number | null> {

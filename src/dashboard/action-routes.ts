@@ -70,12 +70,13 @@ async function runSelection(
   const run = (selection: Parameters<Fleet['retry']>[1]) =>
     intent === 'retry' ? fleet.retry(name, selection) : fleet.rollback(name, selection);
   if (body.filter) {
-    const { state, site, code, search } = toUserFilter(body.filter);
+    const { state, site, code, search, prefix } = toUserFilter(body.filter);
     return run({
       ...(state !== undefined && { state }),
       ...(site !== undefined && { site }),
       ...(code !== undefined && { code }),
       ...(search !== undefined && { search }),
+      ...(prefix !== undefined && { prefix }),
     });
   }
   const users = body.users ?? (body.user !== undefined ? [body.user] : []);

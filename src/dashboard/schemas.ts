@@ -19,6 +19,8 @@ export const filterQuery = z.object({
   site: text(128).optional(),
   code: code.optional(),
   q: text(128).optional(),
+  /** Username prefix: walks the name index (O(log n) a page), where `q` (a substring) is a bounded scan. */
+  prefix: text(128).optional(),
 });
 export type FilterQuery = z.infer<typeof filterQuery>;
 
@@ -86,5 +88,6 @@ export function toUserFilter(query: Omit<FilterQuery, 'stage'>): UserFilter {
     ...(query.site !== undefined && { site: query.site }),
     ...(query.code !== undefined && { code: query.code }),
     ...(query.q !== undefined && { search: query.q }),
+    ...(query.prefix !== undefined && { prefix: query.prefix }),
   };
 }

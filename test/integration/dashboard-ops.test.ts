@@ -208,6 +208,18 @@ describe('dashboard operations', () => {
     expect(own.headers.get('content-security-policy')).not.toContain('unsafe-inline');
   });
 
+  it('pages the users table by username prefix over the name index, alone or with other filters', async () => {
+    const names = async (query: string): Promise<string[]> => {
+      const reply = await dashboard.request('GET', `/api/campaigns/${C}/users?${query}`, { session: readOnly });
+      expect(reply.status, reply.text).toBe(200);
+      return reply.json.users.map((user: { username: string }) => user.username);
+    };
+    expect(await names('prefix=M0&limit=50')).toEqual(USERS.filter((u) => u.startsWith('m0')));
+    expect(await names('prefix=m0&state=failed&limit=50')).toEqual(['m00', 'm01', 'm02']);
+    expect(await names('prefix=m0&state=failed&site=lyon&code=FR_ERR_REMOTE_UNAVAILABLE')).toEqual(['m00']);
+    expect(await names('state=failed&site=paris')).toEqual(['m01']);
+  });
+
   it('serves /metrics to a bearer token, matching the store after a real campaign', async () => {
     expect((await scrape('not-a-token-0123456789')).status).toBe(401);
     const asSession = await dashboard.request('GET', '/metrics', { session: readOnly });
