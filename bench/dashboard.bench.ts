@@ -172,10 +172,15 @@ async function login(base: string): Promise<{ cookie: string; csrf: string }> {
   return { cookie: (reply.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: body.csrfToken };
 }
 
-async function timeGet(base: string, cookie: string, path: string): Promise<{ ms: number; body: any }> {
+interface UsersPage {
+  readonly users: readonly unknown[];
+  readonly nextCursor?: string;
+}
+
+async function timeGet(base: string, cookie: string, path: string): Promise<{ ms: number; body: UsersPage }> {
   const started = performance.now();
   const reply = await fetch(`${base}${path}`, { headers: { cookie } });
-  const body = await reply.json();
+  const body = (await reply.json()) as UsersPage;
   const ms = performance.now() - started;
   if (!reply.ok) throw new Error(`${path}: ${reply.status} ${JSON.stringify(body)}`);
   return { ms, body };
