@@ -3,6 +3,7 @@ import {
   CAMPAIGN_STATE_LUA,
   IMPORT_STATE_LUA,
   MARK_SKIPPED_LUA,
+  PAGE_BY_LEX_FILTERED_LUA,
   PAGE_BY_SCORE_LUA,
   REMOVE_LUA,
   TRANSITION_LUA,
@@ -14,7 +15,7 @@ import {
  * The Lua scripts registered on a connection (ioredis EVALSHA, with EVAL fallback after a Redis restart
  * flushed the script cache). Every script takes one key: the campaign base (an index key for frPageByScore).
  */
-type ScriptArg = string | number;
+type ScriptArg = string | number | Buffer;
 type ScriptFn = (base: string, ...args: ScriptArg[]) => Promise<unknown>;
 
 const SCRIPTS = {
@@ -26,6 +27,7 @@ const SCRIPTS = {
   frCampaignState: CAMPAIGN_STATE_LUA,
   frImportState: IMPORT_STATE_LUA,
   frPageByScore: PAGE_BY_SCORE_LUA,
+  frPageByLexFiltered: PAGE_BY_LEX_FILTERED_LUA,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

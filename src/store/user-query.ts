@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
-import { normalizeUsername, parseNameMember, type StoreKeys, toUserKey } from './keys.js';
+import { KEY_SUFFIX, normalizeUsername, parseNameMember, type StoreKeys, toUserKey } from './keys.js';
 import type { StoreScripts } from './store-scripts.js';
 import type { UserFilter, UserPage, UserRecord } from './types.js';
 import { decodeUser } from './user-codec.js';
@@ -27,8 +27,19 @@ interface Entry {
   readonly score?: number;
 }
 
+interface Batch {
+  readonly entries: Entry[];
+  /** Index entries read (more than `entries` when Redis filtered some out). */
+  readonly read: number;
+  /** The last entry read, where the next batch resumes. */
+  readonly last?: Entry;
+  /** The index has nothing after `last`. */
+  readonly done: boolean;
+}
+
 interface Driver {
-  fetch(after: Position | undefined, count: number): Promise<Entry[]>;
+  /** Up to `count` entries after `after`, reading at most `budget` index entries. */
+  fetch(after: Position | undefined, count: number, budget: number): Promise<Batch>;
 }
 
 export async function queryUserPage(
@@ -43,7 +54,7 @@ export async function queryUserPage(
   if (filter.user !== undefined) return queryOneUser(redis, keys, campaign, filter, page.cursor);
   const driver = chooseDriver(redis, scripts, keys, campaign, filter);
   const nameFilter = toNameFilter(filter);
-  const indexes = otherIndexes(keys, campaign, filter);
+  const filtered = otherIndexes(filter).length > 0;
   const users: UserRecord[] = [];
   let after = decodeCursor(page.cursor);
   let scanned = 0;
@@ -67,21 +78,16 @@ export async function queryUserPage(
     return false;
   };
   while (scanned < SCAN_BUDGET) {
-    const entries = await driver.fetch(after, chunk);
-    scanned += entries.length;
-    const candidates = await inIndexes(
-      redis,
-      indexes,
-      entries.filter((entry) => nameFilter(entry.member)),
-    );
-    for (const entry of candidates) {
-      pending.push(entry);
+    // Filtered in Redis: ask for the matches still missing (their records are fetched next, nothing more).
+    const batch = await driver.fetch(after, filtered ? limit - users.length : chunk, SCAN_BUDGET - scanned);
+    scanned += batch.read;
+    for (const entry of batch.entries) {
+      if (nameFilter(entry.member)) pending.push(entry);
       if (pending.length >= limit - users.length && (await flush())) return toPage(users, after);
     }
     if (await flush()) return toPage(users, after);
-    const last = entries.at(-1);
-    if (last) after = toPosition(last);
-    if (entries.length < chunk) return { users };
+    if (batch.last) after = toPosition(batch.last);
+    if (batch.done) return { users };
   }
   return toPage(users, after);
 }
@@ -119,6 +125,22 @@ async function queryOneUser(
   return { users: record && matchesFilter(record, filter) ? [record] : [] };
 }
 
+/**
+ * The indexes (key suffixes) of the filter's other criteria, the driver walking one: an entry missing from any of
+ * them cannot match, so PAGE_BY_LEX_FILTERED_LUA drops it inside Redis and its record is never fetched. The indexes
+ * move with the records (same Lua step), and the records are still checked after: this only saves reads (a site
+ * of 1/20 under an error code would otherwise cost twenty record fetches for each user shown).
+ */
+function otherIndexes(filter: UserFilter): string[] {
+  const code = filter.code !== undefined ? [KEY_SUFFIX.code + filter.code] : [];
+  const site = filter.site !== undefined ? [KEY_SUFFIX.site + filter.site] : [];
+  const state = filter.state !== undefined ? [KEY_SUFFIX.state + filter.state] : [];
+  if (filter.prefix !== undefined) return [...code, ...site, ...state];
+  if (filter.code !== undefined) return [...site, ...state];
+  if (filter.site !== undefined) return state;
+  return [];
+}
+
 function chooseDriver(
   redis: Redis,
   scripts: StoreScripts,
@@ -126,54 +148,21 @@ function chooseDriver(
   campaign: string,
   filter: UserFilter,
 ): Driver {
+  const others = otherIndexes(filter);
+  const base = keys.campaignBase(campaign);
+  const lex = (suffix: string, min: string, max: string | Buffer, named: boolean): Driver =>
+    others.length > 0
+      ? filteredLexDriver(scripts, base, { suffix, min, max, named, others })
+      : lexDriver(redis, base + suffix, min, max, named ? parseNameMember : (member) => member);
   if (filter.prefix !== undefined) {
     const prefix = normalizeUsername(filter.prefix);
     const upper = Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]);
-    return lexDriver(redis, keys.names(campaign), `[${prefix}`, upper, parseNameMember);
+    return lex(KEY_SUFFIX.names, `[${prefix}`, upper, true);
   }
-  if (filter.code !== undefined) return lexDriver(redis, keys.byCode(campaign, filter.code), '-', '+', (m) => m);
-  if (filter.site !== undefined) return lexDriver(redis, keys.bySite(campaign, filter.site), '-', '+', (m) => m);
+  if (filter.code !== undefined) return lex(KEY_SUFFIX.code + filter.code, '-', '+', false);
+  if (filter.site !== undefined) return lex(KEY_SUFFIX.site + filter.site, '-', '+', false);
   if (filter.state !== undefined) return scoreDriver(scripts, keys.byState(campaign, filter.state));
-  return lexDriver(redis, keys.names(campaign), '-', '+', parseNameMember);
-}
-
-/**
- * The indexes of the filter's other criteria (the driver walks one): an entry missing from any of them cannot match,
- * so its record is never fetched. The indexes move with the records (same Lua step), and the records are still
- * checked after, so this only saves reads: a site of 1/20 under an error code costs one ZSCORE per entry read
- * ahead rather than a record fetch.
- */
-function otherIndexes(keys: StoreKeys, campaign: string, filter: UserFilter): string[] {
-  if (filter.prefix !== undefined) {
-    return [
-      ...(filter.code !== undefined ? [keys.byCode(campaign, filter.code)] : []),
-      ...(filter.site !== undefined ? [keys.bySite(campaign, filter.site)] : []),
-      ...(filter.state !== undefined ? [keys.byState(campaign, filter.state)] : []),
-    ];
-  }
-  if (filter.code !== undefined) {
-    return [
-      ...(filter.site !== undefined ? [keys.bySite(campaign, filter.site)] : []),
-      ...(filter.state !== undefined ? [keys.byState(campaign, filter.state)] : []),
-    ];
-  }
-  if (filter.site !== undefined && filter.state !== undefined) return [keys.byState(campaign, filter.state)];
-  return [];
-}
-
-/** The entries present in every index (one pipelined round trip of ZSCOREs). */
-async function inIndexes(redis: Redis, indexes: readonly string[], entries: Entry[]): Promise<Entry[]> {
-  if (indexes.length === 0 || entries.length === 0) return entries;
-  const pipeline = redis.pipeline();
-  for (const index of indexes) for (const entry of entries) pipeline.zscore(index, entry.userKey);
-  const replies = (await pipeline.exec()) ?? [];
-  return entries.filter((_, i) =>
-    indexes.every((_index, k) => {
-      const [error, score] = replies[k * entries.length + i] ?? [null, null];
-      if (error) throw error;
-      return score !== null;
-    }),
-  );
+  return lex(KEY_SUFFIX.names, '-', '+', true);
 }
 
 function lexDriver(
@@ -187,9 +176,39 @@ function lexDriver(
     async fetch(after, count) {
       const from = after ? `(${after.m}` : min;
       const members = (await redis.call('ZRANGEBYLEX', [key, from, max, 'LIMIT', 0, count])) as string[];
-      return members.map((member) => ({ member, userKey: toKey(member) }));
+      return toBatch(
+        members.map((member) => ({ member, userKey: toKey(member) })),
+        count,
+      );
     },
   };
+}
+
+/** A lexicographic index walked in Redis, keeping only members present in every other index (see the script). */
+function filteredLexDriver(
+  scripts: StoreScripts,
+  base: string,
+  walk: { suffix: string; min: string; max: string | Buffer; named: boolean; others: readonly string[] },
+): Driver {
+  const toEntry = (member: string): Entry => ({ member, userKey: walk.named ? parseNameMember(member) : member });
+  return {
+    async fetch(after, count, budget) {
+      const from = after ? `(${after.m}` : walk.min;
+      const args = [walk.suffix, from, walk.max, count, budget, walk.named ? '1' : '0', ...walk.others];
+      const [members, last, done, read] = (await scripts.run('frPageByLexFiltered', base, args)) as [
+        string[],
+        string,
+        number,
+        number,
+      ];
+      return { entries: members.map(toEntry), read, done: done === 1, ...(last !== '' && { last: toEntry(last) }) };
+    },
+  };
+}
+
+function toBatch(entries: Entry[], count: number): Batch {
+  const last = entries.at(-1);
+  return { entries, read: entries.length, done: entries.length < count, ...(last && { last }) };
 }
 
 /** Ordered by (updatedAt, userKey); each page resumes exactly after the last entry seen (see PAGE_BY_SCORE_LUA). */
@@ -198,7 +217,10 @@ function scoreDriver(scripts: StoreScripts, key: string): Driver {
     async fetch(after, count) {
       const args = [after?.s ?? 0, after?.m ?? '', count];
       const reply = (await scripts.run('frPageByScore', key, args)) as unknown[];
-      return toScoredPairs(reply).map(([member, score]) => ({ member, userKey: member, score }));
+      return toBatch(
+        toScoredPairs(reply).map(([member, score]) => ({ member, userKey: member, score })),
+        count,
+      );
     },
   };
 }

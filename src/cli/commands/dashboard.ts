@@ -7,6 +7,7 @@ interface DashboardFlags {
   readonly bind: string;
   readonly tokenFile?: string;
   readonly readonlyTokenFile?: string;
+  readonly metricsTokenFile?: string;
   readonly trustProxy?: boolean;
   readonly origin?: string[];
 }
@@ -44,25 +45,30 @@ export function registerDashboard(program: Command): void {
       '--readonly-token-file <file>',
       'file holding the read-only token (instead of FLEET_DASHBOARD_READONLY_TOKEN)',
     )
+    .option(
+      '--metrics-token-file <file>',
+      'file holding a token that may only scrape /metrics (instead of FLEET_DASHBOARD_METRICS_TOKEN)',
+    )
     .option('--trust-proxy', 'behind a reverse proxy: trust X-Forwarded-For/-Proto', false)
     .option('--origin <url...>', 'public origin(s) of the dashboard behind a proxy (e.g. https://fleet.example.com)');
   addConnectionOptions(command).action(async (flags: DashboardFlags, cmd: Command) => {
     const admin = await readToken(flags.tokenFile, process.env['FLEET_DASHBOARD_TOKEN']);
     const readOnly = await readToken(flags.readonlyTokenFile, process.env['FLEET_DASHBOARD_READONLY_TOKEN']);
+    const metrics = await readToken(flags.metricsTokenFile, process.env['FLEET_DASHBOARD_METRICS_TOKEN']);
     if (admin === undefined) {
       throw new FleetError(
         'FR_ERR_USAGE',
         'set FLEET_DASHBOARD_TOKEN or --token-file: the dashboard needs an admin token',
       );
     }
-    if (admin.length < 16 || (readOnly !== undefined && readOnly.length < 16)) {
+    if ([admin, readOnly, metrics].some((token) => token !== undefined && token.length < 16)) {
       throw new FleetError(
         'FR_ERR_USAGE',
         'dashboard tokens must be at least 16 characters (e.g. openssl rand -hex 32)',
       );
     }
-    if (readOnly === admin)
-      throw new FleetError('FR_ERR_USAGE', 'the read-only token must differ from the admin token');
+    const given = [admin, readOnly, metrics].filter((token) => token !== undefined);
+    if (new Set(given).size !== given.length) throw new FleetError('FR_ERR_USAGE', 'the dashboard tokens must differ');
     const [{ createDashboardServer, isLoopback }, { createLogger }] = await Promise.all([
       import('../../dashboard/server.js'),
       import('../../log/logger.js'),
@@ -75,6 +81,7 @@ export function registerDashboard(program: Command): void {
           tokens: [
             { name: 'admin', token: admin, role: 'admin' },
             ...(readOnly !== undefined ? [{ name: 'read-only', token: readOnly, role: 'read-only' as const }] : []),
+            ...(metrics !== undefined ? [{ name: 'metrics', token: metrics, role: 'metrics' as const }] : []),
           ],
           trustProxy: flags.trustProxy === true,
           origins: flags.origin ?? [],
