@@ -22,10 +22,11 @@ const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 
 /**
  * Prometheus metrics of the fleet, derived from Redis alone so that any number of agents (and dashboards) give
- * the same figures: users by state from the store's counters, queue depths from BullMQ, and attempts (count and
- * duration) from every campaign's event stream, followed from the moment this process starts (counters start at
- * zero with it, as Prometheus counters do after a restart). Nothing here scans users: a scrape costs one HGETALL a
- * campaign, plus the BullMQ counts every `queueCacheMs`.
+ * the same figures: users by state from the store's counters, queue depths from BullMQ, agents from their
+ * heartbeats, and attempts (count and duration) from every campaign's event stream, followed from the moment this
+ * process starts (counters start at zero with it, as Prometheus counters do after a restart). Nothing here scans
+ * users: a scrape costs one HGETALL a campaign and one read of the heartbeats, plus the BullMQ counts every
+ * `queueCacheMs`.
  */
 export function createFleetMetrics(fleet: Fleet, options: FleetMetricsOptions = {}): FleetMetrics {
   const registry = new Registry();
@@ -46,6 +47,17 @@ export function createFleetMetrics(fleet: Fleet, options: FleetMetricsOptions = 
     name: 'fleet_queue_jobs',
     help: 'BullMQ jobs per campaign queue (generate, deploy) and job state',
     labelNames: ['campaign', 'queue', 'state'] as const,
+    registers: [registry],
+  });
+  const agentsAlive = new Gauge({
+    name: 'fleet_agents_alive',
+    help: 'Agents whose heartbeat has not expired',
+    registers: [registry],
+  });
+  const campaignAgents = new Gauge({
+    name: 'fleet_campaign_agents',
+    help: 'Live agents serving each campaign (from their heartbeats)',
+    labelNames: ['campaign'] as const,
     registers: [registry],
   });
   const attempts = new Counter({
@@ -84,14 +96,18 @@ export function createFleetMetrics(fleet: Fleet, options: FleetMetricsOptions = 
   return {
     registry,
     async scrape() {
-      const summaries = await fleet.campaigns();
+      const [summaries, agents] = await Promise.all([fleet.campaigns(), fleet.agents()]);
       const depths = await queueCounts(summaries.map((summary) => summary.campaign.name));
       users.reset();
       campaignState.reset();
       jobs.reset();
+      campaignAgents.reset();
+      agentsAlive.set(agents.length);
       for (const { campaign, counts } of summaries) {
         for (const [state, count] of Object.entries(counts)) users.set({ campaign: campaign.name, state }, count);
         campaignState.set({ campaign: campaign.name, state: campaign.state }, 1);
+        const serving = agents.filter((agent) => agent.campaigns.includes(campaign.name)).length;
+        campaignAgents.set({ campaign: campaign.name }, serving);
         for (const [key, count] of Object.entries(depths.get(campaign.name) ?? {})) {
           const [queue = key, state = ''] = key.split('.');
           jobs.set({ campaign: campaign.name, queue, state }, count);

@@ -279,6 +279,12 @@ describe('dashboard operations', () => {
       (s) => s.labels['campaign'] === C && s.labels['queue'] === 'deploy' && s.labels['state'] === 'waiting',
     );
     expect(waiting?.value).toBe(0);
+    const live = await fixture.fleet.agents();
+    expect(live.length).toBeGreaterThan(0);
+    expect(text).toContain(`\nfleet_agents_alive ${live.length}\n`);
+    // A done campaign is served by no agent any more: the heartbeats say which campaigns each one serves.
+    const serving = live.filter((agent) => agent.campaigns.includes(C)).length;
+    expect(samples(text, 'fleet_campaign_agents')).toContainEqual({ labels: { campaign: C }, value: serving });
     expect(text).toMatch(/^fleet_dashboard_process_resident_memory_bytes \d+/m);
     expect(text).not.toContain(ADMIN_TOKEN);
   });
