@@ -287,5 +287,19 @@ describe('dashboard operations', () => {
     expect(samples(text, 'fleet_campaign_agents')).toContainEqual({ labels: { campaign: C }, value: serving });
     expect(text).toMatch(/^fleet_dashboard_process_resident_memory_bytes \d+/m);
     expect(text).not.toContain(ADMIN_TOKEN);
+
+    // A dashboard started after the campaign counts from its own start: nothing already counted is counted again.
+    const later = await startDashboard(fixture.fleet, { metrics: { refreshMs: 100 } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const fresh = await fetch(`${later.base}/metrics`, { headers: { authorization: `Bearer ${READONLY_TOKEN}` } });
+      const body = await fresh.text();
+      expect(samples(body, 'fleet_attempts_total').filter((s) => s.labels['campaign'] === C)).toEqual([]);
+      expect(
+        samples(body, 'fleet_users').find((s) => s.labels['campaign'] === C && s.labels['state'] === 'applied')?.value,
+      ).toBe(recount.applied);
+    } finally {
+      await later.close();
+    }
   });
 });
