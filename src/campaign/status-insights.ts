@@ -21,7 +21,7 @@ export type FleetStatus = CampaignStatus & StatusInsights;
 export type FleetCampaignSummary = CampaignSummary & { readonly failures?: FailureSummary };
 
 /** `campaigns` lists many campaigns: their failure breakdown reads fewer users each. */
-const LIST_FAILURE_LIMIT = 1_000;
+const LIST_FAILURE_LIMIT = 500;
 
 export async function addStatusInsights(
   status: CampaignStatus,

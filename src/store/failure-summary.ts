@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { StoreKeys } from './keys.js';
+import { KEY_SUFFIX, type StoreKeys } from './keys.js';
 
 /**
  * Failures and retry backoff at a glance, read from the state indexes: only the users in those states are read
- * (four short hash fields each, pipelined), never the whole campaign, and at most `limit` of them, newest first.
+ * (four short hash fields each, tallied inside Redis), never the whole campaign, and at most `limit` of them,
+ * newest first.
  * Past the limit the breakdown describes the latest failures (`sampled` < `total` says so).
  */
 export interface CountedValue {
@@ -36,79 +37,91 @@ export interface FailureReader {
   backoff(campaign: string, now: number, limit?: number): Promise<BackoffSummary>;
 }
 
-const DEFAULT_LIMIT = 10_000;
-const CHUNK = 1_000;
+/** ≈ 25 ms of Redis time for the breakdown (measured: 2,000 failed users); beyond, the newest 2,000 speak for all. */
+const DEFAULT_LIMIT = 2_000;
+/** One field per user: the backoff count stays exact up to this many users retrying. */
+const BACKOFF_LIMIT = 10_000;
 const TOP = 10;
-/** A site is always known on an imported user; a rejected row has none. */
-const NO_SITE = '(none)';
+
+/**
+ * Server-side tally (one round trip; the 10,000 HMGETs of the worst case cost Redis a few ms instead of a client
+ * parsing 10,000 replies). Keys are derived from the campaign base like the store's own scripts (one slot).
+ * KEYS[1] campaign base · ARGV: limit, then the states → {total, sampled, codes[], sites[], hosts[]} (value, count…).
+ */
+const FAILURES_SCRIPT = `
+local base, limit = KEYS[1], tonumber(ARGV[1])
+local total, sampled = 0, 0
+local tallies = {{}, {}, {}}
+local function add(t, k) t[k] = (t[k] or 0) + 1 end
+for i = 2, #ARGV do total = total + redis.call('ZCARD', base .. '${KEY_SUFFIX.state}' .. ARGV[i]) end
+for i = 2, #ARGV do
+  if sampled >= limit then break end
+  local members = redis.call('ZREVRANGE', base .. '${KEY_SUFFIX.state}' .. ARGV[i], 0, limit - sampled - 1)
+  for _, uk in ipairs(members) do
+    local f = redis.call('HMGET', base .. '${KEY_SUFFIX.user}' .. uk, 'ec', 'cc', 'si', 'h')
+    local code = (f[2] and f[2] ~= '') and f[2] or ((f[1] and f[1] ~= '') and f[1] or '(no error recorded)')
+    add(tallies[1], code)
+    add(tallies[2], (f[3] and f[3] ~= '') and f[3] or '(none)')
+    if f[4] and f[4] ~= '' then add(tallies[3], f[4]) end
+    sampled = sampled + 1
+  end
+end
+local out = {total, sampled}
+for _, t in ipairs(tallies) do
+  local flat = {}
+  for k, n in pairs(t) do flat[#flat + 1] = k; flat[#flat + 1] = n end
+  out[#out + 1] = flat
+end
+return out`;
+
+/** KEYS[1] campaign base · ARGV: limit, now → {waiting, earliest, latest} of nextAttemptAt > now among retrying users. */
+const BACKOFF_SCRIPT = `
+local base, limit, now = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local waiting, first, last = 0, false, false
+for _, uk in ipairs(redis.call('ZREVRANGE', base .. '${KEY_SUFFIX.state}retrying', 0, limit - 1)) do
+  local at = tonumber(redis.call('HGET', base .. '${KEY_SUFFIX.user}' .. uk, 'na'))
+  if at and at > now then
+    waiting = waiting + 1
+    if not first or at < first then first = at end
+    if not last or at > last then last = at end
+  end
+end
+return {waiting, first and tostring(first) or '', last and tostring(last) or ''}`;
 
 export function createFailureReader(redis: Redis, keys: StoreKeys): FailureReader {
-  /** Newest `limit` members of some state indexes, and how many they hold in all. */
-  async function members(campaign: string, states: readonly string[], limit: number) {
-    const pipeline = redis.pipeline();
-    for (const state of states) pipeline.zcard(keys.byState(campaign, state));
-    for (const state of states) pipeline.zrevrange(keys.byState(campaign, state), 0, limit - 1);
-    const replies = (await pipeline.exec()) ?? [];
-    const values = replies.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    const total = values.slice(0, states.length).reduce((sum: number, n) => sum + Number(n), 0);
-    const keysRead = (values.slice(states.length) as string[][]).flat().slice(0, limit);
-    return { total, userKeys: keysRead };
-  }
-
-  async function readFields(campaign: string, userKeys: readonly string[], fields: readonly string[]) {
-    const rows: Array<Array<string | null>> = [];
-    for (let i = 0; i < userKeys.length; i += CHUNK) {
-      const pipeline = redis.pipeline();
-      for (const userKey of userKeys.slice(i, i + CHUNK)) pipeline.hmget(keys.user(campaign, userKey), ...fields);
-      for (const [error, value] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-        rows.push(value as Array<string | null>);
-      }
-    }
-    return rows;
-  }
-
   return {
     async failures(campaign, states, limit = DEFAULT_LIMIT) {
-      const { total, userKeys } = await members(campaign, states, limit);
-      const rows = await readFields(campaign, userKeys, ['ec', 'cc', 'si', 'h']);
-      const byCode = new Map<string, number>();
-      const bySite = new Map<string, number>();
-      const byHost = new Map<string, number>();
-      const add = (map: Map<string, number>, key: string): void => {
-        map.set(key, (map.get(key) ?? 0) + 1);
-      };
-      for (const [code, cause, site, host] of rows) {
-        add(byCode, cause || code || '(no error recorded)');
-        add(bySite, site || NO_SITE);
-        if (host) add(byHost, host);
-      }
+      const [total, sampled, codes, sites, hosts] = (await redis.eval(
+        FAILURES_SCRIPT,
+        1,
+        keys.campaignBase(campaign),
+        limit,
+        ...states,
+      )) as [number, number, Array<string | number>, Array<string | number>, Array<string | number>];
       return {
         total,
-        sampled: rows.length,
-        byCode: ranked(byCode),
-        bySite: ranked(bySite),
-        topHosts: ranked(byHost).slice(0, TOP),
+        sampled,
+        byCode: ranked(codes),
+        bySite: ranked(sites),
+        topHosts: ranked(hosts).slice(0, TOP),
       };
     },
 
-    async backoff(campaign, now, limit = DEFAULT_LIMIT) {
-      const { userKeys } = await members(campaign, ['retrying'], limit);
-      const planned = (await readFields(campaign, userKeys, ['na']))
-        .map(([at]) => Number(at))
-        .filter((at) => Number.isFinite(at) && at > now);
-      if (planned.length === 0) return { waiting: 0 };
-      return { waiting: planned.length, nextAt: Math.min(...planned), lastAt: Math.max(...planned) };
+    async backoff(campaign, now, limit = BACKOFF_LIMIT) {
+      const [waiting, first, last] = (await redis.eval(BACKOFF_SCRIPT, 1, keys.campaignBase(campaign), limit, now)) as [
+        number,
+        string,
+        string,
+      ];
+      if (waiting === 0) return { waiting: 0 };
+      return { waiting, nextAt: Number(first), lastAt: Number(last) };
     },
   };
 }
 
-/** Most first; ties by name so the output is stable. */
-function ranked(map: ReadonlyMap<string, number>): CountedValue[] {
-  return [...map]
-    .map(([value, count]) => ({ value, count }))
-    .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+/** `[value, count, value, count…]` → most first; ties by name so the output is stable. */
+function ranked(flat: ReadonlyArray<string | number>): CountedValue[] {
+  const values: CountedValue[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) values.push({ value: String(flat[i]), count: Number(flat[i + 1]) });
+  return values.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
 }

@@ -87,6 +87,12 @@ describe('seeing what happened', { timeout: 90_000 }, () => {
       'campaign mixed done: 2 applied, 2 failed, 1 skipped — see `fleet-rollout report mixed --state failed`',
     );
 
+    expect(follow.stdout.match(/rejected\.csv/g)).toHaveLength(1); // named once, by the import summary
+    const bad = cli('user', 'mixed', 'bad1');
+    expect(bad.stdout).toContain('last error FR_ERR_REMOTE_PERMISSION (permanent): fault switch: exit 77\n');
+    expect(bad.stdout).not.toContain('(exit 77)');
+    expect(bad.stdout).not.toContain('| apply-profile: fault switch: exit 77'); // stderr repeating the message
+
     expect(cli('wait', 'mixed').code).toBe(3);
     expect(cli('wait', 'mixed', '--no-fail-on-failures').code).toBe(0);
     expect(cli('wait', 'mixed', '--fail-exit-code', '9').code).toBe(9);

@@ -74,8 +74,8 @@ export function registerRun(program: Command): void {
             outcome: last,
           });
         else {
-          const rejected = result.reportPath ? `rejected rows: ${result.reportPath}\n` : '';
-          await writeOut(`${formatStatusText(status)}${rejected}report: ${reportPath}\n${last}\n`);
+          // The rejected rows' report was named by the import summary above (no longer wiped by the redraw).
+          await writeOut(`${formatStatusText(status)}report: ${reportPath}\n${last}\n`);
         }
       });
     });
