@@ -50,6 +50,7 @@ function formatBackoff(status: FleetStatus, now: number): string[] {
 
 export function formatFailures(failures: FailureSummary | undefined, indent = '  '): string[] {
   if (!failures || failures.total === 0) return [];
+  if (failures.sampled === 0) return [`${indent}failures  ${failures.total} failed`];
   const pad = indent + INDENT.slice(2);
   const lines = [
     `${indent}failures  ${failures.total} failed · causes: ${formatCounted(failures.byCode)}`,

@@ -31,12 +31,18 @@ export async function addStatusInsights(
   now: number,
 ): Promise<FleetStatus> {
   const name = status.campaign.name;
+  // Best effort: a Redis that refuses scripts (a read-only replica, ACLs) must not hide the counts themselves.
+  const failed = FAILED_USER_STATES.reduce((sum, state) => sum + status.counts[state], 0);
   const [failures, backoff, agents] = await Promise.all([
-    reader.failures(name, FAILED_USER_STATES),
-    status.counts.retrying > 0 ? reader.backoff(name, now) : Promise.resolve({ waiting: 0 }),
-    heartbeats.list(),
+    reader
+      .failures(name, FAILED_USER_STATES)
+      .catch((): FailureSummary => ({ total: failed, sampled: 0, byCode: [], bySite: [], topHosts: [] })),
+    status.counts.retrying > 0
+      ? reader.backoff(name, now).catch((): BackoffSummary => ({ waiting: 0 }))
+      : Promise.resolve({ waiting: 0 }),
+    heartbeats.list().catch(() => undefined),
   ]);
-  const servedBy = agents.filter((agent) => agent.campaigns.includes(name)).map((agent) => agent.id);
+  const servedBy = (agents ?? []).filter((agent) => agent.campaigns.includes(name)).map((agent) => agent.id);
   const hasWork = status.inFlight > 0 && status.campaign.state === 'running';
   // Users waiting for their retry are not work at the current pace: the ETA covers the others.
   const etaSeconds = estimateEtaSeconds(
@@ -50,9 +56,10 @@ export async function addStatusInsights(
     ...(etaSeconds !== undefined && { etaSeconds }),
     failures,
     backoff,
-    agents,
+    agents: agents ?? [],
     servedBy,
-    unserved: hasWork && servedBy.length === 0,
+    // Unknown (the heartbeats could not be read) is not "none": no false alarm.
+    unserved: agents !== undefined && hasWork && servedBy.length === 0,
     startAgentHint: startAgentCommand(status.campaign.settings.deploy.transport, prefix),
   };
 }
