@@ -68,6 +68,10 @@ describe('seeing what happened', { timeout: 90_000 }, () => {
     expect(draft.stdout).toContain('pace      not started');
     expect(draft.stdout).not.toMatch(/0\.0 users\/min/);
     expect(draft.stdout).not.toContain('no agent is serving'); // nothing queued in a draft
+    const waitDraft = cli('wait', 'draft', '--timeout', '1');
+    expect(waitDraft.code).toBe(6);
+    expect(waitDraft.stderr).toContain('campaign draft is a draft: waiting for `fleet-rollout start draft`');
+    expect(lastLine(waitDraft.stdout)).toBe('campaign draft still draft after the timeout: 0/1 finished');
   });
 
   it('run --follow exits 3 when users failed, with the outcome on the last line; status and campaigns show why', async () => {

@@ -43,6 +43,12 @@ export function registerWait(program: Command): void {
         import('../campaign-outcome.js'),
       ]);
       await withContext(toConnectionFlags(flags), async (context) => {
+        // A draft ends only once started: say so rather than wait in silence (a script that forgot `start`).
+        if ((await context.fleet.campaign(name)).state === 'draft') {
+          process.stderr.write(
+            `fleet-rollout: campaign ${name} is a draft: waiting for \`fleet-rollout start ${name}\`\n`,
+          );
+        }
         const status = await followCampaign(context, name, 1000, {
           quiet: true,
           ...(flags.timeout !== undefined && { timeoutMs: flags.timeout }),
