@@ -127,6 +127,15 @@ describe('seeing what happened', { timeout: 90_000 }, () => {
     expect(started.match(/"pid":/g)).toHaveLength(1);
   });
 
+  it('report of an unknown campaign prints the error alone, no CSV header before it', () => {
+    for (const format of ['csv', 'json']) {
+      const report = cli('report', 'no-such-campaign', '--format', format);
+      expect(report.code).toBe(1);
+      expect(report.stdout).toBe('');
+      expect(report.stderr).toBe('fleet-rollout: FR_ERR_CAMPAIGN_NOT_FOUND: no campaign named no-such-campaign\n');
+    }
+  });
+
   it('retry --user of a skipped user says why nothing was queued', () => {
     const retry = cli('retry', 'mixed', '--user', 'new1');
     expect(retry.code).toBe(0);
