@@ -7,12 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
-import {
-  type CampaignStatus,
-  type CampaignSummary,
-  campaignStatus,
-  listCampaigns,
-} from '../campaign/campaign-status.js';
+import { campaignStatus, listCampaigns } from '../campaign/campaign-status.js';
 import {
   type CancelResult,
   cancelCampaign,
@@ -25,8 +20,15 @@ import { type ImportCampaignInput, type ImportResult, importCampaign } from '../
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
 import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
+import {
+  addFailureSummaries,
+  addStatusInsights,
+  type FleetCampaignSummary,
+  type FleetStatus,
+} from '../campaign/status-insights.js';
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
+import { DEFAULT_PREFIX } from '../config/defaults.js';
 import type { FleetConfig } from '../config/resolve-config.js';
 import type { ConnectionRole } from '../queue/connection.js';
 import type { CampaignQueue, PipelineQueues } from '../queue/types.js';
@@ -34,10 +36,12 @@ import type { UserState } from '../rollout/states.js';
 import { type AgentHeartbeat, createAgentHeartbeats } from '../store/agent-heartbeats.js';
 import { type FollowAllOptions, followAllEvents } from '../store/all-events.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
+import { createFailureReader } from '../store/failure-summary.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
 import { type AuditFacade, createAuditLog } from './audit-log.js';
 
+export type { FleetCampaignSummary, FleetStatus } from '../campaign/status-insights.js';
 export type { AgentHeartbeat } from '../store/agent-heartbeats.js';
 
 /** Where an import reads its CSV: a file, or a stream (an upload) spooled to a private temp file first. */
@@ -67,8 +71,10 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   /** Makes the queues follow the campaign record (idempotent; commands and agents call it). */
   reconcile(name: string): Promise<Reconciled>;
   campaign(name: string): Promise<CampaignRecord>;
-  campaigns(): Promise<CampaignSummary[]>;
-  status(name: string): Promise<CampaignStatus>;
+  /** Every campaign with its counts, and for those with failed users the top causes, sites and hosts. */
+  campaigns(): Promise<FleetCampaignSummary[]>;
+  /** Counts, pace and ETA, failures at a glance, users waiting for a retry, and the agents alive. */
+  status(name: string): Promise<FleetStatus>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
@@ -124,6 +130,8 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
   const keys = createStoreKeys(config.prefix);
   const now = options.now ?? Date.now;
   const heartbeats = createAgentHeartbeats(redis, config.prefix);
+  const failureReader = createFailureReader(redis, keys);
+  const prefixShown = { value: config.prefix, isDefault: config.prefix === DEFAULT_PREFIX };
   let closed = false;
 
   const fleet: Fleet = {
@@ -161,12 +169,13 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     remove: (name, username) => removeUser(store, name, username, now()),
     reconcile: async (name) => reconcileCampaign(store, queues, await requireCampaign(store, name)),
     campaign: (name) => requireCampaign(store, name),
-    campaigns: () => listCampaigns(store),
+    campaigns: async () => addFailureSummaries(await listCampaigns(store), failureReader),
     status: async (name) => {
       // Reading the status is also a chance to heal queues a crashed command left behind (best effort: a Redis
       // that refuses writes, out of memory say, must not hide the status that explains it).
       await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
-      return campaignStatus(store, queues, name, now());
+      const status = await campaignStatus(store, queues, name, now());
+      return addStatusInsights(status, failureReader, heartbeats, prefixShown, now());
     },
     users: async (name, filter, page) => {
       await requireCampaign(store, name);

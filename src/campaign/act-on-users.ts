@@ -80,7 +80,15 @@ export async function actOnUsers(
         now,
       );
       results.forEach((result, index) => {
-        collect(result, moving[index] as UserRecord, work, rollbacks, refused);
+        const user = moving[index] as UserRecord;
+        const explained = result.result === 'refused' && explainSkipped(user, selection.user !== undefined);
+        collect(
+          explained ? { ...result, result: 'refused', reason: explained } : result,
+          user,
+          work,
+          rollbacks,
+          refused,
+        );
       });
     }
   }
@@ -96,6 +104,17 @@ export async function actOnUsers(
     campaign = await requireCampaign(store, name);
   }
   return { moved, refused, campaignState: campaign.state };
+}
+
+/**
+ * A skipped user was never queued because of its row or the campaign's policy (Office 2016+, say): the refusal
+ * says which, from its recorded error; one user (--user) gets the whole message, a batch the code (grouped).
+ */
+function explainSkipped(user: UserRecord, single: boolean): string | undefined {
+  if (user.state !== 'skipped' || !user.lastError) return undefined;
+  const { code, message } = user.lastError;
+  const why = single ? `${code}: ${message}` : code;
+  return `it was skipped at import (${why}): fix its row or the campaign file and import again`;
 }
 
 function toFilter(selection: UserSelection, state: UserState | undefined): UserFilter {

@@ -1,5 +1,5 @@
 import type { PipelineQueues } from '../queue/types.js';
-import { FINAL_USER_STATES, IN_FLIGHT_USER_STATES, type UserState } from '../rollout/states.js';
+import { type CampaignState, FINAL_USER_STATES, IN_FLIGHT_USER_STATES, type UserState } from '../rollout/states.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
 import { requireCampaign } from './start-campaign.js';
 
@@ -61,10 +61,7 @@ export async function campaignStatus(
   const windowMinutes = Math.max((end - start) / 60_000, 1 / 60);
   const throughputPerMinute = recent / windowMinutes;
   const [jobs, importAlive] = await Promise.all([queues.jobCounts(name), store.isImportAlive(name)]);
-  const etaSeconds =
-    campaign.state === 'running' && throughputPerMinute > 0 && summary.inFlight > 0
-      ? Math.round((summary.inFlight / throughputPerMinute) * 60)
-      : undefined;
+  const etaSeconds = estimateEtaSeconds(campaign.state, throughputPerMinute, summary.inFlight);
   return {
     ...summary,
     importAlive,
@@ -74,4 +71,9 @@ export async function campaignStatus(
     perMinute,
     ...(etaSeconds !== undefined && { etaSeconds }),
   };
+}
+
+/** Seconds until `pending` users are done at the current pace; unknown unless running with a measured pace. */
+export function estimateEtaSeconds(state: CampaignState, perMinute: number, pending: number): number | undefined {
+  return state === 'running' && perMinute > 0 && pending > 0 ? Math.round((pending / perMinute) * 60) : undefined;
 }

@@ -1,5 +1,6 @@
 import { USER_STATES } from '../rollout/states.js';
 import type { CampaignStatus, CampaignSummary } from './campaign-status.js';
+import { formatInsightLines, formatPace, hasInsights } from './format-insights.js';
 
 /** Plain-text views of campaign status shared by `status`, `run --follow` and `campaigns`. */
 
@@ -25,14 +26,13 @@ export function formatProgress(summary: CampaignSummary): string {
   return `${summary.finished}/${summary.total} finished (${percent}%)`;
 }
 
-export function formatStatusText(status: CampaignStatus): string {
+export function formatStatusText(status: CampaignStatus, now = Date.now()): string {
   const { campaign } = status;
   const lines = [
     `campaign ${campaign.name}: ${campaign.state} (${campaign.stateReason}) · ${campaign.settings.deploy?.transport ?? 'local'} transport · import #${campaign.imports}`,
     `  users     ${formatCounts(status)}`,
     `  progress  ${formatProgress(status)}`,
-    `  pace      ${status.throughputPerMinute.toFixed(1)} users/min over ${formatDuration(status.windowMinutes * 60)}` +
-      (status.etaSeconds !== undefined ? ` · ETA ${formatDuration(status.etaSeconds)}` : ''),
+    `  pace      ${formatPace(status, formatDuration)}`,
     `  jobs      ${formatJobs(status.jobs)}`,
   ];
   const importLine = describeImportState(status);
@@ -45,6 +45,7 @@ export function formatStatusText(status: CampaignStatus): string {
   if (campaign.finishedAt !== undefined && campaign.startedAt !== undefined) {
     lines.push(`  took      ${formatDuration((campaign.finishedAt - campaign.startedAt) / 1000)}`);
   }
+  if (hasInsights(status)) lines.push(...formatInsightLines(status, now));
   return `${lines.join('\n')}\n`;
 }
 

@@ -22,6 +22,17 @@ export function lintPrf(bytes: Uint8Array): LintReport {
     },
   };
   lintEncoding(ctx, decoded, endings, firstOddLine);
+  if (ctx.prf.sections.length === 0) {
+    // Not a PRF at all (a CSV, an image, an empty file): one error, not a warning per line of someone else's format.
+    const fatal = findings.filter((finding) => finding.severity === 'error');
+    fatal.unshift({
+      line: 1,
+      severity: 'error',
+      rule: 'not-a-prf',
+      message: 'no [section] at all: this is not a PRF (a profile file has [General], [Service List], …)',
+    });
+    return { encoding: decoded.encoding, lineEndings: endings, findings: fatal };
+  }
   lintSyntax(ctx, decoded.text);
   lintGeneral(ctx);
   const bindings = bindServices(ctx);

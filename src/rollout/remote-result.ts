@@ -163,7 +163,10 @@ export function remoteFailure(
 ) {
   const code = EXIT_CODE_ERRORS[exitCode] ?? 'FR_ERR_REMOTE_FAILED';
   const remoteMessage = remoteMessageOf(json);
-  const message = remoteMessage ? `${remoteMessage} (exit ${exitCode})` : undefined;
+  // The code once: a message that already names it ("fault switch: exit 77") is not followed by "(exit 77)".
+  const named =
+    remoteMessage !== undefined && new RegExp(`\\bexit(?: code)?:? ${exitCode}\\b`, 'i').test(remoteMessage);
+  const message = remoteMessage ? (named ? remoteMessage : `${remoteMessage} (exit ${exitCode})`) : undefined;
   return new FleetError(code, message, { host, exitCode, stderrTail: tailOf(stderr) });
 }
 

@@ -60,7 +60,7 @@ export function createAgentHeartbeats(redis: Redis, prefix: string): AgentHeartb
       if (members.length === 0) return [];
       const values = await redis.mget(members.map(beat));
       const gone = members.filter((_, index) => values[index] === null);
-      if (gone.length > 0) await redis.srem(ids, ...gone);
+      if (gone.length > 0) await redis.srem(ids, ...gone).catch(() => 0); // tidying only: a refused write is fine
       const alive = values.flatMap((value) => (value === null ? [] : [parseHeartbeat(value)]));
       return alive.filter(
         (agent): agent is AgentHeartbeat =>

@@ -100,9 +100,19 @@ export function startCampaignWorkers(
     });
     worker.on('failed', (job, error) => {
       if (job && error.name !== 'UnrecoverableError') {
-        logger.warn({ campaign, jobId: job.id, err: error.message }, 'job error, BullMQ retries it');
+        void nameJobUser(job, campaign, deps).then((user) =>
+          logger.warn({ campaign, ...user, jobId: job.id, err: error.message }, 'job error, BullMQ retries it'),
+        );
       }
     });
   }
   return workers;
+}
+
+/** A deploy job carries only the hashed user key: the log names the user (best effort, on this error path only). */
+async function nameJobUser(job: Job, campaign: string, deps: JobDeps): Promise<{ user?: string }> {
+  const userKey: unknown = (job.data as { userKey?: unknown } | undefined)?.userKey;
+  if (typeof userKey !== 'string') return {};
+  const user = await deps.store.getUser(campaign, userKey).catch(() => undefined);
+  return user ? { user: user.username } : {};
 }

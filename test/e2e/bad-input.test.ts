@@ -81,7 +81,7 @@ describe('printing what untrusted files hold', () => {
     const run = cli('lint-prf', big);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/big\.prf: FR_ERR_INPUT_TOO_LARGE: larger than 1 MiB, far larger than any PRF/);
-    expect(run.stdout).toBe('');
+    expect(run.stdout).toBe('1 file, 1 error, 0 warnings\n');
   });
 
   it('lint-prf and unknown CSV header names never print raw control characters or terminal escapes', () => {

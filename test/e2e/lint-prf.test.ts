@@ -64,6 +64,20 @@ describe('fleet-rollout lint-prf', () => {
     expect(run.stderr).toContain(`${missing}: FR_ERR_FILE_UNREADABLE`);
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(run.stdout).toContain('ntlm-ssl-mutual.prf: 0 error(s)');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('2 files, 1 error, 0 warnings');
+  });
+
+  it('ends with a summary of every file, and calls a file that is not a PRF an error', () => {
+    const csv = join(work, 'users.prf');
+    writeFileSync(csv, 'username,mailbox\nalice,alice\nbob,bob\n');
+    const lf = `${FIXTURES}real-like/template-shape-ansi-lf-pop3-banner.prf`;
+    const run = lint(`${FIXTURES}golden/ntlm-ssl-mutual.prf`, csv, lf);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain(`${csv}:1: error not-a-prf: no [section] at all: this is not a PRF`);
+    expect(run.stdout).not.toContain(`${csv}:2:`); // one error, not a warning per line
+    const warnings = (run.stdout.match(/: warning /g) ?? []).length;
+    expect(warnings).toBeGreaterThan(0);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(`3 files, 1 error, ${warnings} warnings`);
   });
 
   it('prints JSON reports with --json', () => {

@@ -233,8 +233,15 @@ describe('lintPrf encodings and line endings', () => {
   });
 
   it('does not crash on empty or binary input', () => {
-    expect(lintPrf(new Uint8Array()).findings.some((f) => f.rule === 'general-missing')).toBe(true);
+    expect(errorsOf(lintPrf(new Uint8Array()).findings)).toEqual(['not-a-prf']);
     const noise = Uint8Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256);
     expect(() => lintPrf(noise)).not.toThrow();
+  });
+
+  it('calls a file without any [section] not a PRF: one error, not a warning per line', () => {
+    const csv = Buffer.from('username,mailbox\nalice,alice\nbob,bob\n');
+    expect(lintPrf(csv).findings).toEqual([expect.objectContaining({ rule: 'not-a-prf', severity: 'error', line: 1 })]);
+    const binary = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 1, 2]);
+    expect(errorsOf(lintPrf(binary).findings)).toEqual(['not-a-prf', 'nul-bytes']);
   });
 });

@@ -58,6 +58,17 @@ describe('interpretRemoteRun (remote contract, DESIGN §3)', () => {
     expect(error.details).toMatchObject({ host: 'ws-1', stderrTail: 'hive locked\n' });
   });
 
+  it('names the exit code once when the message already says it (no "exit 77 (exit 77)")', () => {
+    const said = failureOf({
+      exitCode: 77,
+      stdout: '{"status":"error","message":"fault switch: exit 77"}',
+      stderr: '',
+    });
+    expect(said.message).toBe('fault switch: exit 77');
+    const other = failureOf({ exitCode: 77, stdout: '{"status":"error","message":"exit 7 of helper"}', stderr: '' });
+    expect(other.message).toBe('exit 7 of helper (exit 77)');
+  });
+
   it('refuses a zero exit without a result line (a broken script is not a success)', () => {
     for (const stdout of ['', 'done', '{"status":"maybe"}', '["applied"]', '{"status":"applied"} trailing']) {
       expect(failureOf({ exitCode: 0, stdout, stderr: '' }).code).toBe('FR_ERR_REMOTE_PROTOCOL');

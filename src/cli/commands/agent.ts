@@ -141,7 +141,8 @@ export function registerAgent(program: Command): void {
             ...(createSsh ? { createSsh } : {}),
             logger,
           });
-          logger.info({ pid: process.pid, roles: options['role'], transports: kinds }, 'agent started');
+          // pid and hostname are in every line already (pino's base fields): not repeated here.
+          logger.info({ id: agent.runner.id, roles: options['role'], transports: kinds }, 'agent started');
           const signal = await waitForStopSignal();
           logger.info({ signal }, 'stopping: no new jobs, finishing in-flight ones');
           const drained = await agent.stop();

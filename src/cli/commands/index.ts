@@ -15,6 +15,7 @@ import { registerRun } from './run.js';
 import { registerStatus } from './status.js';
 import { registerUser } from './user.js';
 import { registerVerify } from './verify.js';
+import { registerWait } from './wait.js';
 
 /**
  * Each command lives in its own file and exports `registerX(program)`; add one line per command here.
@@ -33,6 +34,7 @@ export function registerCommands(program: Command): void {
   registerUserActions(program);
   registerCampaigns(program);
   registerStatus(program);
+  registerWait(program);
   registerReport(program);
   registerUser(program);
   registerDashboard(program);

@@ -54,18 +54,21 @@ async function lintFiles(files: readonly string[], options: LintPrfOptions): Pro
   const { hasLintErrors, lintPrf } = await import('../../profile/index.js');
   let unreadable = false;
   let errors = false;
+  const total = { errors: 0, warnings: 0 };
   for (const file of files) {
     let bytes: Uint8Array | 'too-large';
     try {
       bytes = await readBoundedFile(file);
     } catch (error) {
       unreadable = true;
+      total.errors++;
       const reason = (error as NodeJS.ErrnoException).code ?? String(error);
       process.stderr.write(`${printable(file)}: FR_ERR_FILE_UNREADABLE: file cannot be read (${reason})\n`);
       continue;
     }
     if (bytes === 'too-large') {
       unreadable = true;
+      total.errors++;
       process.stderr.write(
         `${printable(file)}: FR_ERR_INPUT_TOO_LARGE: larger than ${MAX_PRF_BYTES / 1024 / 1024} MiB, far larger than any PRF (a few KB): not read\n`,
       );
@@ -73,8 +76,14 @@ async function lintFiles(files: readonly string[], options: LintPrfOptions): Pro
     }
     const report = lintPrf(bytes);
     errors ||= hasLintErrors(report);
+    for (const finding of report.findings) {
+      if (finding.severity === 'error') total.errors++;
+      else if (finding.severity === 'warning') total.warnings++;
+    }
     process.stdout.write(options.json ? `${JSON.stringify({ file, ...report })}\n` : formatReport(file, report));
   }
+  // The last line sums up every file (an unreadable one counts as an error); --json keeps one report per line.
+  if (!options.json) process.stdout.write(`${formatTotals(files.length, total.errors, total.warnings)}\n`);
   if (unreadable) return 1;
   return errors ? 2 : 0;
 }
@@ -90,4 +99,10 @@ function formatReport(file: string, report: LintReport): string {
   }
   lines.push(`${name}: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} info`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `3 files, 1 error, 4 warnings` */
+export function formatTotals(files: number, errors: number, warnings: number): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${plural(files, 'file')}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
 }

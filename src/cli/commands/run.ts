@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { OutcomeFlags } from '../campaign-outcome.js';
 import { toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 import {
   addImportOptions,
@@ -10,8 +11,9 @@ import {
   printImport,
 } from './import.js';
 import { followCampaign } from './status.js';
+import { addOutcomeOptions, OUTCOME_CODES } from './wait.js';
 
-interface RunFlags extends ImportFlags {
+interface RunFlags extends ImportFlags, OutcomeFlags {
   readonly follow?: boolean;
 }
 
@@ -19,17 +21,18 @@ export function registerRun(program: Command): void {
   const command = program
     .command('run')
     .description('import a users CSV into a campaign and start it (agents do the work: `fleet-rollout agent`)');
-  addImportOptions(command)
+  addOutcomeOptions(addImportOptions(command))
     .option('--follow', 'show live progress until the campaign is done, then the summary', false)
     .addHelpText(
       'after',
-      '\nExit codes: 0 started · 2 rows rejected (nothing started without --allow-rejects) · 1 failure.',
+      `\nExit codes: 0 started · 2 rows rejected (nothing started without --allow-rejects) · 1 failure.\nWith --follow: ${OUTCOME_CODES}.`,
     )
     .action(async (csvPath: string, flags: RunFlags & Record<string, unknown>) => {
       const prepared = await prepareImport(flags);
-      const [{ formatStatusText }, { writeReportFile }] = await Promise.all([
+      const [{ formatStatusText }, { writeReportFile }, outcome] = await Promise.all([
         import('../../campaign/format-status.js'),
         import('../../campaign/write-report-file.js'),
+        import('../campaign-outcome.js'),
       ]);
       await withContext(toConnectionFlags(flags), async (context) => {
         // Started as soon as every row is validated: agents work while the later batches are still being written.
@@ -58,10 +61,21 @@ export function registerRun(program: Command): void {
         const status = await followCampaign(context, flags.campaign, 1000, { quiet: flags.json === true });
         const reportPath = join(flags.reportDir ?? context.config.reportDir, `${flags.campaign}-report.csv`);
         await writeReportFile(context.fleet.report(flags.campaign), 'csv', reportPath);
-        if (flags.json) await writeJson({ campaign: flags.campaign, import: result, status, reportPath });
+        const code = outcome.campaignExitCode(status, flags);
+        if (code !== 0) process.exitCode = code;
+        const last = outcome.describeEnding(status);
+        if (flags.json)
+          await writeJson({
+            campaign: flags.campaign,
+            import: result,
+            status,
+            reportPath,
+            exitCode: process.exitCode ?? 0,
+            outcome: last,
+          });
         else {
-          const rejected = result.reportPath ? `rejected rows: ${result.reportPath}\n` : '';
-          await writeOut(`${formatStatusText(status)}${rejected}report: ${reportPath}\n`);
+          // The rejected rows' report was named by the import summary above (no longer wiped by the redraw).
+          await writeOut(`${formatStatusText(status)}report: ${reportPath}\n${last}\n`);
         }
       });
     });

@@ -28,28 +28,31 @@ const ENDED = ['done', 'cancelled', 'halted'];
 
 /**
  * Follows the campaign's event stream (the same one the dashboard's live view reads) and redraws at most once per
- * interval while events arrive, until the campaign ends (or Ctrl-C): on a TTY a redrawn screen and a progress bar,
- * elsewhere one line per change. Used by `status --watch` and `run --follow`.
+ * interval while events arrive, until the campaign ends (or Ctrl-C, or `timeoutMs`): on a TTY the status block is
+ * redrawn in place under whatever was printed before it (an import summary, warnings) with a progress bar,
+ * elsewhere one line per change. Used by `status --watch`, `run --follow` and `wait`.
  */
 export async function followCampaign(
   context: CliContext,
   name: string,
   intervalMs: number,
-  options: { readonly quiet?: boolean } = {},
-): Promise<CampaignStatus> {
+  options: { readonly quiet?: boolean; readonly timeoutMs?: number } = {},
+): Promise<CampaignStatus & { readonly timedOut?: boolean }> {
   const { formatCounts, formatStatusText } = await loadStatusModules();
   const tty = process.stdout.isTTY === true;
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   let lastLine = '';
   let bar: ReturnType<typeof createProgressBar> | undefined;
+  const block = createRedrawnBlock(process.stdout);
   const stop = new AbortController();
   const events = context.fleet.events(name, { signal: stop.signal, blockMs: intervalMs })[Symbol.asyncIterator]();
   try {
     for (;;) {
       const status = await context.fleet.status(name);
       if (options.quiet) {
-        // --json: only the final document goes to stdout
+        // --json / wait: only the final document or summary goes to stdout
       } else if (tty) {
-        await writeOut(`\x1b[H\x1b[2J${formatStatusText(status)}`);
+        await block.draw(formatStatusText(status));
         bar ??= createProgressBar({ total: status.total, label: name, stream: process.stdout, delayMs: 0 });
         bar.update(status.finished, `${status.finished}/${status.total}`);
       } else {
@@ -61,8 +64,13 @@ export async function followCampaign(
         bar?.finish();
         return status;
       }
+      const left = deadline === undefined ? intervalMs : deadline - Date.now();
+      if (left <= 0) {
+        bar?.finish();
+        return { ...status, timedOut: true };
+      }
       // Wake on the next event (or after the interval), then let a burst of events settle before redrawing.
-      await Promise.race([events.next(), sleep(intervalMs)]);
+      await Promise.race([events.next(), sleep(Math.min(intervalMs, left))]);
       await sleep(Math.min(intervalMs, 250));
     }
   } finally {
@@ -71,12 +79,34 @@ export async function followCampaign(
   }
 }
 
+/**
+ * A block of lines redrawn in place: the cursor goes back to the block's first line and only what is below it is
+ * cleared, so the lines printed before (import summary, rejected rows, warnings) stay on screen.
+ */
+function createRedrawnBlock(stream: NodeJS.WriteStream) {
+  let rows = 0;
+  return {
+    async draw(text: string): Promise<void> {
+      const width = Math.max(20, stream.columns || 80);
+      // \r: back to column 0 (the progress bar line); up `rows` lines; clear from there to the end of the screen.
+      const back = rows > 0 ? `\r\x1b[${rows}A\x1b[J` : '\r\x1b[J';
+      await writeOut(back + text);
+      rows = text
+        .replace(/\n$/, '')
+        .split('\n')
+        .reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / width)), 0);
+    },
+  };
+}
+
 async function showStatus(context: CliContext, name: string | undefined, flags: StatusFlags): Promise<void> {
   const { formatCampaignLine, formatStatusText } = await loadStatusModules();
   if (name === undefined) {
+    const { formatCampaignEntry } = await import('../../campaign/format-insights.js');
     const campaigns = await context.fleet.campaigns();
+    const entries = campaigns.map((summary) => formatCampaignEntry(summary, formatCampaignLine));
     if (flags.json) await writeJson(campaigns);
-    else await writeOut(campaigns.length > 0 ? `${campaigns.map(formatCampaignLine).join('\n')}\n` : 'no campaigns\n');
+    else await writeOut(entries.length > 0 ? `${entries.join('\n')}\n` : 'no campaigns\n');
     return;
   }
   if (flags.watch && !flags.json) {

@@ -42,6 +42,8 @@ function formatUserDetail(detail: UserDetail, verification?: VerificationRecord)
           .trimEnd()
           .split('\n')
           .slice(-5)
+          // The script prints its error on stderr too ("apply-profile: <message>"): shown once, above.
+          .filter((l) => !(attempt.message && l.trim().endsWith(attempt.message)))
           .map((l) => `      | ${l}`),
       );
   }
