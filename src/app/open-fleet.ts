@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
+import { type CampaignInsights, campaignInsights } from '../campaign/campaign-insights.js';
 import {
   type CampaignStatus,
   type CampaignSummary,
@@ -26,6 +27,7 @@ import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campai
 import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
 import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
+import { renderUserProfile, type UserProfile } from '../campaign/user-profile.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { FleetConfig } from '../config/resolve-config.js';
 import type { ConnectionRole } from '../queue/connection.js';
@@ -69,6 +71,10 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
   user(name: string, username: string): Promise<UserDetail>;
+  /** The user's PRF, rendered again exactly as the generate step renders it. */
+  profile(name: string, username: string): Promise<UserProfile>;
+  /** Throughput per minute over the last `minutes` (60) and failures by code, site and host. */
+  insights(name: string, minutes?: number): Promise<CampaignInsights>;
   report(name: string, filter?: UserFilter): AsyncIterable<ReportRow>;
   /** The campaign's events as they happen (`from: '0'` replays what is kept). */
   events(name: string, options?: FollowOptions): AsyncIterable<FleetEvent>;
@@ -164,6 +170,8 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       return store.recount(name);
     },
     user: (name, username) => getUserDetail(store, name, username),
+    profile: (name, username) => renderUserProfile(store, name, username),
+    insights: (name, minutes) => campaignInsights(store, name, now(), minutes),
     report: (name, filter = {}) => streamReport(store, name, filter),
     events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),

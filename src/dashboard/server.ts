@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -7,7 +6,9 @@ import type { Fleet } from '../app/open-fleet.js';
 import { registerActionRoutes } from './action-routes.js';
 import { type DashboardToken, registerAuth, SessionStore } from './auth.js';
 import { sendError } from './http-errors.js';
+import { registerPageRoutes } from './page-routes.js';
 import { registerReadRoutes } from './read-routes.js';
+import { registerStaticRoutes } from './static-routes.js';
 import { registerUploadRoute } from './upload-route.js';
 
 export type { DashboardToken } from './auth.js';
@@ -31,13 +32,6 @@ export interface DashboardOptions {
   readonly logger?: boolean | Record<string, unknown>;
   readonly now?: () => number;
 }
-
-const PUBLIC_DIR = new URL('./public/', import.meta.url);
-const ASSETS: ReadonlyArray<readonly [route: string, file: string, type: string]> = [
-  ['/', 'index.html', 'text/html; charset=utf-8'],
-  ['/app.js', 'app.js', 'text/javascript; charset=utf-8'],
-  ['/app.css', 'app.css', 'text/css; charset=utf-8'],
-];
 
 /**
  * The dashboard: HTTP over the Fleet facade (no business rule, no Redis key here). Every route but `/healthz`,
@@ -96,13 +90,11 @@ export async function createDashboardServer(fleet: Fleet, options: DashboardOpti
     loginRateLimit: options.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 },
     origins: options.origins ?? [],
   });
-  for (const [route, file, type] of ASSETS) {
-    const content = readFileSync(new URL(file, PUBLIC_DIR));
-    app.get(route, { config: { public: true } }, async (_request, reply) => reply.type(type).send(content));
-  }
+  registerStaticRoutes(app);
   registerReadRoutes(app, fleet);
   registerActionRoutes(app, fleet);
   registerUploadRoute(app, fleet, options.uploadLimit ?? 50 * 1024 * 1024);
+  registerPageRoutes(app, fleet);
   return app;
 }
 
