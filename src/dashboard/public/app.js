@@ -4,7 +4,7 @@ import { api, setSession } from './js/api.js';
 import { auditPage } from './js/audit-page.js';
 import { campaignPage } from './js/campaign-page.js';
 import { campaignsPage } from './js/campaigns-page.js';
-import { $, flash, h } from './js/dom.js';
+import { $, flash, h, fill } from './js/dom.js';
 import { uploadPage } from './js/upload-page.js';
 import { userPage } from './js/user-page.js';
 
@@ -44,7 +44,7 @@ async function route() {
     else await campaignsPage(view);
   } catch (error) {
     if (error.status === 401) return showLogin();
-    view.replaceChildren(h('p', { className: 'error' }, error.message));
+    fill(view, h('p', { className: 'error' }, error.message));
   }
 }
 

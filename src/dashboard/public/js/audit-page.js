@@ -1,11 +1,11 @@
 import { api, toQuery } from './api.js';
-import { h, table, when } from './dom.js';
+import { h, table, when, fill } from './dom.js';
 
 /** Every admin action: who (the token's name), when, what, on which selection, how many users. */
 export async function auditPage(view, params) {
   const cursor = params.get('cursor') ?? undefined;
   const { entries, nextCursor } = await api('GET', `/api/audit${toQuery({ limit: 100, cursor })}`);
-  view.replaceChildren(
+  fill(view, 
     h('h2', {}, 'Audit trail'),
     entries.length === 0
       ? h('p', { className: 'muted' }, 'No action yet.')

@@ -1,7 +1,7 @@
 import { api, campaignPath, isAdmin } from './api.js';
 import { barList, progressBar, throughputChart } from './charts.js';
 import { confirmDialog } from './confirm.js';
-import { campaignBadge, flash, fmt, h, table, when } from './dom.js';
+import { campaignBadge, flash, fmt, h, table, when, fill } from './dom.js';
 import { usersTable } from './users-table.js';
 
 const STATES = ['queued', 'generated', 'deploying', 'retrying', 'rollback-queued', 'rolling-back', 'applied', 'failed', 'rollback-failed', 'skipped', 'cancelled', 'rolled-back'];
@@ -20,7 +20,7 @@ export function campaignPage(view, name, params) {
     feed: h('ul', { className: 'feed', id: 'feed' }),
   };
   const users = usersTable(name, params);
-  view.replaceChildren(
+  fill(view, 
     parts.header,
     h('div', { className: 'panels' }, parts.counts, parts.throughput),
     h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed)),
@@ -72,7 +72,7 @@ function addToFeed(feed, event) {
   const time = new Date(event.at).toISOString().slice(11, 19);
   const text =
     event.type === 'campaign-state-changed'
-      ? `campaign ${event.from} → ${event.to} (${event.reason})`
+      ? `campaign ${event.from} → ${event.to}${event.reason ? ` (${event.reason})` : ""}`
       : event.type === 'users-generated'
         ? `${fmt(event.count)} PRFs generated`
         : `user ${event.userKey.slice(0, 8)} ${event.from} → ${event.to}${event.stale ? ' (stale run)' : ''}`;
@@ -92,7 +92,7 @@ function renderHeader(element, status, insights, refreshAll) {
         control('Cancel', 'cancel', campaign, refreshAll, { enabled: !['done', 'cancelled'].includes(campaign.state), danger: true }),
       )
     : null;
-  element.replaceChildren(
+  fill(element, 
     h('h2', {}, campaign.name, ' ', campaignBadge(campaign.state)),
     insights.haltReason ? h('p', { className: 'halt', id: 'halt-reason' }, `Halted: ${insights.haltReason}`) : null,
     h('p', { className: 'muted' }, `${campaign.stateReason} · CSV ${campaign.csvFile} · imported ${campaign.imports}× · started ${when(campaign.startedAt) || '—'}${campaign.finishedAt ? ` · finished ${when(campaign.finishedAt)}` : ''}`),
@@ -131,12 +131,12 @@ function renderCounts(element, status, users) {
     h('a', { href: '#', onclick: (event) => { event.preventDefault(); users.setFilter({ state }); } }, state),
     h('td', { className: 'num', dataset: { state } }, fmt(status.counts[state])),
   ]);
-  element.replaceChildren(h('h3', {}, 'Users per state'), table(['State', h('th', { className: 'num' }, 'Users')], rows, { id: 'state-counts' }));
+  fill(element, h('h3', {}, 'Users per state'), table(['State', h('th', { className: 'num' }, 'Users')], rows, { id: 'state-counts' }));
 }
 
 function renderThroughput(element, status, insights) {
   const total = insights.perMinute.reduce((sum, [, count]) => sum + count, 0);
-  element.replaceChildren(
+  fill(element, 
     h('h3', {}, 'Throughput: users finished per minute'),
     throughputChart(insights.perMinute),
     h('p', { className: 'muted' }, `${fmt(total)} in the last ${insights.perMinute.length} min · ${status.throughputPerMinute.toFixed(1)}/min over the last ${status.windowMinutes} min`),
@@ -146,7 +146,7 @@ function renderThroughput(element, status, insights) {
 function renderFailures(element, insights, users) {
   const { failures } = insights;
   const pick = (key) => (value) => users.setFilter(key === 'host' ? { q: value } : { [key]: value });
-  element.replaceChildren(
+  fill(element, 
     h('h3', {}, `Failures by cause (${fmt(failures.users)} failed or retrying users${failures.truncated ? ', first ones only' : ''})`),
     failures.users === 0
       ? h('p', { className: 'muted' }, 'No failure.')

@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { progressBar } from './charts.js';
-import { campaignBadge, fmt, h, table } from './dom.js';
+import { campaignBadge, fmt, h, table, fill } from './dom.js';
 
 /** Campaigns list: state, progress, failures, why it halted. */
 export async function campaignsPage(view) {
@@ -17,7 +17,7 @@ export async function campaignsPage(view) {
       h('td', { className: 'num' }, fmt(counts.retrying)),
     ];
   });
-  view.replaceChildren(
+  fill(view, 
     h('h2', {}, 'Campaigns'),
     campaigns.length === 0
       ? h('p', { id: 'empty' }, 'No campaign yet. ', h('a', { href: '#/upload' }, 'Upload a CSV'), ' to create one.')

@@ -42,3 +42,9 @@ export function table(headers, rows, attributes = {}) {
     h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell) => (cell instanceof Node && cell.tagName === 'TD' ? cell : h('td', {}, cell)))))),
   );
 }
+
+/** Replaces an element's children, leaving out null/undefined/false (conditional parts). */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}

@@ -1,5 +1,5 @@
 import { api, isAdmin, toQuery } from './api.js';
-import { flash, fmt, h, table } from './dom.js';
+import { flash, fmt, h, table, fill } from './dom.js';
 
 /**
  * Create (or re-import) a campaign from a CSV and an optional campaign file. A CSV with any bad row imports and
@@ -7,7 +7,7 @@ import { flash, fmt, h, table } from './dom.js';
  */
 export function uploadPage(view) {
   if (!isAdmin()) {
-    view.replaceChildren(h('h2', {}, 'Upload'), h('p', { className: 'muted' }, 'The read-only token cannot create campaigns.'));
+    fill(view, h('h2', {}, 'Upload'), h('p', { className: 'muted' }, 'The read-only token cannot create campaigns.'));
     return;
   }
   const name = h('input', { id: 'up-name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}', placeholder: 'paris-wave1' });
@@ -22,11 +22,11 @@ export function uploadPage(view) {
       id: 'upload-form',
       onsubmit: async (event) => {
         event.preventDefault();
-        result.replaceChildren(h('p', { className: 'muted' }, 'Checking…'));
+        fill(result, h('p', { className: 'muted' }, 'Checking…'));
         try {
-          result.replaceChildren(await upload(name.value.trim(), csv.files[0], settings.files[0], start.checked));
+          fill(result, await upload(name.value.trim(), csv.files[0], settings.files[0], start.checked));
         } catch (error) {
-          result.replaceChildren(describeFailure(error));
+          fill(result, describeFailure(error));
         }
       },
     },
@@ -36,7 +36,7 @@ export function uploadPage(view) {
     h('label', {}, start, ' start the campaign at once'),
     h('button', { type: 'submit', className: 'primary', id: 'upload-submit' }, 'Upload'),
   );
-  view.replaceChildren(h('h2', {}, 'Upload a CSV'), form, result);
+  fill(view, h('h2', {}, 'Upload a CSV'), form, result);
 }
 
 async function upload(name, csvFile, settingsFile, start) {

@@ -1,6 +1,6 @@
 import { api, campaignPath, isAdmin } from './api.js';
 import { confirmDialog } from './confirm.js';
-import { flash, fmt, h, stateBadge, table, when } from './dom.js';
+import { flash, fmt, h, stateBadge, table, when, fill } from './dom.js';
 
 /** One user: the record, the attempt history (stage, timings, stderr tail, the outcome as recorded), the PRF, actions. */
 export async function userPage(view, name, username) {
@@ -23,7 +23,7 @@ export async function userPage(view, name, username) {
     ['PRF checksum', user.checksum ?? ''],
     ['Updated', when(user.updatedAt)],
   ].filter(([, value]) => value !== '');
-  view.replaceChildren(
+  fill(view, 
     h('p', {}, h('a', { href: `#/c/${encodeURIComponent(name)}` }, `← ${name}`)),
     h('h2', {}, user.username, ' ', stateBadge(user.state)),
     isAdmin() ? actions(name, user.username, () => userPage(view, name, username)) : null,

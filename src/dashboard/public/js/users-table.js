@@ -1,6 +1,6 @@
 import { api, campaignPath, isAdmin, toQuery } from './api.js';
 import { confirmDialog } from './confirm.js';
-import { flash, fmt, h, stateBadge, table, when } from './dom.js';
+import { flash, fmt, h, stateBadge, table, when, fill } from './dom.js';
 
 const STATES = ['queued', 'generated', 'deploying', 'retrying', 'rollback-queued', 'rolling-back', 'applied', 'failed', 'rollback-failed', 'skipped', 'cancelled', 'rolled-back'];
 const FILTERS = ['q', 'state', 'stage', 'site', 'code'];
@@ -108,15 +108,15 @@ export function usersTable(name, params) {
       h('td', { className: 'num' }, fmt(user.attempts)),
       when(user.updatedAt),
     ].filter((cell) => cell !== null));
-    body.replaceChildren(users.length === 0 ? h('p', { className: 'muted' }, 'No user matches.') : table(headers, rows, { id: 'user-table' }));
-    pager.replaceChildren(
+    fill(body, users.length === 0 ? h('p', { className: 'muted' }, 'No user matches.') : table(headers, rows, { id: 'user-table' }));
+    fill(pager, 
       h('button', { type: 'button', id: 'page-prev', disabled: cursors.length <= 1, onclick: () => { cursors.pop(); reload(); } }, '← Previous'),
       h('span', { className: 'muted' }, `page ${cursors.length}`),
       h('button', { type: 'button', id: 'page-next', disabled: page.nextCursor === undefined, onclick: () => { cursors.push(page.nextCursor); reload(); } }, 'Next →'),
       h('select', { 'aria-label': 'page size', onchange: (event) => { limit = Number(event.target.value); restart(); } }, PAGE_SIZES.map((size) => h('option', { value: size, selected: size === limit }, `${size} a page`))),
       exportLinks,
     );
-    exportLinks.replaceChildren(
+    fill(exportLinks, 
       h('a', { id: 'export-csv', href: `${campaignPath(name)}/export${toQuery({ ...filterParams(), format: 'csv' })}`, download: `${name}-users.csv` }, 'Export CSV'),
       h('a', { id: 'export-json', href: `${campaignPath(name)}/export${toQuery({ ...filterParams(), format: 'json' })}`, download: `${name}-users.json` }, 'Export JSON'),
     );
@@ -125,12 +125,12 @@ export function usersTable(name, params) {
 
   function renderActions() {
     if (!isAdmin()) {
-      actions.replaceChildren();
+      fill(actions, );
       return;
     }
     const named = filter.state !== '' || filter.code !== '';
     const why = named ? undefined : 'filter by a state or an error code first';
-    actions.replaceChildren(
+    fill(actions, 
       h('button', { type: 'button', id: 'retry-selected', disabled: selected.size === 0, onclick: () => act('retry', { users: [...selected] }) }, `Retry selected (${selected.size})`),
       h('button', { type: 'button', id: 'rollback-selected', disabled: selected.size === 0, onclick: () => act('rollback', { users: [...selected] }) }, `Roll back selected (${selected.size})`),
       h('button', { type: 'button', id: 'retry-matching', className: 'primary', disabled: !named, title: why, onclick: () => act('retry', { filter: selectionFilter() }) }, 'Retry all matching'),
