@@ -88,7 +88,7 @@ function renderHeader(element, status, insights, refreshAll) {
         { className: 'row' },
         control('Pause', 'pause', campaign, refreshAll, { enabled: campaign.state === 'running' }),
         control('Resume', 'resume', campaign, refreshAll, { enabled: campaign.state === 'paused' || campaign.state === 'halted' }),
-        control('Halt', 'halt', campaign, refreshAll, { enabled: campaign.state === 'running' || campaign.state === 'paused', input: 'Reason' }),
+        control('Halt', 'halt', campaign, refreshAll, { enabled: campaign.state === 'running', input: 'Reason' }),
         control('Cancel', 'cancel', campaign, refreshAll, { enabled: !['done', 'cancelled'].includes(campaign.state), danger: true }),
       )
     : null;
