@@ -33,10 +33,13 @@ import type { FleetConfig } from '../config/resolve-config.js';
 import type { ConnectionRole } from '../queue/connection.js';
 import type { PipelineQueues } from '../queue/types.js';
 import type { UserState } from '../rollout/states.js';
+import { type AgentHeartbeat, createAgentHeartbeats } from '../store/agent-heartbeats.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
 import { type AuditFacade, createAuditLog } from './audit-log.js';
+
+export type { AgentHeartbeat } from '../store/agent-heartbeats.js';
 
 /** Where an import reads its CSV: a file, or a stream (an upload) spooled to a private temp file first. */
 export type CsvSource = { readonly path: string } | { readonly stream: Readable; readonly name: string };
@@ -80,6 +83,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   events(name: string, options?: FollowOptions): AsyncIterable<FleetEvent>;
   /** Events already kept after `after`, oldest first. */
   recentEvents(name: string, after?: string, count?: number): Promise<FleetEvent[]>;
+  /** Agents alive now (their heartbeat has not expired); with `campaign`, only those serving it. */
+  agents(campaign?: string): Promise<AgentHeartbeat[]>;
   /** For the agent runner and tests: the adapters behind the use cases. */
   readonly internals: { readonly redis: Redis; readonly store: RecordStore; readonly queues: PipelineQueues };
   close(): Promise<void>;
@@ -117,6 +122,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
   const queues = createLazyQueues(redis, config.prefix);
   const keys = createStoreKeys(config.prefix);
   const now = options.now ?? Date.now;
+  const heartbeats = createAgentHeartbeats(redis, config.prefix);
   let closed = false;
 
   const fleet: Fleet = {
@@ -175,6 +181,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     report: (name, filter = {}) => streamReport(store, name, filter),
     events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),
+    agents: (campaign) => heartbeats.list(campaign),
     ...createAuditLog(redis, config.prefix, now),
     async close() {
       if (closed) return;

@@ -10,4 +10,5 @@ export const AGENT_DEFAULTS = Object.freeze({
   maxStalls: 20,
   pollMs: 2_000,
   graceMs: 30_000,
+  heartbeatMs: 5_000,
 });

@@ -9,7 +9,10 @@ import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
+import { type AgentHeartbeats, createAgentHeartbeats } from '../store/agent-heartbeats.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
+import { AGENT_DEFAULTS } from './agent-defaults.js';
+import { readAgentVersion } from './agent-version.js';
 import { startCampaignWorkers, type WorkerSettings } from './campaign-workers.js';
 import type { TransportRegistry } from './transport-registry.js';
 
@@ -34,6 +37,8 @@ export interface AgentRunnerOptions extends WorkerSettings {
   readonly graceMs: number;
   /** Serve only campaigns whose `deploy.transport` is listed (an agent without SSH keys serves local only). */
   readonly transportKinds?: readonly TransportKind[];
+  /** How often the agent publishes its heartbeat (`fleet.agents()`, `status`); it expires after 3 of these. */
+  readonly heartbeatMs?: number;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -47,7 +52,12 @@ export interface AgentRunner {
   stop(): Promise<boolean>;
   /** Campaigns currently served (status, tests). */
   served(): string[];
+  /** The id its heartbeat is published under. */
+  readonly id: string;
 }
+
+/** Agents started in this process so far: a second one gets `/2` after `hostname:pid` (tests, embedded demo). */
+let agentsInProcess = 0;
 
 export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const now = options.now ?? Date.now;
@@ -70,6 +80,9 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const workers = new Map<string, Worker[]>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
+  agentsInProcess += 1;
+  const id = agentsInProcess === 1 ? deps.agentId : `${deps.agentId}/${agentsInProcess}`;
+  const heartbeat = startHeartbeat(id, options, () => [...workers.keys()], now);
 
   async function isServed(campaign: CampaignRecord): Promise<boolean> {
     if (SERVED_STATES.includes(campaign.state)) return true;
@@ -100,6 +113,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         name,
         startCampaignWorkers(name, options.connection, options.prefix, options, deps, shutdown.signal, options.logger),
       );
+      heartbeat.changed();
     }
     // Paused/halted campaigns: their queues are paused by the admin command; pausing our Workers too means a
     // campaign halted without a queue pause does not churn its jobs through park-and-recheck.
@@ -115,6 +129,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     for (const [name, list] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);
+      heartbeat.changed();
       options.logger.info({ campaign: name }, 'campaign finished, workers closed');
       await Promise.allSettled(list.map((w) => w.close()));
     }
@@ -136,12 +151,14 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       } catch (error) {
         options.logger.warn({ err: (error as Error).message }, 'campaign discovery failed');
       }
+      heartbeat.start();
       schedule();
     },
 
     async stop() {
       stopping = true;
       if (timer) clearTimeout(timer);
+      await heartbeat.stop();
       const all = [...workers.values()].flat();
       workers.clear();
       const closing = Promise.allSettled(all.map((w) => w.close()));
@@ -165,6 +182,67 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
 
     served() {
       return [...workers.keys()];
+    },
+    id,
+  };
+}
+
+interface HeartbeatLoop {
+  start(): void;
+  /** Served campaigns changed: publish now rather than at the next beat. */
+  changed(): void;
+  stop(): Promise<void>;
+}
+
+/** Publishes who this agent is and what it serves every heartbeatMs; best effort (Redis away: the next beat). */
+function startHeartbeat(
+  id: string,
+  options: AgentRunnerOptions,
+  served: () => string[],
+  now: () => number,
+): HeartbeatLoop {
+  const store: AgentHeartbeats = createAgentHeartbeats(options.connection, options.prefix);
+  const intervalMs = options.heartbeatMs ?? AGENT_DEFAULTS.heartbeatMs;
+  const startedAt = now();
+  const [host, pid] = [hostname(), process.pid];
+  const version = readAgentVersion();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const publish = (): Promise<void> => {
+    inFlight = store
+      .publish({
+        id,
+        hostname: host,
+        pid,
+        version,
+        startedAt,
+        seenAt: now(),
+        campaigns: served().sort(),
+        roles: [...options.roles],
+        transports: [...(options.transportKinds ?? ['local', 'ssh'])],
+        concurrency: options.concurrency,
+        generateConcurrency: options.generateConcurrency,
+        intervalMs,
+      })
+      .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'heartbeat failed'));
+    return inFlight;
+  };
+  return {
+    start() {
+      running = true;
+      void publish();
+      timer = setInterval(() => void publish(), intervalMs);
+      timer.unref();
+    },
+    changed() {
+      if (running) void publish();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearInterval(timer);
+      await inFlight; // a beat still on its way must not bring the key back after the removal
+      await store.remove(id).catch(() => undefined);
     },
   };
 }

@@ -25,6 +25,8 @@ export interface AgentConfig extends TransportRegistryOptions {
   readonly maxStalls: number;
   readonly pollMs: number;
   readonly graceMs: number;
+  /** Heartbeat period (default AGENT_DEFAULTS.heartbeatMs). */
+  readonly heartbeatMs?: number;
   readonly logger: Logger;
 }
 
@@ -70,6 +72,7 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
     maxStalls: config.maxStalls,
     pollMs: config.pollMs,
     graceMs: config.graceMs,
+    ...(config.heartbeatMs !== undefined ? { heartbeatMs: config.heartbeatMs } : {}),
     ...(config.transportKinds ? { transportKinds: config.transportKinds } : {}),
   });
   await runner.start();

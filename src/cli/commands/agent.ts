@@ -84,6 +84,12 @@ export function registerAgent(program: Command): void {
       AGENT_DEFAULTS.graceMs,
     )
     .option('--poll-ms <ms>', 'how often to look for campaigns to serve', parseCount(50), AGENT_DEFAULTS.pollMs)
+    .option(
+      '--heartbeat-ms <ms>',
+      'how often the agent says it is alive (status lists it; gone 3 beats after it died)',
+      parseCount(100),
+      AGENT_DEFAULTS.heartbeatMs,
+    )
     .option('--log-level <level>', 'pino level (env LOG_LEVEL; default info)')
     .addOption(
       new Option('--local-apply <mode>', 'script | noop (benchmarks)')
@@ -128,6 +134,7 @@ export function registerAgent(program: Command): void {
             maxStalls: options['maxStalls'] as number,
             graceMs: options['graceMs'] as number,
             pollMs: options['pollMs'] as number,
+            heartbeatMs: options['heartbeatMs'] as number,
             transportKinds: kinds,
             localApply: options['localApply'] as 'script' | 'noop',
             ...(typeof options['localRoot'] === 'string' ? { localRoot: options['localRoot'] } : {}),
