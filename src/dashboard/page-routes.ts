@@ -10,6 +10,7 @@ import { countUsers } from './read-routes.js';
 import { campaignParams, filterQuery, userParams } from './schemas.js';
 
 const insightsQuery = z.object({ minutes: z.coerce.number().int().min(5).max(1440).default(60) }).strict();
+const agentsQuery = z.object({ campaign: z.string().trim().min(1).max(64).optional() }).strict();
 const haltBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict();
 const fileQuery = z
   .object({
@@ -26,7 +27,8 @@ const MAX_CAMPAIGN_FILE = 64 * 1024;
 
 /**
  * What the dashboard's pages need beyond the JSON API of read-routes/action-routes: the campaign page's charts,
- * the users table's match count, a user's PRF (view, download), halt, and a campaign file checked before an upload.
+ * the agents alive, the users table's match count, a user's PRF (view, download), halt, and a campaign file checked
+ * before an upload.
  */
 export function registerPageRoutes(app: FastifyInstance, fleet: Fleet): void {
   for (const type of ['application/yaml', 'text/yaml', 'application/x-yaml']) {
@@ -39,6 +41,11 @@ export function registerPageRoutes(app: FastifyInstance, fleet: Fleet): void {
     const { name } = campaignParams.parse(request.params);
     const { minutes } = insightsQuery.parse(request.query);
     return fleet.insights(name, minutes);
+  });
+
+  app.get('/api/agents', async (request) => {
+    const { campaign } = agentsQuery.parse(request.query);
+    return { agents: await fleet.agents(campaign) };
   });
 
   app.get('/api/campaigns/:name/count', async (request) => {

@@ -221,6 +221,10 @@ describe('dashboard in a browser', () => {
     await page.click('#apply-filter');
     await waitForMatching(page, 3);
     expect((await tableUsers(page)).sort()).toEqual(['u1', 'u2', 'u4']);
+    // The agent's heartbeat: it serves this campaign.
+    await expect.poll(() => page.locator('#agent-table tbody tr').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.locator('#agent-table tbody tr td').nth(3).textContent()).toBe('ssh');
+    expect(await page.textContent('#agents h3')).toContain('Agents alive (1,');
     const shot = await browser.screenshot('3-campaign-retried');
     if (process.env['FLEET_UPDATE_DOCS_IMG'] === '1') {
       await copyFile(shot, resolve(import.meta.dirname, '../../docs/img/dashboard-campaign.png'));

@@ -120,6 +120,7 @@ describe('dashboard page routes', () => {
   it('refuses every new route without a session, and its acting ones to the read-only token and without CSRF', async () => {
     const reads = [
       `/api/campaigns/${C}/insights`,
+      '/api/agents',
       `/api/campaigns/${C}/count?state=failed`,
       `/api/campaigns/${C}/users/u04/prf`,
       `/api/campaigns/${C}/users/u04/prf/download`,
@@ -216,6 +217,19 @@ describe('dashboard page routes', () => {
       { key: UNAVAILABLE, users: 4 },
       { key: PERMISSION, users: 1 },
     ]);
+  });
+
+  it('lists the agents alive from their heartbeats, and those serving a campaign', async () => {
+    const agents = async (query = '') =>
+      (await dashboard.request('GET', `/api/agents${query}`, { session: admin })).json.agents as Array<{
+        campaigns: string[];
+        roles: string[];
+      }>;
+    await expect.poll(async () => (await agents()).length, { timeout: 20_000 }).toBe(1);
+    expect((await agents())[0]).toMatchObject({ roles: ['generate', 'deploy'], transports: ['local', 'ssh'] });
+    // A finished campaign is served by nobody once the agent closed its workers.
+    await expect.poll(async () => (await agents(`?campaign=${C}`)).length, { timeout: 20_000 }).toBe(0);
+    expect(await agents('?campaign=nope')).toEqual([]);
   });
 
   it('shows and downloads the PRF the generate step rendered (same checksum)', async () => {

@@ -17,22 +17,28 @@ export function campaignPage(view, name, params) {
     counts: h('div', { className: 'panel', id: 'counts' }),
     throughput: h('div', { className: 'panel', id: 'throughput' }),
     failures: h('div', { className: 'panel', id: 'failures' }),
+    agents: h('div', { className: 'panel', id: 'agents' }),
     feed: h('ul', { className: 'feed', id: 'feed' }),
   };
   const users = usersTable(name, params);
   fill(view, 
     parts.header,
     h('div', { className: 'panels' }, parts.counts, parts.throughput),
-    h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed)),
+    h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed), parts.agents),
     users.element,
   );
 
   async function refresh() {
-    const [status, insights] = await Promise.all([api('GET', campaignPath(name)), api('GET', `${campaignPath(name)}/insights`)]);
+    const [status, insights, { agents }] = await Promise.all([
+      api('GET', campaignPath(name)),
+      api('GET', `${campaignPath(name)}/insights`),
+      api('GET', '/api/agents'),
+    ]);
     renderHeader(parts.header, status, insights, refreshAll);
     renderCounts(parts.counts, status, users);
     renderThroughput(parts.throughput, status, insights);
     renderFailures(parts.failures, insights, users);
+    renderAgents(parts.agents, agents, name);
   }
   async function refreshAll() {
     await Promise.all([refresh(), users.reload()]);
@@ -62,9 +68,12 @@ export function campaignPage(view, name, params) {
     });
   }
   refreshAll().catch((error) => flash(error.message, true));
+  // Heartbeats are not events: look again every 10 s even when nothing moves.
+  const beat = setInterval(schedule, 10_000);
   return () => {
     source.close();
     clearTimeout(pending);
+    clearInterval(beat);
   };
 }
 
@@ -159,6 +168,30 @@ function renderFailures(element, insights, users) {
           h('div', { id: 'chart-site' }, barList(failures.bySite, pick('site'), 'failures by site')),
           h('h4', {}, 'Host (top 20)'),
           h('div', { id: 'chart-host' }, barList(failures.byHost, pick('host'), 'failures by host')),
+        ),
+  );
+}
+
+function renderAgents(element, agents, name) {
+  const ago = (ms) => `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago`;
+  const serving = agents.filter((agent) => agent.campaigns.includes(name)).length;
+  fill(
+    element,
+    h('h3', {}, `Agents alive (${agents.length}, ${serving} serving ${name})`),
+    agents.length === 0
+      ? h('p', { className: 'muted' }, 'No agent is alive: nothing will be deployed.')
+      : table(
+          ['Agent', 'Version', 'Roles', 'Transports', h('th', { className: 'num' }, 'Concurrency'), 'Serves this campaign', 'Seen'],
+          agents.map((agent) => [
+            agent.id,
+            agent.version,
+            agent.roles.join(', '),
+            agent.transports.join(', '),
+            h('td', { className: 'num' }, fmt(agent.concurrency)),
+            agent.campaigns.includes(name) ? 'yes' : 'no (not running)',
+            ago(agent.seenAt),
+          ]),
+          { id: 'agent-table' },
         ),
   );
 }
