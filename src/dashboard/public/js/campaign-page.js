@@ -24,7 +24,8 @@ export function campaignPage(view, name, params) {
   fill(view, 
     parts.header,
     h('div', { className: 'panels' }, parts.counts, parts.throughput),
-    h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed), parts.agents),
+    h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed)),
+    parts.agents,
     users.element,
   );
 
