@@ -21,6 +21,7 @@ import {
   pauseCampaign,
   resumeCampaign,
 } from '../campaign/control-campaign.js';
+import { countUsers } from '../campaign/count-users.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
@@ -71,6 +72,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   campaigns(): Promise<CampaignSummary[]>;
   status(name: string): Promise<CampaignStatus>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  /** How many users a filter matches (counters for a state alone, else paged over the indexes). */
+  countUsers(name: string, filter: UserFilter): Promise<number>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
   user(name: string, username: string): Promise<UserDetail>;
@@ -171,6 +174,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);
     },
+    countUsers: (name, filter) => countUsers(store, name, filter),
     recount: async (name) => {
       await requireCampaign(store, name);
       return store.recount(name);

@@ -105,14 +105,7 @@ export function queryUsers(
   return fleet.users(name, toUserFilter(query), { limit, ...(cursor !== undefined && { cursor }) });
 }
 
-/** How many users a filter matches, counted page by page from the indexes (the count an action confirms). */
-export async function countUsers(fleet: Fleet, name: string, query: FilterQuery): Promise<number> {
-  let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await queryUsers(fleet, name, query, cursor, 1000);
-    count += page.users.length;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return count;
+/** How many users a filter matches (the count an action confirms). */
+export function countUsers(fleet: Fleet, name: string, query: FilterQuery): Promise<number> {
+  return fleet.countUsers(name, toUserFilter(query));
 }

@@ -172,7 +172,9 @@ describe('dashboard page routes', () => {
       expect(count.json, query).toEqual({ users: expected.length });
     }
     expect(await pageThrough('&stage=rollback', 5)).toEqual(['u07']);
-    // The count the confirm dialog shows equals the recount, state by state.
+    const total = await dashboard.request('GET', `/api/campaigns/${C}/count`, { session: admin });
+    expect(total.json).toEqual({ users: users.length });
+    // The count the confirm dialog shows equals the recount, state by state (from the counters).
     const recount = await fixture.fleet.recount(C);
     for (const [state, users] of Object.entries(recount)) {
       const count = await dashboard.request('GET', `/api/campaigns/${C}/count?state=${state}`, { session: admin });

@@ -5,6 +5,7 @@ import { campaignBadge, flash, fmt, h, table, when, fill } from './dom.js';
 import { usersTable } from './users-table.js';
 
 const STATES = ['queued', 'generated', 'deploying', 'retrying', 'rollback-queued', 'rolling-back', 'applied', 'failed', 'rollback-failed', 'skipped', 'cancelled', 'rolled-back'];
+const SLOW_MS = 5_000;
 const EVENT_TYPES = ['user-state-changed', 'attempt-recorded', 'users-generated', 'campaign-state-changed'];
 
 /**
@@ -29,20 +30,31 @@ export function campaignPage(view, name, params) {
     users.element,
   );
 
-  async function refresh() {
-    const [status, insights, { agents }] = await Promise.all([
+  // The counters are O(1): read on every refresh. The charts scan the failed users and the match count may page
+  // through an index: at most every SLOW_MS while events pour in, at once after an action.
+  let slowAt = 0;
+  let insights;
+  async function refresh(full) {
+    const slow = full || Date.now() - slowAt >= SLOW_MS;
+    const [status, fresh, agents] = await Promise.all([
       api('GET', campaignPath(name)),
-      api('GET', `${campaignPath(name)}/insights`),
-      api('GET', '/api/agents'),
+      slow ? api('GET', `${campaignPath(name)}/insights`) : undefined,
+      slow ? api('GET', '/api/agents') : undefined,
     ]);
-    renderHeader(parts.header, status, insights, refreshAll);
+    renderHeader(parts.header, status, fresh ?? insights, refreshAll);
     renderCounts(parts.counts, status, users);
-    renderThroughput(parts.throughput, status, insights);
-    renderFailures(parts.failures, insights, users);
-    renderAgents(parts.agents, agents, name);
+    if (slow) {
+      slowAt = Date.now();
+      insights = fresh;
+      renderThroughput(parts.throughput, status, insights);
+      renderFailures(parts.failures, insights, users);
+      renderAgents(parts.agents, agents.agents, name);
+    }
+    return slow;
   }
-  async function refreshAll() {
-    await Promise.all([refresh(), users.reload()]);
+  async function refreshAll(full = true) {
+    const slow = await refresh(full);
+    await users.reload({ count: slow });
   }
 
   // Live: every event schedules one refresh at most per second (a burst of 1,000 moves is one refresh).
@@ -51,7 +63,7 @@ export function campaignPage(view, name, params) {
     if (pending) return;
     pending = setTimeout(() => {
       pending = undefined;
-      refreshAll().catch((error) => flash(error.message, true));
+      refreshAll(false).catch((error) => flash(error.message, true));
     }, 1000);
   };
   const source = new EventSource(`${campaignPath(name)}/events`);

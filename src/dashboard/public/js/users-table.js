@@ -73,16 +73,18 @@ export function usersTable(name, params) {
   /** The filter as the actions take it: `q` is a search there. */
   const selectionFilter = () => filterParams();
 
-  async function load() {
+  async function load(count) {
     const cursor = cursors.at(-1);
     const query = toQuery({ ...filterParams(), limit, cursor });
-    const [answer, count] = await Promise.all([
+    const [answer, counted] = await Promise.all([
       api('GET', `${campaignPath(name)}/users${query}`),
-      api('GET', `${campaignPath(name)}/count${toQuery(filterParams())}`),
+      count ? api('GET', `${campaignPath(name)}/count${toQuery(filterParams())}`) : undefined,
     ]);
     page = answer;
-    matching.textContent = `${fmt(count.users)} matching`;
-    matching.dataset.count = String(count.users);
+    if (counted) {
+      matching.textContent = `${fmt(counted.users)} matching`;
+      matching.dataset.count = String(counted.users);
+    }
     render();
   }
 
@@ -110,9 +112,9 @@ export function usersTable(name, params) {
     ].filter((cell) => cell !== null));
     fill(body, users.length === 0 ? h('p', { className: 'muted' }, 'No user matches.') : table(headers, rows, { id: 'user-table' }));
     fill(pager, 
-      h('button', { type: 'button', id: 'page-prev', disabled: cursors.length <= 1, onclick: () => { cursors.pop(); reload(); } }, '← Previous'),
+      h('button', { type: 'button', id: 'page-prev', disabled: cursors.length <= 1, onclick: () => { cursors.pop(); reload({ count: false }); } }, '← Previous'),
       h('span', { className: 'muted' }, `page ${cursors.length}`),
-      h('button', { type: 'button', id: 'page-next', disabled: page.nextCursor === undefined, onclick: () => { cursors.push(page.nextCursor); reload(); } }, 'Next →'),
+      h('button', { type: 'button', id: 'page-next', disabled: page.nextCursor === undefined, onclick: () => { cursors.push(page.nextCursor); reload({ count: false }); } }, 'Next →'),
       h('select', { 'aria-label': 'page size', onchange: (event) => { limit = Number(event.target.value); restart(); } }, PAGE_SIZES.map((size) => h('option', { value: size, selected: size === limit }, `${size} a page`))),
       exportLinks,
     );
@@ -168,8 +170,9 @@ export function usersTable(name, params) {
     selected.clear();
     return reload();
   }
-  function reload() {
-    return load().catch((error) => flash(error.message, true));
+  /** The current page again; the match count too unless told (it may page through a whole index). */
+  function reload({ count = true } = {}) {
+    return load(count).catch((error) => flash(error.message, true));
   }
   function setFilter(values) {
     for (const key of FILTERS) {
