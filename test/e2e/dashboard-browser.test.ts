@@ -244,6 +244,15 @@ describe('dashboard in a browser', () => {
     expect(exported).toContain(`"'=HYPERLINK(""x"")"`);
     expect(exported).not.toMatch(/(^|,)=HYPERLINK/m);
 
+    // One user's page: both attempts (the failure with its exit, then the apply), the PRF it was given.
+    await page.click('#user-table a:text-is("u1")');
+    await page.waitForSelector('#attempts');
+    const outcomes = await page.locator('#attempts tbody tr td:nth-child(4)').allTextContents();
+    expect(outcomes).toEqual(['applied', 'failed']);
+    expect(await page.locator('#attempts tbody tr').nth(1).textContent()).toContain(UNAVAILABLE);
+    expect(await page.textContent('#prf-text')).toContain('[General]');
+    await browser.screenshot('4-user-page');
+
     // The audit trail names who did what to how many.
     await page.click('a[href="#/audit"]');
     await page.waitForSelector('#audit-table');
@@ -270,7 +279,7 @@ describe('dashboard in a browser', () => {
     expect(rejection.slice(0, 3)).toEqual(['3', 'email', 'not-an-address']);
     expect(rejection[3]).toMatch(/e-?mail|address/i);
     expect(await page.textContent('#upload-error')).toContain('nothing was imported');
-    await browser.screenshot('4-upload-rejected');
+    await browser.screenshot('5-upload-rejected');
     await expect(fixture.fleet.campaign('bad-upload')).rejects.toMatchObject({ code: 'FR_ERR_CAMPAIGN_NOT_FOUND' });
 
     expect(pageErrors).toEqual([]);
