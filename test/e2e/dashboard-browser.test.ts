@@ -6,7 +6,7 @@ import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import { type RunningAgent, startAgent } from '../../src/workers/start-agent.js';
 import { type Browser, launchBrowser } from '../helpers/browser.js';
-import { ADMIN_TOKEN, type DashboardHarness, startDashboard } from '../helpers/dashboard-client.js';
+import { ADMIN_TOKEN, type DashboardHarness, READONLY_TOKEN, startDashboard } from '../helpers/dashboard-client.js';
 import { createFleetFixture, type FleetFixture } from '../helpers/fleet-fixture.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import {
@@ -281,6 +281,17 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('#upload-error')).toContain('nothing was imported');
     await browser.screenshot('5-upload-rejected');
     await expect(fixture.fleet.campaign('bad-upload')).rejects.toMatchObject({ code: 'FR_ERR_CAMPAIGN_NOT_FOUND' });
+
+    // The read-only token sees the same pages without a single action.
+    await page.click('#logout');
+    await page.fill('#token', READONLY_TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.click('#nav a[href="#/"]');
+    await page.waitForSelector('#campaign-table');
+    await page.click(`#campaign-table a[href="#/c/${C}"]`);
+    await page.waitForSelector('#user-table');
+    expect(await page.textContent('#who')).toBe('read-only (read-only)');
+    expect(await page.locator('[data-action], #user-actions button, #user-table input').count()).toBe(0);
 
     expect(pageErrors).toEqual([]);
   }, 180_000);
