@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
+import { type CampaignInsights, campaignInsights } from '../campaign/campaign-insights.js';
 import { campaignStatus, listCampaigns } from '../campaign/campaign-status.js';
 import {
   type CancelResult,
@@ -15,6 +16,7 @@ import {
   pauseCampaign,
   resumeCampaign,
 } from '../campaign/control-campaign.js';
+import { countUsers } from '../campaign/count-users.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
@@ -27,6 +29,7 @@ import {
   type FleetStatus,
 } from '../campaign/status-insights.js';
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
+import { renderUserProfile, type UserProfile } from '../campaign/user-profile.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import { DEFAULT_PREFIX } from '../config/defaults.js';
 import type { FleetConfig } from '../config/resolve-config.js';
@@ -76,9 +79,15 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   /** Counts, pace and ETA, failures at a glance, users waiting for a retry, and the agents alive. */
   status(name: string): Promise<FleetStatus>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  /** How many users a filter matches (counters for a state alone, else paged over the indexes). */
+  countUsers(name: string, filter: UserFilter): Promise<number>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
   user(name: string, username: string): Promise<UserDetail>;
+  /** The user's PRF, rendered again exactly as the generate step renders it. */
+  profile(name: string, username: string): Promise<UserProfile>;
+  /** Throughput per minute over the last `minutes` (60) and failures by code, site and host. */
+  insights(name: string, minutes?: number): Promise<CampaignInsights>;
   report(name: string, filter?: UserFilter): AsyncIterable<ReportRow>;
   /** The campaign's events as they happen (`from: '0'` replays what is kept). */
   events(name: string, options?: FollowOptions): AsyncIterable<FleetEvent>;
@@ -181,11 +190,14 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);
     },
+    countUsers: (name, filter) => countUsers(store, name, filter),
     recount: async (name) => {
       await requireCampaign(store, name);
       return store.recount(name);
     },
     user: (name, username) => getUserDetail(store, name, username),
+    profile: (name, username) => renderUserProfile(store, name, username),
+    insights: (name, minutes) => campaignInsights(store, name, now(), minutes),
     report: (name, filter = {}) => streamReport(store, name, filter),
     events: (name, followOptions) => followEvents(redis, keys, name, followOptions),
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),

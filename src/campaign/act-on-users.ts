@@ -1,7 +1,7 @@
 import { ERROR_CODES, FleetError, isErrorCode } from '../errors/index.js';
 import type { PipelineQueues, QueuedUser } from '../queue/types.js';
 import type { UserIntent } from '../rollout/lifecycle.js';
-import { isUserState, type UserState } from '../rollout/states.js';
+import { isUserState, type Stage, type UserState } from '../rollout/states.js';
 import type { RecordStore, TransitionResult, UserFilter, UserRecord } from '../store/types.js';
 import { reconcileCampaign } from './reconcile-campaign.js';
 import { requireCampaign } from './start-campaign.js';
@@ -13,6 +13,8 @@ export interface UserSelection {
   /** Matches the stored code or its cause (FR_ERR_ATTEMPTS_EXHAUSTED wraps the last attempt's code). */
   readonly code?: string;
   readonly site?: string;
+  /** The step of the user's current or last attempt (apply, rollback). */
+  readonly stage?: Stage;
   readonly prefix?: string;
   readonly search?: string;
 }
@@ -123,6 +125,7 @@ function toFilter(selection: UserSelection, state: UserState | undefined): UserF
     ...(selection.user !== undefined && { user: selection.user }),
     ...(selection.code !== undefined && { code: selection.code }),
     ...(selection.site !== undefined && { site: selection.site }),
+    ...(selection.stage !== undefined && { stage: selection.stage }),
     ...(selection.prefix !== undefined && { prefix: selection.prefix }),
     ...(selection.search !== undefined && { search: selection.search }),
   };

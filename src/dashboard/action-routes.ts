@@ -70,10 +70,11 @@ async function runSelection(
   const run = (selection: Parameters<Fleet['retry']>[1]) =>
     intent === 'retry' ? fleet.retry(name, selection) : fleet.rollback(name, selection);
   if (body.filter) {
-    const { state, site, code, search, prefix } = toUserFilter(body.filter);
+    const { state, site, code, stage, search, prefix } = toUserFilter(body.filter);
     return run({
       ...(state !== undefined && { state }),
       ...(site !== undefined && { site }),
+      ...(stage !== undefined && { stage }),
       ...(code !== undefined && { code }),
       ...(search !== undefined && { search }),
       ...(prefix !== undefined && { prefix }),

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../app/open-fleet.js';
-import { formatReportCsv, formatReportJson, type ReportRow } from '../campaign/stream-report.js';
-import type { UserPage, UserRecord } from '../store/types.js';
+import { formatReportCsv, formatReportJson } from '../campaign/stream-report.js';
+import type { UserPage } from '../store/types.js';
 import {
   auditQuery,
   campaignParams,
@@ -14,8 +14,6 @@ import {
   usersQuery,
 } from './schemas.js';
 
-/** Pages fetched at most to fill one page when filtering by stage (the store has no stage index). */
-const STAGE_FETCHES = 50;
 const HEARTBEAT_MS = 15_000;
 
 /** The read side: campaigns, status, the users table, one user, the export, the live events, the audit trail. */
@@ -50,7 +48,7 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
     const { name } = campaignParams.parse(request.params);
     const query = exportQuery.parse(request.query);
     await fleet.campaign(name); // a missing campaign answers 404 before the stream starts
-    const rows = filterRows(fleet.report(name, toUserFilter(query)), query.stage);
+    const rows = fleet.report(name, toUserFilter(query));
     const body = query.format === 'csv' ? formatReportCsv(rows) : formatReportJson(rows);
     return reply
       .type(query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
@@ -96,45 +94,18 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
   });
 }
 
-/**
- * One page of the users table from the store's indexes (`fleet.users`, never BullMQ). With a stage, the page is
- * filled by asking exactly for what is missing, so the cursor never skips a user.
- */
-export async function queryUsers(
+/** One page of the users table from the store's indexes (`fleet.users`, never BullMQ). */
+export function queryUsers(
   fleet: Fleet,
   name: string,
   query: FilterQuery,
   cursor: string | undefined,
   limit: number,
 ): Promise<UserPage> {
-  const filter = toUserFilter(query);
-  if (query.stage === undefined) return fleet.users(name, filter, { limit, ...(cursor !== undefined && { cursor }) });
-  const users: UserRecord[] = [];
-  let next = cursor;
-  for (let fetches = 0; fetches < STAGE_FETCHES && users.length < limit; fetches += 1) {
-    const page = await fleet.users(name, filter, {
-      limit: limit - users.length,
-      ...(next !== undefined && { cursor: next }),
-    });
-    users.push(...page.users.filter((user) => user.stage === query.stage));
-    next = page.nextCursor;
-    if (next === undefined) break;
-  }
-  return next === undefined ? { users } : { users, nextCursor: next };
+  return fleet.users(name, toUserFilter(query), { limit, ...(cursor !== undefined && { cursor }) });
 }
 
-/** How many users a filter matches, counted page by page from the indexes (the count an action confirms). */
-export async function countUsers(fleet: Fleet, name: string, query: FilterQuery): Promise<number> {
-  let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await queryUsers(fleet, name, query, cursor, 500);
-    count += page.users.length;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return count;
-}
-
-async function* filterRows(rows: AsyncIterable<ReportRow>, stage: string | undefined): AsyncGenerator<ReportRow> {
-  for await (const row of rows) if (stage === undefined || row.stage === stage) yield row;
+/** How many users a filter matches (the count an action confirms). */
+export function countUsers(fleet: Fleet, name: string, query: FilterQuery): Promise<number> {
+  return fleet.countUsers(name, toUserFilter(query));
 }

@@ -48,7 +48,6 @@ export const selectionBody = z
     user: text(256).optional(),
     users: z.array(text(256)).min(1).max(1000).optional(),
     filter: filterQuery
-      .omit({ stage: true })
       .strict()
       .refine((f) => f.state !== undefined || f.code !== undefined, {
         message: 'a filter selection names a state or an error code (what "all matching" means must be explicit)',
@@ -78,14 +77,20 @@ export const uploadQuery = z
       .max(200)
       .regex(/^[^/\\\0]+$/)
       .optional(),
+    /** The id `POST /api/campaign-files` answered for the campaign file to import with. */
+    settings: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{10,64}$/)
+      .optional(),
   })
   .strict();
 
-/** The store filter a users query stands for (the stage is filtered on the records: the store has no index). */
-export function toUserFilter(query: Omit<FilterQuery, 'stage'>): UserFilter {
+/** The store filter a users query stands for (each field has its index in the store). */
+export function toUserFilter(query: FilterQuery): UserFilter {
   return {
     ...(query.state !== undefined && { state: query.state as UserState }),
     ...(query.site !== undefined && { site: query.site }),
+    ...(query.stage !== undefined && { stage: query.stage }),
     ...(query.code !== undefined && { code: query.code }),
     ...(query.q !== undefined && { search: query.q }),
     ...(query.prefix !== undefined && { prefix: query.prefix }),

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -9,8 +8,10 @@ import { type DashboardToken, registerAuth, SessionStore } from './auth.js';
 import type { FleetMetricsOptions } from './fleet-metrics.js';
 import { sendError } from './http-errors.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerPageRoutes } from './page-routes.js';
 import { registerQueueBoard } from './queue-board.js';
 import { registerReadRoutes } from './read-routes.js';
+import { registerStaticRoutes } from './static-routes.js';
 import { registerUploadRoute } from './upload-route.js';
 
 export type { DashboardToken } from './auth.js';
@@ -36,13 +37,6 @@ export interface DashboardOptions {
   /** /metrics tuning (queue-depth cache, campaign list refresh). */
   readonly metrics?: FleetMetricsOptions;
 }
-
-const PUBLIC_DIR = new URL('./public/', import.meta.url);
-const ASSETS: ReadonlyArray<readonly [route: string, file: string, type: string]> = [
-  ['/', 'index.html', 'text/html; charset=utf-8'],
-  ['/app.js', 'app.js', 'text/javascript; charset=utf-8'],
-  ['/app.css', 'app.css', 'text/css; charset=utf-8'],
-];
 
 /**
  * The dashboard: HTTP over the Fleet facade (no business rule, no Redis key here). Every route but `/healthz`,
@@ -101,15 +95,13 @@ export async function createDashboardServer(fleet: Fleet, options: DashboardOpti
     loginRateLimit: options.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 },
     origins: options.origins ?? [],
   });
-  for (const [route, file, type] of ASSETS) {
-    const content = readFileSync(new URL(file, PUBLIC_DIR));
-    app.get(route, { config: { public: true } }, async (_request, reply) => reply.type(type).send(content));
-  }
+  registerStaticRoutes(app);
   registerReadRoutes(app, fleet);
   registerActionRoutes(app, fleet);
   registerUploadRoute(app, fleet, options.uploadLimit ?? 50 * 1024 * 1024);
   registerMetricsRoute(app, fleet, options.metrics);
   await registerQueueBoard(app, fleet);
+  registerPageRoutes(app, fleet);
   return app;
 }
 

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../app/open-fleet.js';
 import { FleetError } from '../errors/index.js';
 import { audit } from './action-routes.js';
+import { requireSession } from './auth.js';
+import { campaignFileStash } from './campaign-file-stash.js';
 import { uploadQuery } from './schemas.js';
 
 /** Rejected rows listed in one answer at most (the count is always exact). */
@@ -20,7 +22,8 @@ export interface Rejection {
 }
 
 /**
- * `POST /api/campaigns?name=<campaign>[&start=true][&file=<name>]` with the CSV as the raw body (`text/csv`):
+ * `POST /api/campaigns?name=<campaign>[&start=true][&file=<name>][&settings=<id>]` with the CSV as the raw body
+ * (`text/csv`; `settings` names a campaign file checked by `POST /api/campaign-files`):
  * streamed (never buffered whole) into `fleet.importCsv` with `allowRejects: false`, so a CSV with one bad row
  * imports and queues nothing and the answer lists every rejected row with its line and reason.
  */
@@ -37,6 +40,10 @@ export function registerUploadRoute(app: FastifyInstance, fleet: Fleet, maxBytes
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > maxBytes) throw new FleetError('FR_ERR_DASHBOARD_TOO_LARGE');
+    const settings =
+      query.settings === undefined
+        ? undefined
+        : campaignFileStash(app).take(query.settings, requireSession(request).who);
     const limited = limitBytes(body as Readable, maxBytes);
     const stream = limited.stream;
     const reportDir = await mkdtemp(join(tmpdir(), 'fleet-dashboard-'));
@@ -47,6 +54,7 @@ export function registerUploadRoute(app: FastifyInstance, fleet: Fleet, maxBytes
           source: { stream, name: query.file ?? `${query.name}.csv` },
           allowRejects: false,
           start: query.start === 'true',
+          ...(settings && { settings: settings.file }),
           reportDir,
         })
         .catch((error: unknown) => {
@@ -69,7 +77,11 @@ export function registerUploadRoute(app: FastifyInstance, fleet: Fleet, maxBytes
       await audit(fleet, request, {
         action: 'import',
         campaign: query.name,
-        filter: { file: query.file ?? `${query.name}.csv`, start: query.start === 'true' },
+        filter: {
+          file: query.file ?? `${query.name}.csv`,
+          start: query.start === 'true',
+          ...(settings && { campaignFile: settings.name }),
+        },
         users: result.queued,
         outcome: `valid ${result.valid}, added ${result.added}, changed ${result.changed}`,
       });

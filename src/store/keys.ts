@@ -15,6 +15,7 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:st:<state>        zset  userKey by updatedAt
  *   <p>:fr:c:{<c>}:site:<site>       zset  userKey, score 0 (lexicographic paging)
  *   <p>:fr:c:{<c>}:code:<code>       zset  userKey, score 0
+ *   <p>:fr:c:{<c>}:stage:<stage>     zset  userKey, score 0 (the step of the user's current or last attempt)
  *   <p>:fr:c:{<c>}:names             zset  `lowercase(username)\0userKey`, score 0
  *   <p>:fr:c:{<c>}:tput              hash  minute epoch ms → users that reached a final state
  *   <p>:fr:c:{<c>}:imp               string import lease (token): an importer is alive right now
@@ -77,6 +78,7 @@ export interface StoreKeys {
   byState(campaign: string, state: string): string;
   bySite(campaign: string, site: string): string;
   byCode(campaign: string, code: string): string;
+  byStage(campaign: string, stage: string): string;
   names(campaign: string): string;
   throughput(campaign: string): string;
   importGuard(campaign: string): string;
@@ -98,6 +100,7 @@ export const KEY_SUFFIX = {
   state: ':st:',
   site: ':site:',
   code: ':code:',
+  stage: ':stage:',
   names: ':names',
   throughput: ':tput',
   importGuard: ':imp',
@@ -119,6 +122,7 @@ export function createStoreKeys(prefix: string): StoreKeys {
     byState: (c, state) => base(c) + KEY_SUFFIX.state + state,
     bySite: (c, site) => base(c) + KEY_SUFFIX.site + site,
     byCode: (c, code) => base(c) + KEY_SUFFIX.code + code,
+    byStage: (c, stage) => base(c) + KEY_SUFFIX.stage + stage,
     names: (c) => base(c) + KEY_SUFFIX.names,
     throughput: (c) => base(c) + KEY_SUFFIX.throughput,
     importGuard: (c) => base(c) + KEY_SUFFIX.importGuard,

@@ -149,7 +149,7 @@ end
 local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   local now = tonumber(nowstr)
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at', 'sg')
   if not cur[1] then return {-2, '', 0} end
   local old, oldrun = cur[1], tonumber(cur[2])
   if run ~= '' and tonumber(run) ~= oldrun then
@@ -202,6 +202,13 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   if patch.set.ec then ec = patch.set.ec end
   if patch.set.cc then cc = patch.set.cc end
   index_codes(uk, cur[3], cur[4], ec, cc)
+  -- the stage index follows the patch (a new run keeps the stage): at most one ZREM/ZADD pair
+  local sg = cur[7]
+  for _, f in ipairs(del) do
+    if f == 'sg' then sg = nil end
+  end
+  if patch.set.sg then sg = patch.set.sg end
+  move_member(':stage:', cur[7], sg, uk)
   if to ~= old then set_state(uk, old, to, now) else redis.call('ZADD', base .. ':st:' .. to, now, uk) end
   keep_attempt(uk, attempt, kept)
   -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
@@ -255,7 +262,7 @@ local out = {}
 for i = 3, #ARGV, 9 do
   local uk, sh, host, site, dn = ARGV[i], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc', 'sg')
   redis.call('ZADD', base .. ':seen', imp, uk)
   if cur[1] and cur[3] == sh then
     out[#out + 1] = 0
@@ -278,6 +285,7 @@ for i = 3, #ARGV, 9 do
     end
     move_member(':site:', cur[4], site, uk)
     index_codes(uk, cur[5], cur[6], nil, nil)
+    move_member(':stage:', cur[7], nil, uk)
     set_state(uk, cur[1] or nil, to, now)
     emit('k', 'u', 'uk', uk, 'from', cur[1] or '-', 'to', to, 'i', 'import', 'r', tostring(run), 'at', ARGV[1])
     out[#out + 1] = cur[1] and 2 or 1
@@ -329,7 +337,7 @@ local out = {}
 for i = 2, #ARGV, 2 do
   local uk = ARGV[i]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc', 'sg')
   if not cur[1] then
     out[#out + 1] = -2
     out[#out + 1] = ''
@@ -340,6 +348,7 @@ for i = 2, #ARGV, 2 do
     set_state(uk, cur[1], nil, tonumber(ARGV[1]))
     move_member(':site:', cur[2], nil, uk)
     index_codes(uk, cur[3], cur[4], nil, nil)
+    move_member(':stage:', cur[5], nil, uk)
     redis.call('ZREM', base .. ':names', ARGV[i + 1])
     redis.call('ZREM', base .. ':seen', uk)
     redis.call('DEL', ukey, base .. ':s:' .. uk, base .. ':a:' .. uk)

@@ -112,9 +112,11 @@ export interface UserFilter {
   readonly state?: UserState;
   readonly site?: string;
   readonly code?: string;
+  /** The step of the user's current or last attempt (stage index). */
+  readonly stage?: Stage;
   /** Case-insensitive username prefix (lexicographic index, O(log n) per page). */
   readonly prefix?: string;
-  /** Case-insensitive substring of the username (bounded scan). */
+  /** Case-insensitive substring of the username, e-mail address or host (bounded scan). */
   readonly search?: string;
   readonly user?: string;
 }

@@ -7,8 +7,9 @@ import { decodeUser } from './user-codec.js';
 
 /**
  * Paged queries over the indexes, never "load all": one index drives the walk (name prefix, error code, site,
- * state or the name index), the other filters apply to the records fetched, and a page stops after at most
- * SCAN_BUDGET index entries (a substring search is a bounded scan that hands back a cursor to continue).
+ * stage, state or the name index), the other filters apply to the records fetched, and a page stops after at most
+ * SCAN_BUDGET index entries (a substring search of the username, e-mail or host is a bounded scan of the records
+ * that hands back a cursor to continue).
  * Cursors are keyset positions (last member seen), so pages stay stable while nothing changes.
  */
 const SCAN_BUDGET = 10_000;
@@ -53,14 +54,13 @@ export async function queryUserPage(
   const limit = Math.max(1, Math.min(page.limit, MAX_CHUNK));
   if (filter.user !== undefined) return queryOneUser(redis, keys, campaign, filter, page.cursor);
   const driver = chooseDriver(redis, scripts, keys, campaign, filter);
-  const nameFilter = toNameFilter(filter);
   const filtered = otherIndexes(filter).length > 0;
   const users: UserRecord[] = [];
   let after = decodeCursor(page.cursor);
   let scanned = 0;
   // One index answers the whole filter: read exactly a page. Otherwise read ahead (cheap: index members only)
   // and fetch records just for the entries that may match, a page's worth at a time.
-  const criteria = [filter.state, filter.site, filter.code, filter.prefix, filter.search].filter(
+  const criteria = [filter.state, filter.site, filter.code, filter.stage, filter.prefix, filter.search].filter(
     (v) => v !== undefined,
   );
   const exact = criteria.length <= 1 && filter.search === undefined;
@@ -82,7 +82,7 @@ export async function queryUserPage(
     const batch = await driver.fetch(after, filtered ? limit - users.length : chunk, SCAN_BUDGET - scanned);
     scanned += batch.read;
     for (const entry of batch.entries) {
-      if (nameFilter(entry.member)) pending.push(entry);
+      pending.push(entry);
       if (pending.length >= limit - users.length && (await flush())) return toPage(users, after);
     }
     if (await flush()) return toPage(users, after);
@@ -103,13 +103,21 @@ function toPage(users: UserRecord[], after: Position | undefined): UserPage {
 export function matchesFilter(user: UserRecord, filter: UserFilter): boolean {
   if (filter.state !== undefined && user.state !== filter.state) return false;
   if (filter.site !== undefined && user.site !== filter.site) return false;
+  if (filter.stage !== undefined && user.stage !== filter.stage) return false;
   if (filter.code !== undefined && user.lastError?.code !== filter.code && user.lastError?.cause !== filter.code)
     return false;
   const name = normalizeUsername(user.username);
   if (filter.prefix !== undefined && !name.startsWith(normalizeUsername(filter.prefix))) return false;
-  if (filter.search !== undefined && !name.includes(normalizeUsername(filter.search))) return false;
+  if (filter.search !== undefined && !matchesSearch(user, name, normalizeUsername(filter.search))) return false;
   if (filter.user !== undefined && name !== normalizeUsername(filter.user)) return false;
   return true;
+}
+
+/** A search matches the username, the e-mail address or the host (case-insensitive substring). */
+function matchesSearch(user: UserRecord, name: string, needle: string): boolean {
+  if (name.includes(needle)) return true;
+  const { email, host } = user.spec;
+  return email?.toLowerCase().includes(needle) === true || host?.toLowerCase().includes(needle) === true;
 }
 
 async function queryOneUser(
@@ -134,10 +142,12 @@ async function queryOneUser(
 function otherIndexes(filter: UserFilter): string[] {
   const code = filter.code !== undefined ? [KEY_SUFFIX.code + filter.code] : [];
   const site = filter.site !== undefined ? [KEY_SUFFIX.site + filter.site] : [];
+  const stage = filter.stage !== undefined ? [KEY_SUFFIX.stage + filter.stage] : [];
   const state = filter.state !== undefined ? [KEY_SUFFIX.state + filter.state] : [];
-  if (filter.prefix !== undefined) return [...code, ...site, ...state];
-  if (filter.code !== undefined) return [...site, ...state];
-  if (filter.site !== undefined) return state;
+  if (filter.prefix !== undefined) return [...code, ...site, ...stage, ...state];
+  if (filter.code !== undefined) return [...site, ...stage, ...state];
+  if (filter.site !== undefined) return [...stage, ...state];
+  if (filter.stage !== undefined) return state;
   return [];
 }
 
@@ -161,6 +171,7 @@ function chooseDriver(
   }
   if (filter.code !== undefined) return lex(KEY_SUFFIX.code + filter.code, '-', '+', false);
   if (filter.site !== undefined) return lex(KEY_SUFFIX.site + filter.site, '-', '+', false);
+  if (filter.stage !== undefined) return lex(KEY_SUFFIX.stage + filter.stage, '-', '+', false);
   if (filter.state !== undefined) return scoreDriver(scripts, keys.byState(campaign, filter.state));
   return lex(KEY_SUFFIX.names, '-', '+', true);
 }
@@ -233,13 +244,6 @@ function toScoredPairs(reply: readonly unknown[]): Array<[string, number]> {
   const pairs: Array<[string, number]> = [];
   for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), Number(reply[i + 1])]);
   return pairs;
-}
-
-function toNameFilter(filter: UserFilter): (member: string) => boolean {
-  if (filter.search === undefined) return () => true;
-  const needle = normalizeUsername(filter.search);
-  // Name members start with the lowercased name: filter before fetching records. Other indexes hold bare keys.
-  return (member) => !member.includes('\0') || member.slice(0, member.lastIndexOf('\0')).includes(needle);
 }
 
 async function fetchRecords(

@@ -70,6 +70,10 @@ describe('fleet-rollout dashboard', () => {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
     expect((await fetch(`${base}/api/campaigns`)).status).toBe(401);
+    // The built package carries every page file (copied beside the compiled server).
+    for (const path of ['/', '/app.js', '/app.css', '/js/campaign-page.js', '/js/users-table.js']) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(200);
+    }
     for (const [token, role] of [
       [ADMIN, 'admin'],
       [READONLY, 'read-only'],

@@ -93,19 +93,24 @@ describe('the Lua enforcer agrees with the transition table', () => {
     expect(disagreements).toEqual([]);
   });
 
-  it('keeps counters equal to a recount and every user in exactly one state index, under random intents', async () => {
+  it('keeps counters equal to a recount, every user in exactly one state index and its stage index, under random intents', async () => {
     await newCampaign('random');
     const users = 6;
     const userKeys: string[] = [];
     for (let n = 0; n < users; n++) userKeys.push(await userIn('random', 1000 + n, 'queued'));
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.constantFrom(...USER_INTENTS), fc.boolean()), {
-          minLength: 5,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: users - 1 }),
+            fc.constantFrom(...USER_INTENTS),
+            fc.boolean(),
+            fc.constantFrom('apply' as const, 'rollback' as const, null, undefined),
+          ),
+          { minLength: 5, maxLength: 40 },
+        ),
         async (steps) => {
-          for (const [n, intent, asWorker] of steps) {
+          for (const [n, intent, asWorker, stage] of steps) {
             const userKey = userKeys[n] as string;
             const current = await store.getUser('random', userKey);
             if (!current || intent === 'remove') continue; // removal is covered above; keep the population
@@ -114,7 +119,11 @@ describe('the Lua enforcer agrees with the transition table', () => {
             await store.transition(
               'random',
               userKey,
-              { intent: intent as TransitionIntent, ...(run !== undefined && { run }) },
+              {
+                intent: intent as TransitionIntent,
+                ...(run !== undefined && { run }),
+                ...(stage !== undefined && { patch: { stage } }),
+              },
               Date.now(),
             );
           }
@@ -127,6 +136,14 @@ describe('the Lua enforcer agrees with the transition table', () => {
             expect(memberships.filter((score) => score !== null)).toHaveLength(1);
             const user = await store.getUser('random', userKey);
             expect(memberships[USER_STATES.indexOf(user?.state as UserState)]).not.toBeNull();
+            // The stage index holds the user under its stage, and only there.
+            const stages = await Promise.all(
+              (['apply', 'rollback'] as const).map((s) => redis.zscore(keys.byStage('random', s), userKey)),
+            );
+            expect(stages.map((score) => score !== null)).toEqual([
+              user?.stage === 'apply',
+              user?.stage === 'rollback',
+            ]);
           }
         },
       ),

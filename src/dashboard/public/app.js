@@ -1,57 +1,51 @@
-// The dashboard's browser side: no framework, no CDN, no inline script (the CSP forbids it).
-// Text is always set with textContent, never parsed as HTML.
-const $ = (id) => document.getElementById(id);
-let csrfToken = '';
+// The dashboard's browser side: vanilla ES modules served by the dashboard itself (no framework, no CDN, no inline
+// script: the CSP forbids it). Hash routes: #/ · #/c/<campaign> · #/c/<campaign>/u/<user> · #/audit · #/upload.
+import { api, setSession } from './js/api.js';
+import { auditPage } from './js/audit-page.js';
+import { campaignPage } from './js/campaign-page.js';
+import { campaignsPage } from './js/campaigns-page.js';
+import { $, flash, h, fill } from './js/dom.js';
+import { uploadPage } from './js/upload-page.js';
+import { userPage } from './js/user-page.js';
 
-async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(data.error?.message ?? response.statusText), { status: response.status });
-  return data;
-}
+let stop = () => undefined;
 
 function showLogin() {
+  stop();
   $('login').hidden = false;
-  $('campaigns').hidden = true;
+  $('nav').hidden = true;
   $('logout').hidden = true;
   $('who').textContent = '';
+  $('view').replaceChildren();
 }
 
-async function showCampaigns(session) {
-  csrfToken = session.csrfToken;
+function showApp(session) {
+  setSession(session);
   $('login').hidden = true;
+  $('nav').hidden = false;
   $('logout').hidden = false;
   $('who').textContent = `${session.who} (${session.role})`;
-  const { campaigns } = await api('GET', '/api/campaigns');
-  const rows = $('campaign-rows');
-  rows.replaceChildren();
-  for (const campaign of campaigns) {
-    const tr = document.createElement('tr');
-    const counts = campaign.counts ?? {};
-    const cells = [
-      campaign.campaign?.name ?? campaign.name,
-      campaign.campaign?.state ?? campaign.state,
-      campaign.total,
-      campaign.finished,
-      (counts.failed ?? 0) + (counts['rollback-failed'] ?? 0),
-    ];
-    for (const value of cells) {
-      const td = document.createElement('td');
-      td.textContent = value === undefined ? '' : String(value);
-      tr.append(td);
-    }
-    rows.append(tr);
+  route();
+}
+
+async function route() {
+  stop();
+  stop = () => undefined;
+  flash('');
+  const view = $('view');
+  const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const parts = (path || '/').split('/').filter(Boolean).map(decodeURIComponent);
+  try {
+    if (parts[0] === 'c' && parts.length === 2) stop = campaignPage(view, parts[1], params);
+    else if (parts[0] === 'c' && parts[2] === 'u' && parts.length === 4) await userPage(view, parts[1], parts[3]);
+    else if (parts[0] === 'audit') await auditPage(view, params);
+    else if (parts[0] === 'upload') uploadPage(view);
+    else await campaignsPage(view);
+  } catch (error) {
+    if (error.status === 401) return showLogin();
+    fill(view, h('p', { className: 'error' }, error.message));
   }
-  $('empty').hidden = campaigns.length > 0;
-  $('campaigns').hidden = false;
 }
 
 $('login').addEventListener('submit', async (event) => {
@@ -60,7 +54,7 @@ $('login').addEventListener('submit', async (event) => {
   try {
     const session = await api('POST', '/api/login', { token: $('token').value });
     $('token').value = '';
-    await showCampaigns(session);
+    showApp(session);
   } catch (error) {
     $('login-error').textContent = error.message;
   }
@@ -68,8 +62,13 @@ $('login').addEventListener('submit', async (event) => {
 
 $('logout').addEventListener('click', async () => {
   await api('POST', '/api/logout').catch(() => undefined);
-  csrfToken = '';
+  setSession({});
   showLogin();
 });
 
-api('GET', '/api/session').then(showCampaigns, showLogin);
+window.addEventListener('hashchange', () => {
+  if (!$('login').hidden) return;
+  route();
+});
+
+api('GET', '/api/session').then(showApp, showLogin);
