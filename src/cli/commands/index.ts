@@ -6,6 +6,7 @@ import { registerControls } from './control.js';
 import { registerDashboard } from './dashboard.js';
 import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
+import { registerHostKeys } from './hostkeys.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
 import { registerPlan } from './plan.js';
@@ -42,4 +43,5 @@ export function registerCommands(program: Command): void {
   registerProbe(program);
   registerVerify(program);
   registerPlan(program);
+  registerHostKeys(program);
 }
