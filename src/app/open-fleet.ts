@@ -35,6 +35,7 @@ import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '.
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
 import { type AuditFacade, createAuditLog } from './audit-log.js';
+import { createRetirementFacade, type RetirementFacade } from './campaign-retirement.js';
 import { createHostKeyFacade, type HostKeyFacade } from './host-key-pins.js';
 
 /** Where an import reads its CSV: a file, or a stream (an upload) spooled to a private temp file first. */
@@ -50,7 +51,7 @@ export type FleetImportInput = Omit<ImportCampaignInput, 'csvPath' | 'csvName' |
  * The application's one entrance: the CLI is argument parsing and printing over it, the dashboard is HTTP over it.
  * Every use case that changes a campaign ends with the reconciler, so the queues always follow the records.
  */
-export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade {
+export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade, RetirementFacade {
   readonly config: FleetConfig;
   importCsv(input: FleetImportInput): Promise<ImportResult>;
   start(name: string): Promise<StartResult>;
@@ -170,6 +171,15 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     recentEvents: (name, after, count) => readEvents(redis, keys, name, after, count),
     ...createAuditLog(redis, config.prefix, now),
     ...createHostKeyFacade(redis, config.prefix),
+    ...createRetirementFacade({
+      redis,
+      prefix: config.prefix,
+      store,
+      queues,
+      reportDir: config.reportDir,
+      ...(config.retentionDays !== undefined && { retentionDays: config.retentionDays }),
+      now,
+    }),
     async close() {
       if (closed) return;
       closed = true;

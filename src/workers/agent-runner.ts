@@ -7,6 +7,7 @@ import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-c
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
+import { sweepCampaignQueueKeys } from '../queue/obliterate-queues.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
@@ -117,6 +118,10 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       workers.delete(name);
       options.logger.info({ campaign: name }, 'campaign finished, workers closed');
       await Promise.allSettled(list.map((w) => w.close()));
+      // Deleted or archived (`campaign delete|archive`): our workers' stalled checks re-created queue keys after the
+      // queues were obliterated; now that they are closed, sweep them.
+      if (!campaigns.some((c) => c.name === name))
+        await sweepCampaignQueueKeys(options.connection, options.prefix, name);
     }
   }
 

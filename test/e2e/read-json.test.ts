@@ -36,6 +36,8 @@ const READS: Record<string, string[]> = {
   verify: ['verify', 'json1', '--local-root', 'hosts'],
   'lint-prf': ['lint-prf', join(ROOT, 'test/fixtures/prf/golden/basic-ssl-create.prf')],
   'hostkeys list': ['hostkeys', 'list'],
+  'campaigns --archived': ['campaigns', '--archived'],
+  'campaign prune --dry-run': ['campaign', 'prune', '--dry-run', '--older-than-days', '30'],
 };
 
 /** Every leaf command of the program with its full name (`hostkeys list`) and its options. */

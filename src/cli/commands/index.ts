@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerUserActions } from './act-on-users.js';
 import { registerAgent } from './agent.js';
+import { registerCampaignAdmin } from './campaign.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerControls } from './control.js';
 import { registerDashboard } from './dashboard.js';
@@ -44,4 +45,5 @@ export function registerCommands(program: Command): void {
   registerVerify(program);
   registerPlan(program);
   registerHostKeys(program);
+  registerCampaignAdmin(program);
 }
