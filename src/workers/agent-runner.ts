@@ -71,6 +71,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const workers = new Map<string, Worker[]>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
+  /** Campaign names of the previous discovery (a name gone since then was deleted). */
+  let listed = new Set<string>();
 
   async function isServed(campaign: CampaignRecord): Promise<boolean> {
     if (SERVED_STATES.includes(campaign.state)) return true;
@@ -118,11 +120,15 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       workers.delete(name);
       options.logger.info({ campaign: name }, 'campaign finished, workers closed');
       await Promise.allSettled(list.map((w) => w.close()));
-      // Deleted or archived (`campaign delete|archive`): our workers' stalled checks re-created queue keys after the
-      // queues were obliterated; now that they are closed, sweep them.
-      if (!campaigns.some((c) => c.name === name))
-        await sweepCampaignQueueKeys(options.connection, options.prefix, name);
     }
+    // Deleted or archived since the last discovery (`campaign delete|archive`): our workers' stalled checks, or a
+    // reconcile of the previous discovery, may have re-created queue keys after the queues were obliterated. The
+    // workers are closed now: sweep them.
+    const names = new Set(campaigns.map((c) => c.name));
+    for (const name of listed) {
+      if (!names.has(name)) await sweepCampaignQueueKeys(options.connection, options.prefix, name);
+    }
+    listed = names;
   }
 
   function schedule(): void {
