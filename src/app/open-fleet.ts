@@ -43,6 +43,8 @@ import { createFailureReader } from '../store/failure-summary.js';
 import { createStoreKeys } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
 import { type AuditFacade, createAuditLog } from './audit-log.js';
+import { createRetirementFacade, type RetirementFacade } from './campaign-retirement.js';
+import { createHostKeyFacade, type HostKeyFacade } from './host-key-pins.js';
 
 export type { FleetCampaignSummary, FleetStatus } from '../campaign/status-insights.js';
 export type { AgentHeartbeat } from '../store/agent-heartbeats.js';
@@ -60,7 +62,7 @@ export type FleetImportInput = Omit<ImportCampaignInput, 'csvPath' | 'csvName' |
  * The application's one entrance: the CLI is argument parsing and printing over it, the dashboard is HTTP over it.
  * Every use case that changes a campaign ends with the reconciler, so the queues always follow the records.
  */
-export interface Fleet extends AsyncDisposable, AuditFacade {
+export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade, RetirementFacade {
   readonly config: FleetConfig;
   importCsv(input: FleetImportInput): Promise<ImportResult>;
   start(name: string): Promise<StartResult>;
@@ -213,6 +215,16 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
     },
     agents: (campaign) => heartbeats.list(campaign),
     ...createAuditLog(redis, config.prefix, now),
+    ...createHostKeyFacade(redis, config.prefix),
+    ...createRetirementFacade({
+      redis,
+      prefix: config.prefix,
+      store,
+      queues,
+      reportDir: config.reportDir,
+      ...(config.retentionDays !== undefined && { retentionDays: config.retentionDays }),
+      now,
+    }),
     async close() {
       if (closed) return;
       closed = true;

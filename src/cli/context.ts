@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { Fleet } from '../app/open-fleet.js';
@@ -85,4 +86,13 @@ export async function writeOut(text: string): Promise<void> {
 
 export function writeJson(value: unknown): Promise<void> {
   return writeOut(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Who acted, for the audit trail: the CLI's OS account (the dashboard names its token instead). */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { coerceError } from '../errors/index.js';
 import { toRedisFleetError } from '../queue/redis-errors.js';
@@ -15,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
     .description(
       'Mass Outlook profile migration to RPC over HTTP: CSV intake, offline PRF generation, SSH push and apply.',
     )
+    .version(readPackageVersion(), '-V, --version', 'print the version of fleet-rollout')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCommands(program);
@@ -34,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
     }
     return fleetError.exitCode;
   }
+}
+
+/** package.json sits two folders up from both src/cli/main.ts and dist/cli/main.js. */
+function readPackageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
 }
 
 /**

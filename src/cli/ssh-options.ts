@@ -121,22 +121,28 @@ export async function createSshTransportFromOptions(
   runtime: SshRuntime,
 ): Promise<SshTransport> {
   const [
-    { createHostKeyVerifier, createRedisHostKeyStore, createSshTransport, loadKnownHosts, loadSshCredentials },
+    { createHostKeyVerifier, createRedisHostKeyStore, createSshTransport, loadSshCredentials },
     { loadApplyAllowList },
     { loadPinSecret },
+    { fixedKnownHosts, openKnownHostsFile },
+    { hostKeyPinsKey },
   ] = await Promise.all([
     import('../transport/ssh/index.js'),
     import('../config/load-apply-allow-list.js'),
     import('../transport/ssh/load-pin-secret.js'),
+    import('../transport/ssh/load-known-hosts.js'),
+    import('../transport/ssh/host-key-pin.js'),
   ]);
   checkHostKeySettings(settings);
+  const warn = (message: string) => runtime.logger?.warn({ knownHosts: settings.knownHostsPath }, message);
   const [credentials, knownHosts, applyAllowList, pinSecret] = await Promise.all([
     loadSshCredentials(settings),
-    loadKnownHosts(settings.knownHostsPath),
+    // Read again whenever it changes: an admin's edit reaches running agents at their next handshake.
+    settings.knownHostsPath ? openKnownHostsFile(settings.knownHostsPath, warn) : fixedKnownHosts([]),
     loadApplyAllowList(settings.applyCommandsPath),
     settings.hostKeyPolicy === 'accept-new' ? loadPinSecret(settings.pinSecretFile) : undefined,
   ]);
-  if (settings.hostKeyPolicy === 'strict' && knownHosts.length === 0) {
+  if (settings.hostKeyPolicy === 'strict' && knownHosts.entries().length === 0) {
     throw new FleetError(
       'FR_ERR_CONFIG_INVALID',
       `--known-hosts ${settings.knownHostsPath}: no host key in it; with --host-key-policy strict every host would be refused`,
@@ -147,7 +153,7 @@ export async function createSshTransportFromOptions(
   }
   const store =
     runtime.redis && settings.hostKeyPolicy === 'accept-new'
-      ? createRedisHostKeyStore(runtime.redis, `${runtime.prefix}:ssh-hostkeys`)
+      ? createRedisHostKeyStore(runtime.redis, hostKeyPinsKey(runtime.prefix))
       : undefined;
   return createSshTransport({
     credentials,

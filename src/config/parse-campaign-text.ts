@@ -1,5 +1,7 @@
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { checkDefaultCells } from '../csv/check-default-cells.js';
+import { toDefaultCells } from '../csv/validate-row.js';
 import { FleetError } from '../errors/index.js';
 import { type CampaignFile, campaignFileSchema } from './campaign-schema.js';
 
@@ -19,9 +21,16 @@ export function parseCampaignText(text: string, file: string): CampaignFile {
   }
   const data: unknown = document.toJS() ?? {};
   const result = campaignFileSchema.safeParse(data);
-  if (!result.success) {
-    const lineOf = (path: readonly PropertyKey[]) => findLine(document, lineCounter, path);
-    throw invalid(describeIssues(result.error.issues, lineOf), file);
+  const lineOf = (path: readonly PropertyKey[]) => findLine(document, lineCounter, path);
+  if (!result.success) throw invalid(describeIssues(result.error.issues, lineOf), file);
+  // A default is checked by its column's rule here, once, rather than rejecting every row that relies on it.
+  const badDefaults = checkDefaultCells(toDefaultCells(result.data.defaults));
+  if (badDefaults.length > 0) {
+    const problems = badDefaults.map(({ column, reason }) => {
+      const line = lineOf(['defaults', column]);
+      return `${line === undefined ? '' : `line ${line}: `}defaults.${column}: ${reason}`;
+    });
+    throw invalid(problems, file);
   }
   return deepFreeze(result.data);
 }

@@ -18,6 +18,8 @@ const configSchema = z
     reportDir: z.string().min(1),
     /** Users written to Redis (and enqueued) per batch by imports and bulk actions. */
     batchSize: z.number().int().min(1).max(10_000),
+    /** `campaign prune`: finished campaigns older than this many days are archived (no default: prune asks). */
+    retentionDays: z.coerce.number().int().min(1).max(36_500).optional(),
   })
   .strict();
 
@@ -38,6 +40,7 @@ const ENV: ReadonlyArray<readonly [string, keyof FleetConfig]> = [
   ['FLEET_PREFIX', 'prefix'],
   ['LOG_LEVEL', 'logLevel'],
   ['FLEET_REPORT_DIR', 'reportDir'],
+  ['FLEET_RETENTION_DAYS', 'retentionDays'],
 ];
 
 export interface ConfigSources {

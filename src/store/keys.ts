@@ -21,6 +21,10 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:imp               string import lease (token): an importer is alive right now
  *   <p>:fr:c:{<c>}:seen              zset  userKey by the number of the last import whose CSV held its row (--prune)
  *   <p>:fr:c:{<c>}:ev                stream the campaign's events (user and campaign moves), trimmed to ~10,000
+ *   <p>:fr:c:{<c>}:verification      hash  userKey → last `verify` result (verification-store.ts)
+ *   <p>:fr:archive                   hash  `<c>@<archivedAt>` → summary of an archived campaign (campaign-purge.ts)
+ *   <p>:fr:audit                     stream admin actions (app/audit-log.ts)
+ * Deleting a campaign (campaign-purge.ts) removes every `<p>:fr:c:{<c>}:*` key and its name in `campaigns`.
  */
 const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Names Windows reserves for devices: a staging folder `C:\…\staging\NUL` cannot be created. */

@@ -7,6 +7,7 @@ import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-c
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
+import { sweepCampaignQueueKeys } from '../queue/obliterate-queues.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import { type AgentHeartbeats, createAgentHeartbeats } from '../store/agent-heartbeats.js';
@@ -83,6 +84,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   agentsInProcess += 1;
   const id = agentsInProcess === 1 ? deps.agentId : `${deps.agentId}/${agentsInProcess}`;
   const heartbeat = startHeartbeat(id, options, () => [...workers.keys()], now);
+  /** Campaign names of the previous discovery (a name gone since then was deleted). */
+  let listed = new Set<string>();
 
   async function isServed(campaign: CampaignRecord): Promise<boolean> {
     if (SERVED_STATES.includes(campaign.state)) return true;
@@ -133,6 +136,14 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       options.logger.info({ campaign: name }, 'campaign finished, workers closed');
       await Promise.allSettled(list.map((w) => w.close()));
     }
+    // Deleted or archived since the last discovery (`campaign delete|archive`): our workers' stalled checks, or a
+    // reconcile of the previous discovery, may have re-created queue keys after the queues were obliterated. The
+    // workers are closed now: sweep them.
+    const names = new Set(campaigns.map((c) => c.name));
+    for (const name of listed) {
+      if (!names.has(name)) await sweepCampaignQueueKeys(options.connection, options.prefix, name);
+    }
+    listed = names;
   }
 
   function schedule(): void {

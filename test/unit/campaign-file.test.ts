@@ -68,6 +68,28 @@ describe('campaign file', () => {
     expect(message).toContain('colour: unknown key');
   });
 
+  it('checks each default by its column rule, once, with its line (not a rejection on every row)', () => {
+    const message = problemsOf(
+      [
+        'defaults:',
+        '  exchange_server: exch01.contoso.fr',
+        '  proxy: http://mail.contoso.fr',
+        '  auth: basic',
+        '  office: 2042',
+        '  site: "-lyon"',
+        '  email: not-an-address',
+      ].join('\n'),
+    );
+    expect(message).toContain('line 4: defaults.auth: Basic authentication needs SSL');
+    expect(message).toContain('line 5: defaults.office: expected 2003');
+    expect(message).toContain('line 6: defaults.site: site must be');
+    expect(message).toContain('line 7: defaults.email: not an e-mail address');
+    expect(message).not.toContain('exchange_server');
+    expect(parseCampaignText('defaults:\n  proxy: mail.contoso.fr\n  auth: basic\n', 'ok.yaml').defaults.auth).toBe(
+      'basic',
+    );
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('defaults:\n  proxy: [unclosed\n')).toMatch(/line \d+/);
     expect(problemsOf('name: a\nname: b\n')).toContain('line 2');

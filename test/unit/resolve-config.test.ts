@@ -32,4 +32,10 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ env: { LOG_LEVEL: 'loud' } })).toThrow(/logLevel/);
     expect(() => resolveConfig({ flags: { prefix: 'a:b' } })).toThrow(/prefix: use 1-32 letters/);
   });
+
+  it('reads the retention of finished campaigns (campaign prune) from FLEET_RETENTION_DAYS', () => {
+    expect(resolveConfig({ env: { FLEET_RETENTION_DAYS: '90' } }).retentionDays).toBe(90);
+    expect(() => resolveConfig({ env: { FLEET_RETENTION_DAYS: '0' } })).toThrow(/retentionDays/);
+    expect(() => resolveConfig({ env: { FLEET_RETENTION_DAYS: 'soon' } })).toThrow(/retentionDays/);
+  });
 });

@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describePin, parseHostPort } from '../../src/transport/ssh/host-key-pin.js';
 import { createMemoryHostKeyStore } from '../../src/transport/ssh/host-key-store.js';
 import { createHostKeyVerifier } from '../../src/transport/ssh/host-key-verifier.js';
 import { formatHostId, hashHostId, matchesHost, parseKnownHosts } from '../../src/transport/ssh/known-hosts.js';
+import { openKnownHostsFile } from '../../src/transport/ssh/load-known-hosts.js';
 
 /** A syntactically valid SSH key blob of `type` (string type + random body), as a server would present it. */
 function blob(type: string): Buffer {
@@ -97,5 +102,42 @@ describe('known_hosts', () => {
     await store.setIfAbsent('moved:22', `${keyText} ${mac}`);
     // a valid MAC copied onto another host's field does not carry over (the host is in the MAC)
     expect(await verifier.verify('moved', 22, key)).toBe('forged');
+  });
+
+  it('reads known_hosts again when the file changes, and keeps the keys it had while the file cannot be read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-kh-'));
+    const path = join(dir, 'known_hosts');
+    const [old, fresh] = [blob('ssh-ed25519'), blob('ssh-ed25519')];
+    await writeFile(path, `${line('ws1', old)}\n`);
+    const warnings: string[] = [];
+    const source = await openKnownHostsFile(path, (message) => warnings.push(message));
+    const verifier = createHostKeyVerifier({ knownHosts: source, policy: 'strict' });
+    try {
+      expect(await verifier.verify('ws1', 22, fresh)).toBe('changed');
+      await writeFile(path, `${line('ws1', fresh)}\n# edited\n`);
+      expect(await verifier.verify('ws1', 22, fresh)).toBe('trusted');
+      expect(await verifier.verify('ws1', 22, old)).toBe('changed');
+      await rm(path);
+      expect(await verifier.verify('ws1', 22, fresh)).toBe('trusted');
+      expect(await verifier.verify('ws1', 22, fresh)).toBe('trusted');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('keeping the keys read before');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads HOST[:PORT] as OpenSSH writes it, and shows a pin by its SHA256 fingerprint', () => {
+    expect(parseHostPort('ws1')).toEqual({ host: 'ws1', port: 22 });
+    expect(parseHostPort('ws1:2222')).toEqual({ host: 'ws1', port: 2222 });
+    expect(parseHostPort('[10.0.0.5]:2200')).toEqual({ host: '10.0.0.5', port: 2200 });
+    expect(parseHostPort('fe80::1')).toEqual({ host: 'fe80::1', port: 22 });
+    expect(parseHostPort('ws1:99999')).toBeUndefined();
+    expect(parseHostPort('')).toBeUndefined();
+    const key = Buffer.from('AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl', 'base64');
+    const pin = describePin('ws1:22', `ssh-ed25519 ${key.toString('base64')} v1:xx`, SECRET);
+    expect(pin).toMatchObject({ host: 'ws1', port: 22, keyType: 'ssh-ed25519', signature: 'invalid' });
+    expect(pin.fingerprint).toBe('SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU'); // as ssh-keygen -lf prints it
+    expect(describePin('ws1:22', 'ssh-ed25519 AAAA v1:x').signature).toBe('unchecked');
   });
 });

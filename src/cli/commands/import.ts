@@ -14,7 +14,7 @@ import {
 } from '../context.js';
 
 export interface ImportFlags extends DeployOverrideFlags {
-  readonly campaign: string;
+  readonly campaign?: string;
   readonly campaignFile?: string;
   readonly transport?: string;
   readonly allowRejects?: boolean;
@@ -30,7 +30,10 @@ export function addImportOptions(command: Command): Command {
   return addConnectionOptions(
     command
       .argument('<csv>', 'users CSV (see README "CSV format")')
-      .requiredOption('--campaign <name>', 'campaign name: 1-64 letters, digits, _ or -')
+      .option(
+        '--campaign <name>',
+        'campaign name: 1-64 letters, digits, _ or - (default: `name:` of the campaign file)',
+      )
       .option('--campaign-file <file>', 'campaign file (YAML or JSON): defaults, profile, retry, deploy')
       .option('--transport <transport>', 'local or ssh (overrides deploy.transport of the campaign file)')
       .option('--ssh-user <login>', 'ssh: login on the workstations (overrides deploy.ssh.user)')
@@ -60,6 +63,8 @@ export function addImportOptions(command: Command): Command {
 
 /** What `import`/`run` check before opening Redis: flags, the campaign file and the flags laid over it. */
 export interface PreparedImport {
+  /** --campaign, else the campaign file's `name:`. */
+  readonly campaign: string;
   /** The campaign file as loaded (no flags applied), absent without --campaign-file. */
   readonly file?: CampaignFile;
   readonly delimiter?: Delimiter;
@@ -87,9 +92,16 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
   const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : undefined;
+  const campaign = flags.campaign ?? file?.name;
+  if (campaign === undefined) {
+    throw new FleetError(
+      'FR_ERR_USAGE',
+      file ? `--campaign NAME is required: ${flags.campaignFile} has no name:` : '--campaign NAME is required',
+    );
+  }
   // Checked now, before Redis is opened: the flags must be valid over the file (or the defaults).
   applyDeployOverrides(file ?? defaultCampaignFile(), flags);
-  return { ...(file && { file }), ...(delimiter && { delimiter }) };
+  return { campaign, ...(file && { file }), ...(delimiter && { delimiter }) };
 }
 
 export async function importFromFlags(
@@ -100,7 +112,7 @@ export async function importFromFlags(
   options: { readonly start?: boolean } = {},
 ): Promise<ImportResult> {
   return context.fleet.importCsv({
-    campaign: flags.campaign,
+    campaign: prepared.campaign,
     source: { path: csvPath },
     ...(prepared.file && { settings: prepared.file }),
     deployOverrides: flags,
@@ -162,7 +174,7 @@ export function registerImport(program: Command): void {
       const prepared = await prepareImport(flags);
       await withContext(toConnectionFlags(flags), async (context) => {
         const result = await importFromFlags(context, csvPath, flags, prepared);
-        await printImport(flags.campaign, result, flags.json === true);
+        await printImport(prepared.campaign, result, flags.json === true);
       });
     });
 }

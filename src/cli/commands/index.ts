@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { registerUserActions } from './act-on-users.js';
 import { registerAgent } from './agent.js';
+import { registerCampaignAdmin } from './campaign.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerControls } from './control.js';
 import { registerDashboard } from './dashboard.js';
 import { registerDemo } from './demo.js';
 import { registerGenerate } from './generate.js';
+import { registerHostKeys } from './hostkeys.js';
 import { registerImport } from './import.js';
 import { registerLintPrf } from './lint-prf.js';
 import { registerPlan } from './plan.js';
@@ -44,4 +46,6 @@ export function registerCommands(program: Command): void {
   registerProbe(program);
   registerVerify(program);
   registerPlan(program);
+  registerHostKeys(program);
+  registerCampaignAdmin(program);
 }

@@ -9,7 +9,8 @@ interface ReportFlags {
   readonly state?: string;
   readonly site?: string;
   readonly code?: string;
-  readonly format: string;
+  readonly format?: string;
+  readonly json?: boolean;
   readonly out?: string;
 }
 
@@ -21,6 +22,16 @@ export function parseStateOption(value: string | undefined): UserState | undefin
   return value as UserState;
 }
 
+/** --json is --format json (every read command takes --json); asking for both csv and json is refused. */
+function reportFormat(flags: ReportFlags): ReportFormat {
+  const format = flags.format ?? (flags.json ? 'json' : 'csv');
+  if (format !== 'csv' && format !== 'json') {
+    throw new FleetError('FR_ERR_USAGE', `--format ${format}: use csv or json`);
+  }
+  if (flags.json && format !== 'json') throw new FleetError('FR_ERR_USAGE', '--json with --format csv: choose one');
+  return format;
+}
+
 export function registerReport(program: Command): void {
   addConnectionOptions(
     program
@@ -30,13 +41,11 @@ export function registerReport(program: Command): void {
       .option('--state <state>', `only users in this state (${USER_STATES.join(', ')})`)
       .option('--site <site>', 'only users of this site')
       .option('--code <code>', 'only users whose last error has this code')
-      .option('--format <format>', 'csv or json', 'csv')
+      .option('--format <format>', 'csv or json (default csv)')
+      .option('--json', 'same as --format json: one JSON array of the rows', false)
       .option('--out <file>', 'write to this file instead of stdout'),
   ).action(async (name: string, flags: ReportFlags & Record<string, unknown>) => {
-    if (flags.format !== 'csv' && flags.format !== 'json') {
-      throw new FleetError('FR_ERR_USAGE', `--format ${flags.format}: use csv or json`);
-    }
-    const format: ReportFormat = flags.format;
+    const format = reportFormat(flags);
     const state = parseStateOption(flags.state);
     const filter: UserFilter = {
       ...(state !== undefined && { state }),

@@ -34,39 +34,40 @@ export function registerRun(program: Command): void {
         import('../../campaign/write-report-file.js'),
         import('../campaign-outcome.js'),
       ]);
+      const { campaign } = prepared;
       await withContext(toConnectionFlags(flags), async (context) => {
         // Started as soon as every row is validated: agents work while the later batches are still being written.
         const result = await importFromFlags(context, csvPath, flags, prepared, { start: true });
         if (!result.imported) {
-          await printImport(flags.campaign, result, flags.json === true);
+          await printImport(campaign, result, flags.json === true);
           return;
         }
-        const started = result.started ?? (await context.fleet.start(flags.campaign));
+        const started = result.started ?? (await context.fleet.start(campaign));
         if (result.rejected > 0) process.exitCode = 2;
         if (!flags.follow) {
           if (flags.json)
             await writeJson({
-              campaign: flags.campaign,
+              campaign: campaign,
               ...result,
               enqueued: started.enqueued,
               state: started.campaign.state,
             });
           else
             await writeOut(
-              `${describeImport(flags.campaign, result)}started: ${started.enqueued} user(s) enqueued, campaign ${started.campaign.state}\n`,
+              `${describeImport(campaign, result)}started: ${started.enqueued} user(s) enqueued, campaign ${started.campaign.state}\n`,
             );
           return;
         }
-        if (!flags.json) await writeOut(describeImport(flags.campaign, result));
-        const status = await followCampaign(context, flags.campaign, 1000, { quiet: flags.json === true });
-        const reportPath = join(flags.reportDir ?? context.config.reportDir, `${flags.campaign}-report.csv`);
-        await writeReportFile(context.fleet.report(flags.campaign), 'csv', reportPath);
+        if (!flags.json) await writeOut(describeImport(campaign, result));
+        const status = await followCampaign(context, campaign, 1000, { quiet: flags.json === true });
+        const reportPath = join(flags.reportDir ?? context.config.reportDir, `${campaign}-report.csv`);
+        await writeReportFile(context.fleet.report(campaign), 'csv', reportPath);
         const code = outcome.campaignExitCode(status, flags);
         if (code !== 0) process.exitCode = code;
         const last = outcome.describeEnding(status);
         if (flags.json)
           await writeJson({
-            campaign: flags.campaign,
+            campaign,
             import: result,
             status,
             reportPath,

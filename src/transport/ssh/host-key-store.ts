@@ -36,3 +36,28 @@ export function createMemoryHostKeyStore(): HostKeyStore {
     },
   };
 }
+
+/** The admin's view of the accept-new pins (`hostkeys list|forget`): field `host:port` → signed pin. */
+export interface HostKeyPinAdmin {
+  list(): Promise<{ readonly id: string; readonly value: string }[]>;
+  /** Deletes the pin of `id` (`host:port`); true when there was one. The next handshake pins the key it meets. */
+  forget(id: string): Promise<boolean>;
+}
+
+export function createRedisHostKeyPinAdmin(redis: Redis, hashKey: string): HostKeyPinAdmin {
+  return {
+    async list() {
+      const pins: { id: string; value: string }[] = [];
+      let cursor = '0';
+      do {
+        const [next, flat] = await redis.hscan(hashKey, cursor, 'COUNT', 1000);
+        cursor = next;
+        for (let i = 0; i + 1 < flat.length; i += 2) pins.push({ id: flat[i] as string, value: flat[i + 1] as string });
+      } while (cursor !== '0');
+      return pins.sort((a, b) => a.id.localeCompare(b.id));
+    },
+    async forget(id) {
+      return (await redis.hdel(hashKey, id)) === 1;
+    },
+  };
+}

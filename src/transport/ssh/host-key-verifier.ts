@@ -1,12 +1,14 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { formatPin, parsePin, pinId } from './host-key-pin.js';
 import type { HostKeyStore } from './host-key-store.js';
 import { describeKeyBlob, type HostKey, type KnownHostEntry, lookUpKnownHost } from './known-hosts.js';
+import { fixedKnownHosts, type KnownHostsSource } from './load-known-hosts.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
 export type HostKeyVerdict = 'trusted' | 'pinned' | 'unknown' | 'changed' | 'revoked' | 'forged';
 
 export interface HostKeyVerifierOptions {
-  readonly knownHosts: readonly KnownHostEntry[];
+  /** A list, or a file read again when it changes (openKnownHostsFile): checked at every handshake. */
+  readonly knownHosts: readonly KnownHostEntry[] | KnownHostsSource;
   readonly policy: HostKeyPolicy;
   /** Required for accept-new: pins made on first use. */
   readonly store?: HostKeyStore;
@@ -29,28 +31,6 @@ export interface HostKeyVerifier {
 
 const sameKey = (a: HostKey, b: HostKey): boolean => a.keyType === b.keyType && a.keyBase64 === b.keyBase64;
 
-function signPin(secret: Buffer, id: string, key: HostKey): string {
-  const mac = createHmac('sha256', secret).update(
-    `fleet-rollout host-key pin v1\n${id}\n${key.keyType} ${key.keyBase64}`,
-  );
-  return `v1:${mac.digest('base64')}`;
-}
-
-/** `<type> <base64> v1:<hmac>` → the key when its HMAC is right; `forged` when it is missing or wrong. */
-function parsePin(value: string | undefined, secret: Buffer, id: string): HostKey | 'forged' | undefined {
-  if (value === undefined) return undefined;
-  const [keyType, keyBase64, mac] = value.split(' ');
-  if (!keyType || !keyBase64 || !mac) return 'forged';
-  const expected = Buffer.from(signPin(secret, id, { keyType, keyBase64 }));
-  const given = Buffer.from(mac);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? { keyType, keyBase64 } : 'forged';
-}
-
-const formatPin = (secret: Buffer, id: string, key: HostKey): string =>
-  `${key.keyType} ${key.keyBase64} ${signPin(secret, id, key)}`;
-
-const pinId = (host: string, port: number): string => `${host.toLowerCase()}:${port}`;
-
 /**
  * known_hosts first: a host listed there must present one of its keys (any other key = `changed`).
  * Unlisted hosts: `strict` refuses (`unknown`); `accept-new` pins the first key in the store and refuses
@@ -62,11 +42,13 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
     throw new Error('accept-new needs a host key store and a pin secret');
   }
   const secret = pinSecret ?? Buffer.alloc(0);
+  const source = 'refresh' in knownHosts ? knownHosts : fixedKnownHosts(knownHosts);
 
   return {
     async verify(host, port, blob) {
       const presented = describeKeyBlob(blob);
-      const listed = lookUpKnownHost(knownHosts, host, port);
+      await source.refresh();
+      const listed = lookUpKnownHost(source.entries(), host, port);
       if (listed.revoked.some((k) => sameKey(k, presented))) return 'revoked';
       if (listed.accepted.length > 0) return listed.accepted.some((k) => sameKey(k, presented)) ? 'trusted' : 'changed';
       if (policy === 'strict' || store === undefined) return 'unknown';
@@ -81,7 +63,8 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
       return winner && sameKey(winner, presented) ? 'pinned' : 'changed';
     },
     async knownKeyTypes(host, port) {
-      const listed = lookUpKnownHost(knownHosts, host, port).accepted.map((k) => k.keyType);
+      await source.refresh();
+      const listed = lookUpKnownHost(source.entries(), host, port).accepted.map((k) => k.keyType);
       if (listed.length > 0 || policy === 'strict' || store === undefined) return [...new Set(listed)];
       const id = pinId(host, port);
       const pinned = parsePin(await store.get(id), secret, id);
