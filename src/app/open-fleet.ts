@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
+import { campaignSlots, type SlotsView } from '../campaign/campaign-slots.js';
 import {
   type CampaignStatus,
   type CampaignSummary,
@@ -65,6 +66,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   campaign(name: string): Promise<CampaignRecord>;
   campaigns(): Promise<CampaignSummary[]>;
   status(name: string): Promise<CampaignStatus>;
+  /** Deploys in flight (every agent) against the campaign's `caps:`; undefined without caps. */
+  slots(name: string): Promise<SlotsView | undefined>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
@@ -154,6 +157,10 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       // that refuses writes, out of memory say, must not hide the status that explains it).
       await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
       return campaignStatus(store, queues, name, now());
+    },
+    slots: async (name) => {
+      const { createDeploySlots } = await import('../store/deploy-slots.js');
+      return campaignSlots(store, createDeploySlots(redis, config.prefix), name);
     },
     users: async (name, filter, page) => {
       await requireCampaign(store, name);

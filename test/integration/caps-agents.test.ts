@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { campaignSlots } from '../../src/campaign/campaign-slots.js';
+import { formatSlotsText } from '../../src/campaign/format-slots.js';
 import { resolveSlotScopes } from '../../src/rollout/deploy-caps.js';
 import { createDeploySlots } from '../../src/store/deploy-slots.js';
 import { toUserKey } from '../../src/store/keys.js';
@@ -138,6 +140,14 @@ describe('caps shared by agent processes', { timeout: 180_000 }, () => {
     };
     expect((await ghost.acquire(ghostLease)).kind).toBe('acquired');
     const heldAt = Date.now();
+    // What `status` shows (fleet.slots): the ghost's slot against the site's cap.
+    const view = await campaignSlots(store, ghost, 'orphan');
+    expect(view).toMatchObject({ global: { inFlight: 1 }, perHost: 8, leaseMs: 4000 });
+    expect(view?.global.cap).toBeUndefined();
+    expect(view?.sites).toEqual([{ site: 'ORPHAN', inFlight: 1, cap: 1 }]);
+    expect(formatSlotsText(view!)).toBe(
+      '  slots     all sites 1 · ORPHAN 1/1 · per host 8 (in flight/cap, every agent)\n',
+    );
     const agent = startAgent(prefix, root);
     await waitForLog(agent, 'serving campaign');
     await queues.enqueueGenerate('orphan', queued);
