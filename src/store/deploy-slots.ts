@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RateScope, SlotScope, SlotScopeKind } from '../rollout/deploy-caps.js';
-import { RATE_TAKE_LUA, SLOT_ACQUIRE_LUA, SLOT_COUNT_LUA, SLOT_RENEW_LUA } from './slot-scripts.js';
+import { RATE_TAKE_LUA, SLOT_ACQUIRE_LUA, SLOT_COUNT_LUA, SLOT_RELEASE_LUA, SLOT_RENEW_LUA } from './slot-scripts.js';
 
 /**
  * Deploy slots shared by every agent on one Redis: a lease semaphore per scope (the fleet, a site, a host), each a
@@ -52,6 +52,7 @@ export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
   const scripts = {
     frSlotAcquire: SLOT_ACQUIRE_LUA,
     frSlotRenew: SLOT_RENEW_LUA,
+    frSlotRelease: SLOT_RELEASE_LUA,
     frSlotCount: SLOT_COUNT_LUA,
     frRateTake: RATE_TAKE_LUA,
   };
@@ -75,9 +76,11 @@ export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
       return Number(await evalScript('frSlotRenew', keysOf(lease), argsOf(lease))) === 1;
     },
     async release(lease) {
-      const multi = redis.multi();
-      for (const scope of lease.scopes) multi.zrem(slotKey(scope.kind, scope.name), lease.id);
-      await multi.exec();
+      await evalScript(
+        'frSlotRelease',
+        lease.scopes.map((scope) => slotKey(scope.kind, scope.name)),
+        [lease.id],
+      );
     },
     async takeConnection(scopes) {
       if (scopes.length === 0) return 0;

@@ -51,6 +51,10 @@ if site ~= '' then
 end
 return lapsed`;
 
+/** Drop a lease from every scope (KEYS = the scope ZSETs, ARGV[1] = the lease id): one round trip. */
+export const SLOT_RELEASE_LUA = `for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 0`;
+
 /** Live leases per scope key (KEYS), and the sites with a live lease when ARGV[1] = '1' (KEYS[1] is the index). */
 export const SLOT_COUNT_LUA = `${NOW_MS}
 local out = {}
