@@ -13,7 +13,8 @@ export interface SlotUse {
 
 export interface SlotsView {
   readonly campaign: string;
-  readonly global: SlotUse;
+  /** Every site together; absent without a fleet cap (max_in_flight), which is the only case it is counted. */
+  readonly global?: SlotUse;
   /** The sites with a cap of their own and every site with a deploy in flight, by name. */
   readonly sites: ReadonlyArray<SlotUse & { readonly site: string }>;
   readonly perHost: number;
@@ -35,7 +36,7 @@ export async function campaignSlots(
     cap === undefined || cap === UNCAPPED ? { inFlight } : { inFlight, cap };
   return {
     campaign: name,
-    global: use(counts.global, caps.maxInFlight),
+    ...(caps.maxInFlight !== undefined && { global: use(counts.global, caps.maxInFlight) }),
     sites: Object.entries(counts.sites).map(([site, inFlight]) => ({ site, ...use(inFlight, siteCap(caps, site)) })),
     perHost: caps.perHost,
     ...(caps.connectionsPerSecond !== undefined && { connectionsPerSecond: caps.connectionsPerSecond }),

@@ -4,7 +4,7 @@ import type { SlotsView, SlotUse } from './campaign-slots.js';
 export function formatSlotsText(view: SlotsView): string {
   const use = (slot: SlotUse) => (slot.cap === undefined ? `${slot.inFlight}` : `${slot.inFlight}/${slot.cap}`);
   const parts = [
-    `all sites ${use(view.global)}`,
+    ...(view.global ? [`all sites ${use(view.global)}`] : []),
     ...view.sites.map((s) => `${s.site} ${use(s)}`),
     `per host ${view.perHost}`,
   ];

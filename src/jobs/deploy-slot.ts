@@ -23,14 +23,15 @@ const POLL_SPREAD_MS = 200;
 export interface HeldSlot {
   /** For the ssh transport: wait for a token of the connection rates before dialling. */
   readonly beforeConnect?: (signal: AbortSignal) => Promise<void>;
-  release(): Promise<void>;
+  /** Never rejects: a release lost to a Redis hiccup costs one slot until the lease expires. */
+  release(): void;
 }
 
 export type SlotStep =
   | { readonly kind: 'held'; readonly slot: HeldSlot }
   | { readonly kind: 'park'; readonly disposition: JobDisposition };
 
-const NO_SLOT: HeldSlot = Object.freeze({ release: async () => {} });
+const NO_SLOT: HeldSlot = Object.freeze({ release: () => {} });
 const capsByFile = new WeakMap<CampaignFile, DeployCaps | undefined>();
 
 function capsOf(file: CampaignFile): DeployCaps | undefined {
@@ -92,10 +93,10 @@ function holdLease(
     ...(rates.length > 0 && {
       beforeConnect: (signal: AbortSignal) => waitForConnectionToken(slots, rates, deps, signal),
     }),
-    async release() {
+    release() {
       clearInterval(timer);
       // A release lost to a Redis hiccup costs one slot for at most the lease time, never a failed user.
-      await slots
+      slots
         .release(lease)
         .catch((error: unknown) =>
           deps.logger.warn({ err: (error as Error).message }, 'deploy slot release failed (expires with its lease)'),

@@ -59,7 +59,8 @@ export async function processDeploy(
   try {
     return await deployHoldingSlot(campaign, user, mode, context, deps, slotStep.slot);
   } finally {
-    await slotStep.slot.release();
+    // Not awaited: the job's outcome is recorded already; this agent's next acquire follows it on the same connection.
+    slotStep.slot.release();
   }
 }
 

@@ -26,7 +26,7 @@ export const DEFAULT_LEASE_MS = 60_000;
 
 export type SlotScopeKind = 'global' | 'site' | 'host';
 
-/** The cap of a scope counted for the status but not limited (a site without a cap, the fleet without one). */
+/** The cap of a site counted for the status but not limited. */
 export const UNCAPPED = 2 ** 31 - 1;
 
 /** One counter a deploy holds a slot of, with the cap that applies to it. */
@@ -50,11 +50,12 @@ export function siteCap(caps: DeployCaps, site: string): number | undefined {
 }
 
 /**
- * The slots a deploy of `host` at `site` must hold together (all or none), widest first. The fleet and the site are
- * always counted (the status shows them), with UNCAPPED when no cap applies.
+ * The slots a deploy of `host` at `site` must hold together (all or none), widest first. The fleet is counted only
+ * under a fleet cap; a site always is (the status shows it), with UNCAPPED when no cap applies to it.
  */
 export function resolveSlotScopes(caps: DeployCaps, site: string | undefined, host: string): SlotScope[] {
-  const scopes: SlotScope[] = [{ kind: 'global', name: '*', cap: caps.maxInFlight ?? UNCAPPED }];
+  const scopes: SlotScope[] = [];
+  if (caps.maxInFlight !== undefined) scopes.push({ kind: 'global', name: '*', cap: caps.maxInFlight });
   if (site !== undefined) scopes.push({ kind: 'site', name: site, cap: siteCap(caps, site) ?? UNCAPPED });
   scopes.push({ kind: 'host', name: host, cap: caps.perHost });
   return scopes;

@@ -23,9 +23,9 @@ export interface SlotLease {
 }
 
 export interface SlotCounts {
-  /** Deploys holding a fleet-wide slot (only counted when a fleet cap is set). */
+  /** Deploys holding a fleet-wide slot (counted only under a fleet cap: max_in_flight). */
   readonly global: number;
-  /** Live leases per site, for the sites asked about and every site with a live lease. */
+  /** Live leases per site, for the sites asked about and every site ever counted on this Redis. */
   readonly sites: Readonly<Record<string, number>>;
 }
 
@@ -93,10 +93,10 @@ export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
       );
     },
     async counts(sites) {
-      const live = (await evalScript('frSlotCount', [siteIndex], ['1'])) as [string[]];
-      const names = [...new Set([...sites, ...live[0]])].sort();
+      const seen = await redis.smembers(siteIndex);
+      const names = [...new Set([...sites, ...seen])].sort();
       const keys = [slotKey('global', '*'), ...names.map((site) => slotKey('site', site))];
-      const answer = (await evalScript('frSlotCount', keys, ['0'])) as number[];
+      const answer = (await evalScript('frSlotCount', keys, [])) as number[];
       return {
         global: Number(answer[0]),
         sites: Object.fromEntries(names.map((site, i) => [site, Number(answer[i + 1])])),

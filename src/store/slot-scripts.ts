@@ -9,10 +9,12 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * Acquire one lease in every scope, all or none. KEYS[1] = the site index, KEYS[2..] = one ZSET per scope
- * (member = lease id, score = expiry ms). ARGV: lease id, lease ms, site (or ''), then one cap per scope.
- * Expired leases are purged first (a dead agent's slot comes back here). A lease id already present is a renewal
- * of the same deploy (a retried call), never a second slot. Answers {0} or {index of the full scope, its count}.
+ * Acquire one lease in every scope, all or none. KEYS[1] = the set of sites ever counted (for the status), KEYS[2..]
+ * = one ZSET per scope (member = lease id, score = expiry ms). ARGV: lease id, lease ms, site (or ''), then one cap
+ * per scope. Expired leases are purged first (a dead agent's slot comes back here). A lease id already present is a
+ * retried call (a reply lost to a reconnect), never a second slot. No key TTL: Redis deletes a ZSET when its last
+ * lease is released, and the next acquire in a scope purges what dead agents left. Answers {0} or {index of the full
+ * scope, its count}.
  */
 export const SLOT_ACQUIRE_LUA = `${NOW_MS}
 local id, ttl, site = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -23,14 +25,8 @@ for i = 2, #KEYS do
     if n >= tonumber(ARGV[2 + i]) then return {i - 1, n} end
   end
 end
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now + ttl, id)
-  redis.call('PEXPIRE', KEYS[i], ttl)
-end
-if site ~= '' then
-  redis.call('ZADD', KEYS[1], 'GT', now + ttl, site)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], now + ttl, id) end
+if site ~= '' then redis.call('SADD', KEYS[1], site) end
 return {0}`;
 
 /**
@@ -39,15 +35,10 @@ return {0}`;
  * as acquire, without caps.
  */
 export const SLOT_RENEW_LUA = `${NOW_MS}
-local id, ttl, site = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local id, ttl = ARGV[1], tonumber(ARGV[2])
 local lapsed = 0
 for i = 2, #KEYS do
   if redis.call('ZADD', KEYS[i], now + ttl, id) == 1 then lapsed = 1 end
-  redis.call('PEXPIRE', KEYS[i], ttl)
-end
-if site ~= '' then
-  redis.call('ZADD', KEYS[1], 'GT', now + ttl, site)
-  redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return lapsed`;
 
@@ -55,15 +46,10 @@ return lapsed`;
 export const SLOT_RELEASE_LUA = `for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 0`;
 
-/** Live leases per scope key (KEYS), and the sites with a live lease when ARGV[1] = '1' (KEYS[1] is the index). */
+/** Live leases per scope key (KEYS). */
 export const SLOT_COUNT_LUA = `${NOW_MS}
 local out = {}
-local from = 1
-if ARGV[1] == '1' then
-  out[1] = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
-  from = 2
-end
-for i = from, #KEYS do out[#out + 1] = redis.call('ZCOUNT', KEYS[i], '(' .. now, '+inf') end
+for i = 1, #KEYS do out[i] = redis.call('ZCOUNT', KEYS[i], '(' .. now, '+inf') end
 return out`;
 
 /**

@@ -45,14 +45,14 @@ describe('deploy caps (pure)', () => {
     expect(resolveSlotScopes(CAPS, 'lyon', 'ws2')[1]?.cap).toBe(5);
   });
 
-  it('counts the fleet and the site even without a cap there (the status shows them), never a site-less user', () => {
+  it('counts a site even without a cap (the status shows it), the fleet only under a fleet cap', () => {
     const bare: DeployCaps = { perHost: 8, sites: {}, leaseMs: 60_000 };
     expect(resolveSlotScopes(bare, 'NICE', 'ws')).toEqual([
-      { kind: 'global', name: '*', cap: UNCAPPED },
       { kind: 'site', name: 'NICE', cap: UNCAPPED },
       { kind: 'host', name: 'ws', cap: 8 },
     ]);
-    expect(resolveSlotScopes(bare, undefined, 'ws').map((s) => s.kind)).toEqual(['global', 'host']);
+    expect(resolveSlotScopes(bare, undefined, 'ws').map((s) => s.kind)).toEqual(['host']);
+    expect(resolveSlotScopes(CAPS, undefined, 'ws').map((s) => s.kind)).toEqual(['global', 'host']);
   });
 
   it('connection rates: the fleet bucket and the site bucket, only those set', () => {
