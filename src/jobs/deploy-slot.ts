@@ -91,7 +91,7 @@ function holdLease(
   const rates = resolveRateScopes(caps, site);
   return {
     ...(rates.length > 0 && {
-      beforeConnect: (signal: AbortSignal) => waitForConnectionToken(slots, rates, deps, signal),
+      beforeConnect: (signal: AbortSignal) => waitForConnectionToken(slots, rates, deps.random, signal),
     }),
     release() {
       clearInterval(timer);
@@ -105,17 +105,18 @@ function holdLease(
   };
 }
 
-async function waitForConnectionToken(
+/** Waits for a token in every connection bucket (the ssh transport calls it before dialling). */
+export async function waitForConnectionToken(
   slots: DeploySlots,
   rates: Parameters<DeploySlots['takeConnection']>[0],
-  deps: JobDeps,
+  random: () => number,
   signal: AbortSignal,
 ): Promise<void> {
   for (;;) {
     if (signal.aborted) throw signal.reason instanceof FleetError ? signal.reason : new FleetError('FR_ERR_CANCELLED');
     const waitMs = await slots.takeConnection(rates);
     if (waitMs === 0) return;
-    await sleep(waitMs + deps.random() * POLL_MIN_MS, signal);
+    await sleep(waitMs + random() * POLL_MIN_MS, signal);
   }
 }
 
