@@ -174,6 +174,26 @@ describe('caps shared by agent processes', { timeout: 180_000 }, () => {
     expect(await agent.stop()).toBe(0);
   });
 
+  it('a deploy longer than the lease keeps its slot: the holder renews it', async () => {
+    const root = newRoot();
+    const prefix = newPrefix();
+    for (const host of ['r-1', 'r-2']) writeFault(root, host, ['trace=time', 'sleep=3']);
+    const caps = { sites: { RENEW: 1 }, lease_seconds: 2 };
+    const specs = [makeSpec(40_000, 'r-1', { site: 'RENEW' }), makeSpec(40_001, 'r-2', { site: 'RENEW' })];
+    const { store, queues, queued } = await seedCampaign(redis, prefix, 'renew', specs, { caps }, { enqueue: false });
+    const agent = startAgent(prefix, root);
+    await waitForLog(agent, 'serving campaign');
+    await queues.enqueueGenerate('renew', queued);
+    expect((await waitForFinal(store, 'renew', 2)).applied).toBe(2);
+    // Each run outlives the 2 s lease: without renewal the second user would have started during the first.
+    const runs = runsOn(root, ['r-1', 'r-2']);
+    expect(runs.every((r) => r.end - r.start >= 2500)).toBe(true);
+    expect(maxOverlap(runs)).toBe(1);
+    expect(agent.output()).not.toContain('lease had lapsed');
+    await queues.close();
+    expect(await agent.stop()).toBe(0);
+  });
+
   it('kill -9 of an agent: its slots come back within the lease and its users finish through the other agent', async () => {
     const root = newRoot();
     const prefix = newPrefix();
