@@ -8,6 +8,8 @@
  * Import and start run as `fleet-rollout run` does (agents work while the import writes the users);
  * BENCH_SEQUENTIAL=1 imports first and starts after, as `import` + `start` do.
  * BENCH_SMOKE=1 runs 300 users and writes to the smoke folder (bench/lib/bench-size.ts).
+ * BENCH_CAPS=1 gives the campaign `caps:` above the concurrency in use (every deploy takes and frees its shared
+ * slots, none waits): the cost of the caps themselves. bench/pipeline-caps.bench.ts runs both and compares them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,6 +34,9 @@ const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const PREFIX = `bench-${process.pid}`;
 const CAMPAIGN = 'bench';
 const SEQUENTIAL = process.env['BENCH_SEQUENTIAL'] === '1';
+const CAPS = process.env['BENCH_CAPS'] === '1';
+/** Above anything this run reaches: 10 sites, 5,000 hosts, CONCURRENCY × AGENTS deploys at once. */
+const BENCH_CAPS_SETTINGS = { max_in_flight: 100_000, per_site: 100_000, per_host: 8, sites: {}, lease_seconds: 60 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
       ...base,
       defaults: { exchange_server: 'exch01.contoso.fr', proxy: 'https://mail.contoso.fr' },
       deploy: { ...base.deploy, transport: 'local' as const, local_root: join(dir, 'hosts') },
+      ...(CAPS && { caps: BENCH_CAPS_SETTINGS }),
     };
     const memoryBefore = await usedMemory(redis);
     for (let i = 0; i < AGENTS; i++) {
@@ -180,6 +186,7 @@ async function main(): Promise<void> {
     const results = {
       applied: counts.applied,
       mode: SEQUENTIAL ? 'import then start' : 'run (agents work while the import writes)',
+      caps: CAPS ? BENCH_CAPS_SETTINGS : 'none',
       // With `run`, agents are already busy during the import: its rows/s is the importer's pace under that load.
       importSeconds: round((t1 - t0) / 1000, 2),
       importRowsPerSecond: round(USERS / ((t1 - t0) / 1000)),

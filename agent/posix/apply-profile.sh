@@ -72,6 +72,7 @@
 #   signal=NAME die of signal NAME (e.g. KILL), as a killed process does
 #   user=NAME   the switches above apply only to this user
 #   trace=1     append "start <pid> <user>" / "end <pid>" lines to <root>/trace.log (concurrency checks)
+#   trace=time  the same lines with the epoch milliseconds last: "start <pid> <user> <ms>" / "end <pid> <ms>"
 
 set -u
 EX_USAGE=64 EX_DATAERR=65 EX_UNAVAILABLE=69 EX_OSERR=71 EX_IOERR=74 EX_TEMPFAIL=75 EX_NOPERM=77 EX_CONFIG=78
@@ -169,6 +170,12 @@ if [ $staging_state = unsafe ] && [ $mode != probe ]; then
 fi
 
 # --- test fault switches --------------------------------------------------------------------------
+# Epoch milliseconds (GNU date; whole seconds elsewhere).
+now_ms() {
+  t=$(date +%s%3N 2>/dev/null)
+  case $t in '' | *[!0-9]*) t="$(date +%s)000" ;; esac
+  printf '%s' "$t"
+}
 if [ -f "$root/fault" ] && [ $mode != probe ] && [ $mode != verify ]; then
   f_exit='' f_times='' f_hang='' f_sleep='' f_user='' f_trace='' f_signal=''
   while IFS='=' read -r key value || [ -n "$key" ]; do
@@ -180,6 +187,9 @@ if [ -f "$root/fault" ] && [ $mode != probe ] && [ $mode != verify ]; then
   if [ "$f_trace" = 1 ]; then
     printf 'start %s %s\n' "$$" "$user" >>"$root/trace.log"
     trap 'printf "end %s\n" "$$" >>"$root/trace.log"' EXIT
+  elif [ "$f_trace" = time ]; then
+    printf 'start %s %s %s\n' "$$" "$user" "$(now_ms)" >>"$root/trace.log"
+    trap 'printf "end %s %s\n" "$$" "$(now_ms)" >>"$root/trace.log"' EXIT
   fi
   if [ -z "$f_user" ] || [ "$f_user" = "$user" ]; then
     if [ -n "$f_times" ]; then

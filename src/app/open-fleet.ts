@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { type ActionResult, retryUsers, rollbackUsers, type UserSelection } from '../campaign/act-on-users.js';
 import { type CampaignInsights, campaignInsights } from '../campaign/campaign-insights.js';
+import { campaignSlots, type SlotsView } from '../campaign/campaign-slots.js';
 import { campaignStatus, listCampaigns } from '../campaign/campaign-status.js';
 import {
   type CancelResult,
@@ -80,6 +81,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade, Reti
   campaigns(): Promise<FleetCampaignSummary[]>;
   /** Counts, pace and ETA, failures at a glance, users waiting for a retry, and the agents alive. */
   status(name: string): Promise<FleetStatus>;
+  /** Deploys in flight (every agent) against the campaign's `caps:`; undefined without caps. */
+  slots(name: string): Promise<SlotsView | undefined>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** How many users a filter matches (counters for a state alone, else paged over the indexes). */
   countUsers(name: string, filter: UserFilter): Promise<number>;
@@ -187,6 +190,10 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
       const status = await campaignStatus(store, queues, name, now());
       return addStatusInsights(status, failureReader, heartbeats, prefixShown, now());
+    },
+    slots: async (name) => {
+      const { createDeploySlots } = await import('../store/deploy-slots.js');
+      return campaignSlots(store, createDeploySlots(redis, config.prefix), name);
     },
     users: async (name, filter, page) => {
       await requireCampaign(store, name);

@@ -1,11 +1,12 @@
 import { FleetError } from '../errors/index.js';
+import { applyCapsOverrides, type CapsOverrideFlags } from './apply-caps-overrides.js';
 import { type CampaignFile, campaignFileSchema } from './campaign-schema.js';
 
 /**
  * Campaign-level SSH settings given as flags on `run`/`import`, as commander hands them over (strings).
  * No secret among them: credentials stay with the agent.
  */
-export interface DeployOverrideFlags {
+export interface DeployOverrideFlags extends CapsOverrideFlags {
   readonly sshUser?: string;
   readonly sshPort?: string | number;
   readonly targetOs?: string;
@@ -16,7 +17,9 @@ export interface DeployOverrideFlags {
 type SshSettings = CampaignFile['deploy']['ssh'];
 
 /** Flag → key of `deploy.ssh` (the flag name is what an error message shows). */
-const FLAGS: ReadonlyArray<readonly [keyof DeployOverrideFlags, keyof SshSettings, string]> = [
+const FLAGS: ReadonlyArray<
+  readonly [Exclude<keyof DeployOverrideFlags, keyof CapsOverrideFlags>, keyof SshSettings, string]
+> = [
   ['sshUser', 'user', '--ssh-user'],
   ['sshPort', 'port', '--ssh-port'],
   ['targetOs', 'target_os', '--target-os'],
@@ -34,7 +37,8 @@ function toPort(value: string | number): string | number {
  * file's own zod schema, so a flag obeys exactly the rules of the key it replaces; a bad value is one
  * `FR_ERR_USAGE` naming the flag. `deploy.sites` overrides are kept: a site's own value still wins for its users.
  */
-export function applyDeployOverrides(settings: CampaignFile, flags: DeployOverrideFlags): CampaignFile {
+export function applyDeployOverrides(file: CampaignFile, flags: DeployOverrideFlags): CampaignFile {
+  const settings = applyCapsOverrides(file, flags);
   const overrides: Record<string, unknown> = {};
   const given = new Map<string, { flag: string; value: unknown }>();
   for (const [option, key, flag] of FLAGS) {

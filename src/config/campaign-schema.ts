@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isValidTimeZone, parseDays, parseStartAt, parseWindowHours, startAtHasOffset } from '../rollout/schedule.js';
 import { parseWaveSize } from '../rollout/waves.js';
 import { checkApplyCommandSetting } from './apply-command-rules.js';
+import { capsSchema } from './caps-schema.js';
 
 /**
  * The campaign file (YAML or JSON), validated once. Keys are snake_case like the CSV columns.
@@ -253,6 +254,7 @@ export const campaignFileSchema = z
     deploy: deploySchema.default(deploySchema.parse({})),
     schedule: scheduleSchema.optional(),
     waves: wavesSchema.optional(),
+    caps: capsSchema.optional(),
   })
   .strict();
 

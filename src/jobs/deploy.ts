@@ -6,6 +6,7 @@ import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserRecord } from '../store/types.js';
 import type { Transport, TransportOutcome } from '../transport/transport.js';
 import { type AttemptContext, recordFailure, recordSuccess, STEP_INTENTS } from './deploy-outcome.js';
+import { type HeldSlot, takeDeploySlot } from './deploy-slot.js';
 import type { CampaignSettings, JobContext, JobDeps, JobDisposition } from './types.js';
 
 /** How long a job waits when this agent cannot build the campaign's transport. */
@@ -53,6 +54,27 @@ export async function processDeploy(
   }
 
   const campaign = await settingsFor(user, cached, deps);
+  const slotStep = await takeDeploySlot(campaign, user, deps, context.signal);
+  if (slotStep.kind === 'park') return slotStep.disposition;
+  try {
+    return await deployHoldingSlot(campaign, user, mode, context, deps, slotStep.slot);
+  } finally {
+    // Not awaited: the job's outcome is recorded already; this agent's next acquire follows it on the same connection.
+    slotStep.slot.release();
+  }
+}
+
+/** The step itself, once the cross-agent slots are held (deploy-slot.ts): its clock starts here. */
+async function deployHoldingSlot(
+  campaign: CampaignSettings,
+  user: UserRecord,
+  mode: DeployMode,
+  context: JobContext,
+  deps: JobDeps,
+  slot: HeldSlot,
+): Promise<JobDisposition> {
+  const now = deps.now();
+  const intents = STEP_INTENTS[mode];
   let transport: Transport;
   try {
     transport = await deps.getTransport(campaign.file.deploy);
@@ -109,6 +131,7 @@ export async function processDeploy(
       target,
       signal: context.signal,
       timeoutMs: campaign.file.deploy.timeout_seconds * 1000,
+      ...(slot.beforeConnect && { beforeConnect: slot.beforeConnect }),
     };
     if (mode === 'rollback') {
       checksum = user.checksum ?? artifact.sha256;

@@ -7,6 +7,7 @@ import type { PipelineQueues } from '../queue/types.js';
 import type { GatePolicy } from '../rollout/deploy-gate.js';
 import type { RetryPolicy } from '../rollout/retry-policy.js';
 import type { CampaignState } from '../rollout/states.js';
+import type { DeploySlots } from '../store/deploy-slots.js';
 import type { RecordStore, UserRecord } from '../store/types.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -52,6 +53,8 @@ export interface JobDeps {
   readonly now: () => number;
   /** 0 ≤ r < 1, for retry jitter. */
   readonly random: () => number;
+  /** Deploy slots and connection rates shared by every agent (campaigns with `caps:`); absent: no shared caps. */
+  readonly slots?: DeploySlots;
   /** hostname:pid, kept in attempt records to trace double runs. */
   readonly agentId: string;
 }

@@ -30,6 +30,8 @@ export interface ApplyRequest {
    * `applied-pending-restart` (Outlook imports at its next clean start) instead of exit 75.
    */
   readonly stageWhileRunning?: boolean;
+  /** Waits for the shared connection rate (campaign `caps:`) before a new connection is dialled (ssh only). */
+  readonly beforeConnect?: (signal: AbortSignal) => Promise<void>;
 }
 
 export interface RollbackRequest {
@@ -40,6 +42,7 @@ export interface RollbackRequest {
   readonly target: DeployTarget;
   readonly signal: AbortSignal;
   readonly timeoutMs?: number;
+  readonly beforeConnect?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** A read-only look at one user's workstation (probe / verify modes of the script): what a rollback names, no upload. */

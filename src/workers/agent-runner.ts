@@ -11,6 +11,7 @@ import { sweepCampaignQueueKeys } from '../queue/obliterate-queues.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import { type AgentHeartbeats, createAgentHeartbeats } from '../store/agent-heartbeats.js';
+import type { DeploySlots } from '../store/deploy-slots.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
 import { AGENT_DEFAULTS } from './agent-defaults.js';
 import { readAgentVersion } from './agent-version.js';
@@ -32,6 +33,8 @@ export interface AgentRunnerOptions extends WorkerSettings {
   readonly transports: TransportRegistry;
   readonly render: RenderProfile;
   readonly derive: SettingsDerivation;
+  /** Deploy slots shared by every agent (campaigns with `caps:`). */
+  readonly slots?: DeploySlots;
   /** How often the campaign list is read (new campaigns start being served within this). */
   readonly pollMs: number;
   /** How long in-flight jobs may take to finish after stop() before they are handed back. */
@@ -77,6 +80,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     now,
     random: options.random ?? Math.random,
     agentId: `${hostname()}:${process.pid}`,
+    ...(options.slots && { slots: options.slots }),
   };
   const workers = new Map<string, Worker[]>();
   let timer: NodeJS.Timeout | undefined;

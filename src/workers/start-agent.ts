@@ -3,6 +3,7 @@ import { toProfileOptions, toRetryPolicy } from '../config/campaign-settings.js'
 import type { Logger } from '../log/logger.js';
 import { renderProfile } from '../profile/render-profile.js';
 import { createRedisConnection } from '../queue/connection.js';
+import { createDeploySlots } from '../store/deploy-slots.js';
 import { createRecordStore } from '../store/record-store.js';
 import { AGENT_DEFAULTS } from './agent-defaults.js';
 import type { TransportKind } from './agent-runner.js';
@@ -64,6 +65,7 @@ export async function startAgent(config: AgentConfig): Promise<RunningAgent> {
     transports: createTransportRegistry(config),
     render: renderProfile,
     derive: { toProfileOptions: (file) => toProfileOptions(file), toRetryPolicy },
+    slots: createDeploySlots(storeConnection, config.prefix),
     roles: new Set(config.roles),
     concurrency: config.concurrency,
     generateConcurrency: config.generateConcurrency ?? AGENT_DEFAULTS.generateConcurrency,

@@ -4,6 +4,7 @@ import type { DeployOverrideFlags } from '../../config/apply-deploy-overrides.js
 import type { CampaignFile } from '../../config/campaign-schema.js';
 import type { CsvEncoding, Delimiter } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
+import { addCapsOptions } from '../caps-options.js';
 import {
   addConnectionOptions,
   type CliContext,
@@ -28,7 +29,7 @@ export interface ImportFlags extends DeployOverrideFlags {
 /** The options `import` and `run` share. */
 export function addImportOptions(command: Command): Command {
   return addConnectionOptions(
-    command
+    addCapsOptions(command)
       .argument('<csv>', 'users CSV (see README "CSV format")')
       .option(
         '--campaign <name>',

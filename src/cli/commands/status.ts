@@ -118,9 +118,11 @@ async function showStatus(context: CliContext, name: string | undefined, flags: 
   // --verify: recount every record (slow, O(users)) and compare with the counters.
   const recount = flags.verify ? await context.fleet.recount(name) : undefined;
   const consistent = recount && USER_STATES.every((state) => recount[state] === status.counts[state]);
-  if (flags.json) await writeJson(recount ? { ...status, recount, consistent } : status);
+  const slots = await context.fleet.slots(name);
+  if (flags.json) await writeJson({ ...status, ...(slots && { slots }), ...(recount && { recount, consistent }) });
   else {
-    await writeOut(formatStatusText(status));
+    const { formatSlotsText } = await import('../../campaign/format-slots.js');
+    await writeOut(formatStatusText(status) + (slots ? formatSlotsText(slots) : ''));
     if (recount)
       await writeOut(
         `  verify    ${consistent ? 'counters match a recount' : `MISMATCH, recount: ${JSON.stringify(recount)}`}\n`,

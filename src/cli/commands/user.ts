@@ -23,6 +23,7 @@ function formatUserDetail(detail: UserDetail, verification?: VerificationRecord)
     `  updated ${iso(user.updatedAt)} · finished ${iso(user.finishedAt)} · next attempt ${iso(user.nextAttemptAt)}`,
     `  checksum ${user.checksum ?? '-'}${user.officeVersion ? ` · Office ${user.officeVersion}` : ''}${user.backup ? ` · backup ${user.backup}` : ''}`,
   ];
+  if (user.parkedReason) lines.push(`  waiting: ${user.parkedReason}`);
   const verified = verificationLine(user.state, verification);
   if (verified) lines.push(verified);
   if (user.lastError) {

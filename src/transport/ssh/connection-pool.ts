@@ -22,6 +22,9 @@ interface HostEntry {
   idleTimer?: NodeJS.Timeout;
 }
 
+/** Waits until a new connection may be dialled (connection rate shared by agents). */
+export type ConnectGate = (signal: AbortSignal) => Promise<void>;
+
 /** Counters a test or benchmark can read. */
 export interface PoolStats {
   dials: number;
@@ -39,7 +42,13 @@ export class ConnectionPool {
 
   constructor(private readonly options: PoolOptions) {}
 
-  async withConnection<T>(target: DeployTarget, signal: AbortSignal, work: (c: SshConnection) => Promise<T>) {
+  /** `beforeConnect` runs before a new connection is dialled (the shared connection rate), not on a reuse. */
+  async withConnection<T>(
+    target: DeployTarget,
+    signal: AbortSignal,
+    work: (c: SshConnection) => Promise<T>,
+    beforeConnect?: ConnectGate,
+  ) {
     const key = `${target.login}@${target.host}:${target.port}`;
     let entry = this.hosts.get(key);
     if (!entry) {
@@ -51,8 +60,8 @@ export class ConnectionPool {
     let connection: SshConnection | undefined;
     try {
       connection = this.options.reuseConnections
-        ? await this.obtain(held, target, signal)
-        : await this.dial(target, signal);
+        ? await this.obtain(held, target, signal, beforeConnect)
+        : await this.dial(target, signal, beforeConnect);
       connection.leases += 1;
       clearTimeout(held.idleTimer);
       return await work(connection);
@@ -67,14 +76,19 @@ export class ConnectionPool {
     }
   }
 
-  private async obtain(entry: HostEntry, target: DeployTarget, signal: AbortSignal): Promise<SshConnection> {
+  private async obtain(
+    entry: HostEntry,
+    target: DeployTarget,
+    signal: AbortSignal,
+    beforeConnect?: ConnectGate,
+  ): Promise<SshConnection> {
     if (entry.connection && !entry.connection.broken) {
       this.stats.reused += 1;
       return entry.connection;
     }
     entry.connection = undefined;
     if (!entry.dialing) {
-      const dialing = this.dial(target, new AbortController().signal);
+      const dialing = this.dial(target, new AbortController().signal, beforeConnect);
       entry.dialing = dialing;
       dialing.then(
         (c) => {
@@ -90,8 +104,9 @@ export class ConnectionPool {
     return raceAbort(entry.dialing, signal, target.host);
   }
 
-  private async dial(target: DeployTarget, signal: AbortSignal): Promise<SshConnection> {
+  private async dial(target: DeployTarget, signal: AbortSignal, beforeConnect?: ConnectGate): Promise<SshConnection> {
     if (this.closed) throw abortError(signal, target.host);
+    if (beforeConnect) await beforeConnect(signal);
     const { credentials, hostKeys, timeouts, logger } = this.options;
     this.stats.dials += 1;
     logger?.debug({ host: target.host, port: target.port, login: target.login }, 'ssh connect');

@@ -195,8 +195,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const template = checkRequest(target, request.user, allowList);
     const started = performance.now();
     // The budget starts once the host's slot is held: queueing behind a busy host is not the step's time.
-    const run = await pool.withConnection(target, request.signal, (conn) =>
-      runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal }, template)),
+    const run = await pool.withConnection(
+      target,
+      request.signal,
+      (conn) =>
+        runWithinBudget(request.signal, request.timeoutMs, (signal) => step(conn, { ...request, signal }, template)),
+      request.beforeConnect,
     );
     // sh reports a child killed by signal N as status 128+N (the stand-in and POSIX hosts run under sh).
     if (target.targetOs === 'posix' && run.exitCode > 128 && run.exitCode <= 128 + 64) {
