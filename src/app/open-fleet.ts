@@ -198,6 +198,7 @@ function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
     isResumed: async (campaign) => (await load()).isResumed(campaign),
     drain: async (campaign) => (await load()).drain(campaign),
     jobCounts: async (campaign) => (await load()).jobCounts(campaign),
+    wake: async (campaign) => (await load()).wake(campaign),
     close: async () => {
       if (loaded) await (await loaded).close();
     },

@@ -11,6 +11,7 @@ import { computeSpecHash } from '../rollout/spec-hash.js';
 import { assertCampaignName } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, StoredError, UpsertRow } from '../store/types.js';
 import { assertNoCaseClash } from './campaign-name-clash.js';
+import { type ImportWaves, planImportWaves } from './plan-import-waves.js';
 import { reconcileCampaign } from './reconcile-campaign.js';
 import { enqueueMatching, requireCampaign, type StartResult } from './start-campaign.js';
 import { checkRosterRows, type RosterCheck, type RosterReadOptions, validateRoster } from './validate-roster.js';
@@ -95,13 +96,17 @@ export async function importCampaign(
   const settings = resolveSettings(input, existing);
   const profile = toProfileOptions(settings);
   const reportPath = join(input.reportDir ?? 'reports', `${input.campaign}-rejected.csv`);
-  const check = await validateRoster(input.csvPath, settings, profile, reportPath, input);
+  const check = await validateRoster(input.csvPath, settings, profile, reportPath, input, settings.waves !== undefined);
   const summary = { valid: check.valid, rejected: check.rejected, ...(check.reportPath && { reportPath }) };
   const nothing = { added: 0, changed: 0, unchanged: 0, queued: 0, missing: 0, pruned: 0, imported: false };
   if ((check.rejected > 0 && !input.allowRejects) || check.valid === 0) return { ...summary, ...nothing };
 
   const importNo = (existing?.imports ?? 0) + 1;
-  const record = toCampaignRecord(input, settings, check.sha256, existing, check.rejected, importNo);
+  const waves = planImportWaves(settings, input.campaign, check.members);
+  const record = {
+    ...toCampaignRecord(input, settings, check.sha256, existing, check.rejected, importNo),
+    ...(waves && { waves: { count: waves.count, open: existing?.waves?.open ?? 1 } }),
+  };
   // The record exists before users do, so agents and status always find the campaign of a user.
   await store.saveCampaign(record);
   const lease = randomUUID();
@@ -117,7 +122,7 @@ export async function importCampaign(
       enqueued += await enqueueMatching(store, queues, input.campaign, { state: 'queued' });
     }
     const live = input.start === true || existing?.state === 'running' || existing?.state === 'paused';
-    written = await writeUsers(store, queues, input, settings, check, importNo, lease, live);
+    written = await writeUsers(store, queues, input, settings, check, importNo, lease, live, waves);
     enqueued += written.enqueued;
   } catch (error) {
     // The import stays `writing` (incomplete) whatever happens; say why, if Redis still answers.
@@ -164,6 +169,7 @@ async function writeUsers(
   importNo: number,
   lease: string,
   live: boolean,
+  waves: ImportWaves | undefined,
 ): Promise<Written> {
   const profile = toProfileOptions(settings);
   const totals = { added: 0, changed: 0, unchanged: 0 };
@@ -189,7 +195,13 @@ async function writeUsers(
   for await (const item of checkRosterRows(input.csvPath, settings, profile, read)) {
     if (item.kind === 'accepted') {
       const { line, spec } = item.row;
-      rows.push({ line, spec, specHash: computeSpecHash(spec, profile, settings.deploy) });
+      const wave = waves?.waveOf(spec.username);
+      rows.push({
+        line,
+        spec,
+        specHash: computeSpecHash(spec, profile, settings.deploy),
+        ...(wave !== undefined && { wave }),
+      });
     } else if (item.rejection.username !== undefined) {
       skipped.push({
         username: item.rejection.username,

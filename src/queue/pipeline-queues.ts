@@ -92,6 +92,10 @@ export function createPipelineQueues(connection: Redis, prefix: string): Pipelin
       await Promise.all(both(campaign).map((q) => q.drain(true)));
     },
 
+    async wake(campaign: string): Promise<void> {
+      await getQueue(toDeployQueueName(campaign)).promoteJobs();
+    },
+
     async jobCounts(campaign: string): Promise<Record<string, number>> {
       const [gen, dep] = await Promise.all(
         both(campaign).map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'failed')),

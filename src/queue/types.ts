@@ -30,6 +30,8 @@ export interface PipelineQueues {
   isResumed(campaign: string): Promise<boolean>;
   /** Removes every waiting/delayed job of the campaign (cancel); running jobs see the cancelled state and stop. */
   drain(campaign: string): Promise<void>;
+  /** Every delayed deploy job of the campaign asks the gate again now (a wave opened: its parked users may start). */
+  wake(campaign: string): Promise<void>;
   /** Waiting, active, delayed, failed counts of both queues (status). */
   jobCounts(campaign: string): Promise<Record<string, number>>;
   close(): Promise<void>;

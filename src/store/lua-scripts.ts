@@ -6,6 +6,7 @@ import {
   type UserIntent,
 } from '../rollout/lifecycle.js';
 import { FINAL_USER_STATES, IN_FLIGHT_USER_STATES } from '../rollout/states.js';
+import { WAVE_LUA } from './wave-lua.js';
 
 /**
  * The Lua scripts that change state. The transition tables of src/rollout/lifecycle.ts are compiled into Lua
@@ -112,7 +113,7 @@ local function check_done(now)
 end
 -- fields a new run starts without
 local RUN_FIELDS = {'fa', 'na', 'e', 'ec', 'cc', 'fi', 'pr'}
-`;
+${WAVE_LUA}`;
 
 /**
  * One user's move by intent: userKey, run ('' = whatever the current run is: admin intents), intent, now, patch
@@ -131,7 +132,7 @@ end
 local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   local now = tonumber(nowstr)
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at', 'wv')
   if not cur[1] then return {-2, '', 0} end
   local old, oldrun = cur[1], tonumber(cur[2])
   if run ~= '' and tonumber(run) ~= oldrun then
@@ -183,8 +184,15 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   if patch.set.ec then ec = patch.set.ec end
   if patch.set.cc then cc = patch.set.cc end
   index_codes(uk, cur[3], cur[4], ec, cc)
-  if to ~= old then set_state(uk, old, to, now) else redis.call('ZADD', base .. ':st:' .. to, now, uk) end
+  if to ~= old then
+    set_state(uk, old, to, now)
+    wave_move(uk, cur[7], old, to)
+    wave_judge(cur[7], nowstr)
+  else
+    redis.call('ZADD', base .. ':st:' .. to, now, uk)
+  end
   keep_attempt(uk, attempt, kept)
+  if intent == 'deploy-succeeded' and attempt and attempt ~= '' then keep_duration(attempt) end
   -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
   if intent ~= 'generate-done' then
     emit('k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr)
@@ -224,18 +232,27 @@ return out
 `;
 
 /**
- * ARGV: now, import number, then 9 per row: userKey, username, name member, line, spec JSON, specHash, host, site,
- * displayName. Unchanged specHash → untouched (but marked seen by this import). New or changed → intent `import`
- * (queued, new run). Returns per row {kind, run}: kind 0 unchanged, 1 added, 2 changed.
+ * ARGV: now, import number, then 10 per row: userKey, username, name member, line, spec JSON, specHash, host, site,
+ * displayName, wave ('' = none). Unchanged specHash → untouched but marked seen by this import (and moved to its
+ * wave of this import). New or changed → intent `import` (queued, new run). Returns per row {kind, run}: kind 0
+ * unchanged, 1 added, 2 changed.
  */
 export const UPSERT_LUA = `${PRELUDE}
 local now, imp = tonumber(ARGV[1]), ARGV[2]
 local out = {}
-for i = 3, #ARGV, 9 do
-  local uk, sh, host, site, dn = ARGV[i], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+for i = 3, #ARGV, 10 do
+  local uk, sh, host, site, dn, wv = ARGV[i], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc', 'wv')
   redis.call('ZADD', base .. ':seen', imp, uk)
+  if (cur[7] or '') ~= wv then
+    -- the user's wave of this import: its counters follow it (whatever its state)
+    if cur[1] then
+      wave_move(uk, cur[7], cur[1], nil)
+      wave_move(uk, wv, nil, cur[1])
+    end
+    if wv == '' then redis.call('HDEL', ukey, 'wv') else redis.call('HSET', ukey, 'wv', wv) end
+  end
   if cur[1] and cur[3] == sh then
     out[#out + 1] = 0
     out[#out + 1] = tonumber(cur[2])
@@ -258,6 +275,7 @@ for i = 3, #ARGV, 9 do
     move_member(':site:', cur[4], site, uk)
     index_codes(uk, cur[5], cur[6], nil, nil)
     set_state(uk, cur[1] or nil, to, now)
+    wave_move(uk, wv, cur[1] or nil, to)
     emit('k', 'u', 'uk', uk, 'from', cur[1] or '-', 'to', to, 'i', 'import', 'r', tostring(run), 'at', ARGV[1])
     out[#out + 1] = cur[1] and 2 or 1
     out[#out + 1] = run
@@ -276,7 +294,7 @@ local now, imp = tonumber(ARGV[1]), ARGV[2]
 for i = 3, #ARGV, 6 do
   local uk, ec = ARGV[i], ARGV[i + 5]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'wv')
   redis.call('ZADD', base .. ':seen', imp, uk)
   local to, newrun = decide('reject-row', cur[1] or nil)
   if to then
@@ -292,6 +310,7 @@ for i = 3, #ARGV, 6 do
     index_codes(uk, cur[3], cur[4], ec, nil)
     if cur[1] ~= to then
       set_state(uk, cur[1] or nil, to, now)
+      wave_move(uk, cur[5], cur[1] or nil, to)
       emit('k', 'u', 'uk', uk, 'from', cur[1] or '-', 'to', to, 'i', 'reject-row', 'r', tostring(run), 'at', ARGV[1])
     end
   end
@@ -308,7 +327,7 @@ local out = {}
 for i = 2, #ARGV, 2 do
   local uk = ARGV[i]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc', 'wv')
   if not cur[1] then
     out[#out + 1] = -2
     out[#out + 1] = ''
@@ -317,6 +336,7 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = cur[1]
   else
     set_state(uk, cur[1], nil, tonumber(ARGV[1]))
+    wave_move(uk, cur[5], cur[1], nil)
     move_member(':site:', cur[2], nil, uk)
     index_codes(uk, cur[3], cur[4], nil, nil)
     redis.call('ZREM', base .. ':names', ARGV[i + 1])
@@ -375,6 +395,13 @@ if to == cur then
   return {cur, redis.call('HGET', meta, 'state'), 2}
 end
 redis.call('HSET', meta, 'state', to, 'stateReason', reason, 'updatedAt', now)
+if cur == 'halted' and to == 'running' then
+  -- an admin's resume (or start) accepts the wave that halted: it never halts again, and may now be promoted
+  local hw = redis.call('HGET', meta, 'haltWave')
+  if hw and (intent == 'resume' or intent == 'start') then redis.call('HSET', meta, 'wAck', hw) end
+  redis.call('HDEL', meta, 'haltWave', 'haltUsers')
+  wave_judge(redis.call('HGET', meta, 'wOpen') or '1', now)
+end
 if to == 'running' then
   if redis.call('HEXISTS', meta, 'startedAt') == 0 then redis.call('HSET', meta, 'startedAt', now) end
   redis.call('HDEL', meta, 'finishedAt')

@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
+import { createWaveWaker } from '../jobs/deploy-schedule.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
@@ -68,6 +69,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     agentId: `${hostname()}:${process.pid}`,
   };
   const workers = new Map<string, Worker[]>();
+  const wakeOpenedWaves = createWaveWaker(queues, deps.getCampaign);
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
 
@@ -112,6 +114,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         else if (!hold && worker.isPaused()) void worker.resume();
       }
     }
+    await wakeOpenedWaves(campaigns.filter((c) => wanted.has(c.name)));
     for (const [name, list] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);
