@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { reconcileCampaign } from '../campaign/reconcile-campaign.js';
+import { runScheduledRetry, syncRetrySchedulers } from '../campaign/scheduled-retry.js';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
 import { createWaveWaker } from '../jobs/deploy-schedule.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
+import { createRetryScheduler, type RetryScheduler } from '../queue/retry-scheduler.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
 import { startCampaignWorkers, type WorkerSettings } from './campaign-workers.js';
@@ -70,6 +72,9 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   };
   const workers = new Map<string, Worker[]>();
   const wakeOpenedWaves = createWaveWaker(queues, deps.getCampaign);
+  // Recurring retries (schedule.retry): deploy agents keep the schedulers in line with the records and run them.
+  const retries = options.roles.has('deploy') ? createRetryScheduler(options.connection, options.prefix) : undefined;
+  const scheduled = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
 
@@ -115,12 +120,26 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       }
     }
     await wakeOpenedWaves(campaigns.filter((c) => wanted.has(c.name)));
+    if (retries) {
+      await syncRetrySchedulers(campaigns, retries, scheduled);
+      if (scheduled.size > 0) serveScheduledRetries(retries);
+    }
     for (const [name, list] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);
       options.logger.info({ campaign: name }, 'campaign finished, workers closed');
       await Promise.allSettled(list.map((w) => w.close()));
     }
+  }
+
+  function serveScheduledRetries(scheduler: RetryScheduler): void {
+    scheduler.work(
+      async (name) => {
+        const result = await runScheduledRetry(options.store, queues, name, now());
+        options.logger.info({ campaign: name, ...result }, 'scheduled retry');
+      },
+      (error) => options.logger.warn({ err: error.message }, 'retry scheduler error'),
+    );
   }
 
   function schedule(): void {
@@ -161,6 +180,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         await Promise.race([closing, new Promise((done) => setTimeout(done, 5000))]);
         await Promise.allSettled(all.map((w) => w.close(true)));
       }
+      await retries?.close();
       await queues.close();
       await options.transports.closeAll();
       return drained;
