@@ -24,6 +24,7 @@ import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
+import { type ScheduleStatus, scheduleStatus } from '../campaign/schedule-status.js';
 import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
 import { type ReportRow, streamReport } from '../campaign/stream-report.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
@@ -65,6 +66,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   campaign(name: string): Promise<CampaignRecord>;
   campaigns(): Promise<CampaignSummary[]>;
   status(name: string): Promise<CampaignStatus>;
+  /** Windows per site, the current wave and its failure rate, the halt reason (`status`, dashboard). */
+  scheduleStatus(name: string): Promise<ScheduleStatus>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
@@ -155,6 +158,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       await reconcileCampaign(store, queues, await requireCampaign(store, name)).catch(() => undefined);
       return campaignStatus(store, queues, name, now());
     },
+    scheduleStatus: (name) => scheduleStatus(store, name, now()),
     users: async (name, filter, page) => {
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatScheduleText } from '../../src/campaign/format-schedule-status.js';
 import { countWave, judgeWave } from '../../src/rollout/wave-health.js';
 import type { UserRecord } from '../../src/store/types.js';
 import { createFleetFixture, csvRow, type FleetFixture } from '../helpers/fleet-fixture.js';
@@ -59,6 +60,13 @@ describe('waves and the halt rule, live', () => {
     expect(halted.stateReason).toBe('wave 1: 3 of 10 users failed (30%), above max_fail_percent 20%');
     expect(halted.halt).toEqual({ wave: 1, users: expect.arrayContaining(['wv01', 'wv02', 'wv03']) });
     expect(halted.halt?.users).toHaveLength(3);
+
+    const shown = formatScheduleText(await f.fleet.scheduleStatus(name), 'UTC', Date.now());
+    expect(shown).toContain('  wave      1 of 3 · ');
+    expect(shown).toContain('failure rate 30% (3 of 10) vs max_fail_percent 20%');
+    expect(shown).toMatch(
+      /halted {4}wave 1: 3 of 10 users failed \(30%\), above max_fail_percent 20% · failing: wv0\d, wv0\d, wv0\d/,
+    );
 
     const atHalt = await allUsers();
     const attempted = new Map(atHalt.filter((u) => u.attempts > 0).map((u) => [u.username, u.attempts]));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatScheduleText } from '../../src/campaign/format-schedule-status.js';
 import type { UserRecord } from '../../src/store/types.js';
 import { createFleetFixture, csvRow, type FleetFixture } from '../helpers/fleet-fixture.js';
 import { writeFault } from '../helpers/pipeline-campaign.js';
@@ -59,6 +60,11 @@ describe('maintenance windows, live', () => {
     expect(before.map((u) => u.state)).toEqual(Array(USERS).fill('generated'));
     expect(before[0]?.parkedReason).toBe(
       `outside the maintenance window: opens ${dayName(opens)} ${new Date(opens).toISOString().slice(0, 10)} ${hhmm(opens)} UTC`,
+    );
+
+    const shown = formatScheduleText(await f.fleet.scheduleStatus(name), 'Europe/Paris', Date.now());
+    expect(shown).toContain(
+      `  window    every site: shut, opens ${dayName(opens)} ${new Date(opens).toISOString().slice(0, 10)} ${hhmm(opens)} UTC (`,
     );
 
     await f.waitFor(name, (counts) => counts.applied === USERS, opens - Date.now() + 30_000);
