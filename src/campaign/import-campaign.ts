@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { applyDeployOverrides, type DeployOverrideFlags } from '../config/apply-deploy-overrides.js';
+import { applyScheduleOverrides, type ScheduleOverrideFlags } from '../config/apply-schedule-overrides.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import { toProfileOptions } from '../config/campaign-settings.js';
 import { defaultCampaignFile } from '../config/load-campaign-file.js';
@@ -28,6 +29,8 @@ export interface ImportCampaignInput extends RosterReadOptions {
    */
   readonly settings?: CampaignFile;
   readonly deployOverrides?: DeployOverrideFlags;
+  /** --start-at, --window, --tz, --canary, --wave-size, --max-fail-percent, --soak… over `schedule:`/`waves:`. */
+  readonly scheduleOverrides?: ScheduleOverrideFlags;
   /** Overrides `deploy.transport`. */
   readonly transport?: 'local' | 'ssh';
   /** Queue the valid rows even if some were rejected (the report is still written). */
@@ -245,7 +248,8 @@ async function pruneMissing(
 
 function resolveSettings(input: ImportCampaignInput, existing: CampaignRecord | undefined): CampaignFile {
   const base = input.settings ?? existing?.settings ?? defaultCampaignFile();
-  const withFlags = input.deployOverrides ? applyDeployOverrides(base, input.deployOverrides) : base;
+  const withDeploy = input.deployOverrides ? applyDeployOverrides(base, input.deployOverrides) : base;
+  const withFlags = input.scheduleOverrides ? applyScheduleOverrides(withDeploy, input.scheduleOverrides) : withDeploy;
   return input.transport ? { ...withFlags, deploy: { ...withFlags.deploy, transport: input.transport } } : withFlags;
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ImportResult } from '../../campaign/import-campaign.js';
 import type { DeployOverrideFlags } from '../../config/apply-deploy-overrides.js';
+import type { ScheduleOverrideFlags } from '../../config/apply-schedule-overrides.js';
 import type { CampaignFile } from '../../config/campaign-schema.js';
 import type { CsvEncoding, Delimiter } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
@@ -12,8 +13,9 @@ import {
   writeJson,
   writeOut,
 } from '../context.js';
+import { addScheduleOptions } from './schedule-options.js';
 
-export interface ImportFlags extends DeployOverrideFlags {
+export interface ImportFlags extends DeployOverrideFlags, ScheduleOverrideFlags {
   readonly campaign: string;
   readonly campaignFile?: string;
   readonly transport?: string;
@@ -28,7 +30,7 @@ export interface ImportFlags extends DeployOverrideFlags {
 /** The options `import` and `run` share. */
 export function addImportOptions(command: Command): Command {
   return addConnectionOptions(
-    command
+    addScheduleOptions(command)
       .argument('<csv>', 'users CSV (see README "CSV format")')
       .requiredOption('--campaign <name>', 'campaign name: 1-64 letters, digits, _ or -')
       .option('--campaign-file <file>', 'campaign file (YAML or JSON): defaults, profile, retry, deploy')
@@ -76,19 +78,24 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
   if (flags.transport !== undefined && flags.transport !== 'local' && flags.transport !== 'ssh') {
     throw new FleetError('FR_ERR_USAGE', `--transport ${flags.transport}: use local or ssh`);
   }
-  const [{ parseDelimiterOption }, { defaultCampaignFile, loadCampaignFile }, { applyDeployOverrides }] =
-    await Promise.all([
-      import('../../csv/index.js'),
-      import('../../config/load-campaign-file.js'),
-      import('../../config/apply-deploy-overrides.js'),
-    ]);
+  const [
+    { parseDelimiterOption },
+    { defaultCampaignFile, loadCampaignFile },
+    { applyDeployOverrides },
+    { applyScheduleOverrides },
+  ] = await Promise.all([
+    import('../../csv/index.js'),
+    import('../../config/load-campaign-file.js'),
+    import('../../config/apply-deploy-overrides.js'),
+    import('../../config/apply-schedule-overrides.js'),
+  ]);
   const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
   }
   const file = flags.campaignFile ? await loadCampaignFile(flags.campaignFile) : undefined;
   // Checked now, before Redis is opened: the flags must be valid over the file (or the defaults).
-  applyDeployOverrides(file ?? defaultCampaignFile(), flags);
+  applyScheduleOverrides(applyDeployOverrides(file ?? defaultCampaignFile(), flags), flags);
   return { ...(file && { file }), ...(delimiter && { delimiter }) };
 }
 
@@ -104,6 +111,7 @@ export async function importFromFlags(
     source: { path: csvPath },
     ...(prepared.file && { settings: prepared.file }),
     deployOverrides: flags,
+    scheduleOverrides: flags,
     ...(options.start === true && { start: true }),
     ...(flags.transport !== undefined && { transport: flags.transport as 'local' | 'ssh' }),
     allowRejects: flags.allowRejects === true,
