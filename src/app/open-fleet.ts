@@ -22,6 +22,7 @@ import {
 } from '../campaign/control-campaign.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
+import { type CampaignPlanInput, campaignPlanInput } from '../campaign/plan-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
 import { type ScheduleStatus, scheduleStatus } from '../campaign/schedule-status.js';
@@ -68,6 +69,8 @@ export interface Fleet extends AsyncDisposable, AuditFacade {
   status(name: string): Promise<CampaignStatus>;
   /** Windows per site, the current wave and its failure rate, the halt reason (`status`, dashboard). */
   scheduleStatus(name: string): Promise<ScheduleStatus>;
+  /** An imported campaign's settings and users in CSV order, for `plan <campaign>`. */
+  planInput(name: string): Promise<CampaignPlanInput>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */
   recount(name: string): Promise<Record<UserState, number>>;
@@ -159,6 +162,7 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       return campaignStatus(store, queues, name, now());
     },
     scheduleStatus: (name) => scheduleStatus(store, name, now()),
+    planInput: (name) => campaignPlanInput(store, name),
     users: async (name, filter, page) => {
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);
