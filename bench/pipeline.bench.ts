@@ -10,7 +10,8 @@
  * BENCH_SMOKE=1 runs 300 users and writes to the smoke folder (bench/lib/bench-size.ts).
  * BENCH_SCHEDULE=1 runs a second campaign of the same users in the same run with an always-open maintenance
  * window (00:00-24:00 daily) and waves (canary 1%, waves of 25%, max_fail_percent 5): the gate's window and wave
- * answers, the per-wave counters and the halt rule in the Lua enforcer; both figures and their ratio are written.
+ * answers, the per-wave counters and the halt rule in the Lua enforcer; both figures and their ratio are written
+ * to bench/results/pipeline-schedule.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -248,7 +249,9 @@ async function main(): Promise<void> {
       targets: { endToEndUsersPerSecond: 1500, redisBytesPerUser: 2048, agentPeakRssMB: 250 },
     };
     console.log(JSON.stringify(results, null, 2));
-    await writeBenchResult('pipeline', { users: USERS, agents: AGENTS, concurrencyPerAgent: CONCURRENCY }, results);
+    // The schedule variant's run is its own result file: the plain figures stay comparable run to run.
+    const resultName = scheduled ? 'pipeline-schedule' : 'pipeline';
+    await writeBenchResult(resultName, { users: USERS, agents: AGENTS, concurrencyPerAgent: CONCURRENCY }, results);
     if (counts.applied !== USERS) throw new Error(`${USERS - (counts.applied ?? 0)} users not applied`);
   } finally {
     for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');

@@ -87,6 +87,17 @@ export function createWaveWaker(
   };
 }
 
+/**
+ * "wave 4 is not open yet (wave 2 is running)" then "(wave 3 is running)": the same wait for the user, not worth a
+ * write for every parked user at every promotion.
+ */
+function sameWait(reason: string, recorded: string | undefined): boolean {
+  if (recorded === undefined) return false;
+  const waitingWave = /^(wave \d+ is not open yet) \(/;
+  const a = waitingWave.exec(reason)?.[1];
+  return reason === recorded || (a !== undefined && a === waitingWave.exec(recorded)?.[1]);
+}
+
 /** Retry backoff is already on the record (`nextAttemptAt`); every other reason to wait is recorded when it changes. */
 export async function recordParked(
   campaign: CampaignSettings,
@@ -95,7 +106,7 @@ export async function recordParked(
   deps: JobDeps,
   now: number,
 ): Promise<void> {
-  if (gate.reason === 'waiting for its next attempt' || gate.reason === user.parkedReason) return;
+  if (gate.reason === 'waiting for its next attempt' || sameWait(gate.reason, user.parkedReason)) return;
   await deps.store.transition(
     campaign.name,
     user.userKey,
