@@ -207,6 +207,7 @@ function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
     drain: async (campaign) => (await load()).drain(campaign),
     jobCounts: async (campaign) => (await load()).jobCounts(campaign),
     wake: async (campaign) => (await load()).wake(campaign),
+    wakeUsers: async (campaign, users) => (await load()).wakeUsers(campaign, users),
     close: async () => {
       if (loaded) await (await loaded).close();
     },

@@ -108,7 +108,7 @@ export async function importCampaign(
   const waves = planImportWaves(settings, input.campaign, check.members);
   const record = {
     ...toCampaignRecord(input, settings, check.sha256, existing, check.rejected, importNo),
-    ...(waves && { waves: { count: waves.count, open: existing?.waves?.open ?? 1 } }),
+    ...(waves && { waves: { count: waves.count, sizes: waves.sizes, open: existing?.waves?.open ?? 1 } }),
   };
   // The record exists before users do, so agents and status always find the campaign of a user.
   await store.saveCampaign(record);

@@ -5,6 +5,7 @@ import { assignWaves, type WaveMember } from '../rollout/waves.js';
 /** The waves of one import: how many, and each valid user's (the store keeps it with the user, counters per wave). */
 export interface ImportWaves {
   readonly count: number;
+  readonly sizes: readonly number[];
   waveOf(username: string): number | undefined;
 }
 
@@ -26,6 +27,7 @@ export function planImportWaves(
   });
   return {
     count: assignment.sizes.length,
+    sizes: assignment.sizes,
     waveOf: (username) => byName.get(username.normalize('NFC').toLowerCase()),
   };
 }

@@ -65,11 +65,12 @@ export async function policyFor(campaign: CampaignSettings, policy: GatePolicy, 
 }
 
 /**
- * Made by each agent: on every discovery tick, a campaign whose wave opened since the last tick has every parked
- * deploy job ask the gate again now (users of the new wave start, or park until its soak ends; the others park
- * again), instead of at their recheck a minute later.
+ * Made by each agent: on every discovery tick, a campaign whose wave opened since the last tick has the parked
+ * deploy jobs of that wave's users ask the gate again now (they start, or park until its soak ends) instead of at
+ * their recheck a minute later.
  */
 export function createWaveWaker(
+  store: RecordStore,
   queues: PipelineQueues,
   getCampaign: JobDeps['getCampaign'],
 ): (campaigns: readonly CampaignRecord[]) => Promise<void> {
@@ -82,7 +83,10 @@ export function createWaveWaker(
       if (last === undefined || campaign.waves.open <= last) continue;
       // This agent's cached settings first: a job woken now must not be judged on the wave before.
       await getCampaign(campaign.name, { fresh: true });
-      await queues.wake(campaign.name);
+      // Only the opened wave's users: waking every parked job would have the later waves' users park again.
+      for (let wave = last + 1; wave <= campaign.waves.open; wave += 1) {
+        await queues.wakeUsers(campaign.name, await store.waveWaiting(campaign.name, wave));
+      }
     }
   };
 }

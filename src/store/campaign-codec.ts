@@ -27,6 +27,7 @@ export function encodeCampaign(record: CampaignRecord): Record<string, string> {
     wRule: encodeWaveRule(record.settings),
   };
   if (record.waves !== undefined) fields['wCount'] = String(record.waves.count);
+  if (record.waves?.sizes !== undefined) fields['wSizes'] = record.waves.sizes.join(',');
   if (record.startedAt !== undefined) fields['startedAt'] = String(record.startedAt);
   if (record.finishedAt !== undefined) fields['finishedAt'] = String(record.finishedAt);
   return fields;

@@ -22,6 +22,7 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:ev                stream the campaign's events (user and campaign moves), trimmed to ~10,000
  *   <p>:fr:c:{<c>}:wv                hash  `<wave>:<state>` → users (store/wave-lua.ts; changed only inside Lua)
  *   <p>:fr:c:{<c>}:wf:<wave>         zset  users of the wave that are failed or retrying (who halted it)
+ *   <p>:fr:c:{<c>}:ww:<wave>         zset  users of the wave waiting to deploy (whom an opening wave wakes)
  *   <p>:fr:c:{<c>}:dur               list  durations of the last 100 successful applies (the deploy estimate)
  */
 const CAMPAIGN_NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -371,6 +371,8 @@ elseif phase == 'end' then
   if redis.call('GET', base .. ':imp') == ARGV[3] then redis.call('DEL', base .. ':imp') end
   redis.call('HSET', meta, 'importState', 'complete', 'updatedAt', now)
   redis.call('HDEL', meta, 'importError')
+  -- the open wave may have been fully attempted while the import still wrote (a wave is promoted only after)
+  wave_judge(redis.call('HGET', meta, 'wOpen') or '1', now)
   check_done(now)
 elseif phase == 'fail' then
   redis.call('DEL', base .. ':imp')

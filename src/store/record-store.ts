@@ -234,6 +234,16 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
       return decodeWaveCounts(await redis.hgetall(`${base(campaign)}:wv`));
     },
 
+    async waveWaiting(campaign, wave) {
+      const name = checkName(campaign);
+      const userKeys = await redis.zrange(`${base(name)}:ww:${wave}`, '0', '-1');
+      const runs =
+        userKeys.length > 0
+          ? await redis.pipeline(userKeys.map((uk) => ['hget', keys.user(name, uk), 'r'])).exec()
+          : [];
+      return userKeys.map((userKey, i) => ({ userKey, run: Number(runs?.[i]?.[1] ?? 0) }));
+    },
+
     async recentApplyDurations(campaign) {
       return (await redis.lrange(`${base(campaign)}:dur`, 0, -1)).map(Number).filter(Number.isFinite);
     },

@@ -43,6 +43,8 @@ export interface CampaignRecord {
 /** Where a campaign's waves stand, as the store's Lua keeps it (see store/wave-lua.ts). */
 export interface WaveProgress {
   readonly count: number;
+  /** Users per wave as the last import planned them (written with the record; the Lua reads them). */
+  readonly sizes?: readonly number[];
   /** Users of waves up to `open` may start (those of wave `open` from `opensAt` on: the soak time). */
   readonly open: number;
   readonly opensAt?: number;
@@ -254,6 +256,8 @@ export interface RecordStore {
   recount(campaign: string): Promise<Record<UserState, number>>;
   /** Users per wave and state (`<wave>:<state>` counters the Lua keeps with every move). */
   waveCounts(campaign: string): Promise<Map<number, Partial<Record<UserState, number>>>>;
+  /** Users of a wave waiting to deploy (queued, generated, retrying) with their run: whom an opening wave wakes. */
+  waveWaiting(campaign: string, wave: number): Promise<Array<{ readonly userKey: string; readonly run: number }>>;
   /** Durations (ms) of the last successful applies, newest first (at most 100). */
   recentApplyDurations(campaign: string): Promise<number[]>;
   /** Users that reached a final state per minute, for throughput/ETA: [minuteEpochMs, count][] for the last `minutes`. */

@@ -71,7 +71,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     agentId: `${hostname()}:${process.pid}`,
   };
   const workers = new Map<string, Worker[]>();
-  const wakeOpenedWaves = createWaveWaker(queues, deps.getCampaign);
+  const wakeOpenedWaves = createWaveWaker(options.store, queues, deps.getCampaign);
   // Recurring retries (schedule.retry): deploy agents keep the schedulers in line with the records and run them.
   const retries = options.roles.has('deploy') ? createRetryScheduler(options.connection, options.prefix) : undefined;
   const scheduled = new Set<string>();
