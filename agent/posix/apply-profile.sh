@@ -73,6 +73,7 @@
 #   user=NAME   the switches above apply only to this user
 #   trace=1     append "start <pid> <user>" / "end <pid>" lines to <root>/trace.log (concurrency checks)
 #   trace=time  the same lines with the epoch milliseconds last: "start <pid> <user> <ms>" / "end <pid> <ms>"
+#   starts=1    append "<epoch seconds> <user>" to <root>/starts.log when a run starts (maintenance window checks)
 
 set -u
 EX_USAGE=64 EX_DATAERR=65 EX_UNAVAILABLE=69 EX_OSERR=71 EX_IOERR=74 EX_TEMPFAIL=75 EX_NOPERM=77 EX_CONFIG=78
@@ -177,13 +178,15 @@ now_ms() {
   printf '%s' "$t"
 }
 if [ -f "$root/fault" ] && [ $mode != probe ] && [ $mode != verify ]; then
-  f_exit='' f_times='' f_hang='' f_sleep='' f_user='' f_trace='' f_signal=''
+  f_exit='' f_times='' f_hang='' f_sleep='' f_user='' f_trace='' f_signal='' f_starts=''
   while IFS='=' read -r key value || [ -n "$key" ]; do
     case $key in
       exit) f_exit=$value ;; times) f_times=$value ;; hang) f_hang=$value ;;
       sleep) f_sleep=$value ;; user) f_user=$value ;; trace) f_trace=$value ;; signal) f_signal=$value ;;
+      starts) f_starts=$value ;;
     esac
   done <"$root/fault"
+  [ "$f_starts" != 1 ] || printf '%s %s\n' "$(date +%s)" "$user" >>"$root/starts.log"
   if [ "$f_trace" = 1 ]; then
     printf 'start %s %s\n' "$$" "$user" >>"$root/trace.log"
     trap 'printf "end %s\n" "$$" >>"$root/trace.log"' EXIT

@@ -20,8 +20,10 @@ import {
 import { countUsers } from '../campaign/count-users.js';
 import { getUserDetail, type UserDetail } from '../campaign/get-user-detail.js';
 import { type ImportCampaignInput, type ImportResult, importCampaign } from '../campaign/import-campaign.js';
+import { type CampaignPlanInput, campaignPlanInput } from '../campaign/plan-campaign.js';
 import { type Reconciled, reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { type RemoveResult, removeUser } from '../campaign/remove-users.js';
+import { type ScheduleStatus, scheduleStatus } from '../campaign/schedule-status.js';
 import { requireCampaign, type StartResult, startCampaign } from '../campaign/start-campaign.js';
 import {
   addFailureSummaries,
@@ -83,6 +85,10 @@ export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade, Reti
   status(name: string): Promise<FleetStatus>;
   /** Deploys in flight (every agent) against the campaign's `caps:`; undefined without caps. */
   slots(name: string): Promise<SlotsView | undefined>;
+  /** Windows per site, the current wave and its failure rate, the halt reason (`status`, dashboard). */
+  scheduleStatus(name: string): Promise<ScheduleStatus>;
+  /** An imported campaign's settings and users in CSV order, for `plan <campaign>`. */
+  planInput(name: string): Promise<CampaignPlanInput>;
   users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
   /** How many users a filter matches (counters for a state alone, else paged over the indexes). */
   countUsers(name: string, filter: UserFilter): Promise<number>;
@@ -195,6 +201,8 @@ export async function openFleet(config: FleetConfig, options: OpenFleetOptions =
       const { createDeploySlots } = await import('../store/deploy-slots.js');
       return campaignSlots(store, createDeploySlots(redis, config.prefix), name);
     },
+    scheduleStatus: (name) => scheduleStatus(store, name, now()),
+    planInput: (name) => campaignPlanInput(store, name),
     users: async (name, filter, page) => {
       await requireCampaign(store, name);
       return store.queryUsers(name, filter, page);
@@ -263,6 +271,8 @@ function createLazyQueues(redis: Redis, prefix: string): PipelineQueues {
     drain: async (campaign) => (await load()).drain(campaign),
     jobCounts: async (campaign) => (await load()).jobCounts(campaign),
     inspect: async (campaign) => (await load()).inspect(campaign),
+    wake: async (campaign) => (await load()).wake(campaign),
+    wakeUsers: async (campaign, users) => (await load()).wakeUsers(campaign, users),
     close: async () => {
       if (loaded) await (await loaded).close();
     },

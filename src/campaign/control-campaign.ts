@@ -30,8 +30,17 @@ export const pauseCampaign = (
   reason = 'paused by an admin',
 ) => controlCampaign(store, queues, name, 'pause', reason, now);
 
-export const resumeCampaign = (store: RecordStore, queues: PipelineQueues, name: string, now: number) =>
-  controlCampaign(store, queues, name, 'resume', 'resumed by an admin', now);
+/** Resume, then every parked deploy job asks the gate again now rather than at its recheck. */
+export async function resumeCampaign(
+  store: RecordStore,
+  queues: PipelineQueues,
+  name: string,
+  now: number,
+): Promise<CampaignRecord> {
+  const campaign = await controlCampaign(store, queues, name, 'resume', 'resumed by an admin', now);
+  await queues.wake(name);
+  return campaign;
+}
 
 export interface CancelResult {
   readonly campaign: CampaignRecord;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { applyDeployOverrides, type DeployOverrideFlags } from '../config/apply-deploy-overrides.js';
+import { applyScheduleOverrides, type ScheduleOverrideFlags } from '../config/apply-schedule-overrides.js';
 import type { CampaignFile } from '../config/campaign-schema.js';
 import { toProfileOptions } from '../config/campaign-settings.js';
 import { defaultCampaignFile } from '../config/load-campaign-file.js';
@@ -11,6 +12,7 @@ import { computeSpecHash } from '../rollout/spec-hash.js';
 import { assertCampaignName } from '../store/keys.js';
 import type { CampaignRecord, RecordStore, StoredError, UpsertRow } from '../store/types.js';
 import { assertNoCaseClash } from './campaign-name-clash.js';
+import { type ImportWaves, planImportWaves } from './plan-import-waves.js';
 import { reconcileCampaign } from './reconcile-campaign.js';
 import { enqueueMatching, requireCampaign, type StartResult } from './start-campaign.js';
 import { checkRosterRows, type RosterCheck, type RosterReadOptions, validateRoster } from './validate-roster.js';
@@ -27,6 +29,8 @@ export interface ImportCampaignInput extends RosterReadOptions {
    */
   readonly settings?: CampaignFile;
   readonly deployOverrides?: DeployOverrideFlags;
+  /** --start-at, --window, --tz, --canary, --wave-size, --max-fail-percent, --soak… over `schedule:`/`waves:`. */
+  readonly scheduleOverrides?: ScheduleOverrideFlags;
   /** Overrides `deploy.transport`. */
   readonly transport?: 'local' | 'ssh';
   /** Queue the valid rows even if some were rejected (the report is still written). */
@@ -95,13 +99,17 @@ export async function importCampaign(
   const settings = resolveSettings(input, existing);
   const profile = toProfileOptions(settings);
   const reportPath = join(input.reportDir ?? 'reports', `${input.campaign}-rejected.csv`);
-  const check = await validateRoster(input.csvPath, settings, profile, reportPath, input);
+  const check = await validateRoster(input.csvPath, settings, profile, reportPath, input, settings.waves !== undefined);
   const summary = { valid: check.valid, rejected: check.rejected, ...(check.reportPath && { reportPath }) };
   const nothing = { added: 0, changed: 0, unchanged: 0, queued: 0, missing: 0, pruned: 0, imported: false };
   if ((check.rejected > 0 && !input.allowRejects) || check.valid === 0) return { ...summary, ...nothing };
 
   const importNo = (existing?.imports ?? 0) + 1;
-  const record = toCampaignRecord(input, settings, check.sha256, existing, check.rejected, importNo);
+  const waves = planImportWaves(settings, input.campaign, check.members);
+  const record = {
+    ...toCampaignRecord(input, settings, check.sha256, existing, check.rejected, importNo),
+    ...(waves && { waves: { count: waves.count, sizes: waves.sizes, open: existing?.waves?.open ?? 1 } }),
+  };
   // The record exists before users do, so agents and status always find the campaign of a user.
   await store.saveCampaign(record);
   const lease = randomUUID();
@@ -117,7 +125,7 @@ export async function importCampaign(
       enqueued += await enqueueMatching(store, queues, input.campaign, { state: 'queued' });
     }
     const live = input.start === true || existing?.state === 'running' || existing?.state === 'paused';
-    written = await writeUsers(store, queues, input, settings, check, importNo, lease, live);
+    written = await writeUsers(store, queues, input, settings, check, importNo, lease, live, waves);
     enqueued += written.enqueued;
   } catch (error) {
     // The import stays `writing` (incomplete) whatever happens; say why, if Redis still answers.
@@ -164,6 +172,7 @@ async function writeUsers(
   importNo: number,
   lease: string,
   live: boolean,
+  waves: ImportWaves | undefined,
 ): Promise<Written> {
   const profile = toProfileOptions(settings);
   const totals = { added: 0, changed: 0, unchanged: 0 };
@@ -189,7 +198,13 @@ async function writeUsers(
   for await (const item of checkRosterRows(input.csvPath, settings, profile, read)) {
     if (item.kind === 'accepted') {
       const { line, spec } = item.row;
-      rows.push({ line, spec, specHash: computeSpecHash(spec, profile, settings.deploy) });
+      const wave = waves?.waveOf(spec.username);
+      rows.push({
+        line,
+        spec,
+        specHash: computeSpecHash(spec, profile, settings.deploy),
+        ...(wave !== undefined && { wave }),
+      });
     } else if (item.rejection.username !== undefined) {
       skipped.push({
         username: item.rejection.username,
@@ -233,7 +248,8 @@ async function pruneMissing(
 
 function resolveSettings(input: ImportCampaignInput, existing: CampaignRecord | undefined): CampaignFile {
   const base = input.settings ?? existing?.settings ?? defaultCampaignFile();
-  const withFlags = input.deployOverrides ? applyDeployOverrides(base, input.deployOverrides) : base;
+  const withDeploy = input.deployOverrides ? applyDeployOverrides(base, input.deployOverrides) : base;
+  const withFlags = input.scheduleOverrides ? applyScheduleOverrides(withDeploy, input.scheduleOverrides) : withDeploy;
   return input.transport ? { ...withFlags, deploy: { ...withFlags.deploy, transport: input.transport } } : withFlags;
 }
 

@@ -7,6 +7,7 @@ import { toCsvLine } from '../csv/index.js';
 import type { AcceptedRow, Rejection } from '../csv/user-spec.js';
 import { renderProfile } from '../profile/index.js';
 import type { ProfileOptions } from '../profile/profile-options.js';
+import type { WaveMember } from '../rollout/waves.js';
 import { AtomicLineWriter } from './atomic-line-writer.js';
 import { NotUtf8Error, readRosterFile } from './read-roster-file.js';
 
@@ -85,6 +86,8 @@ export interface RosterCheck extends ValidationSummary {
   readonly rowsToWrite: number;
   /** SHA-256 of exactly the bytes pass 1 read. */
   readonly sha256: string;
+  /** The valid users in CSV order, when asked for (the wave planner's input). */
+  readonly members?: readonly WaveMember[];
 }
 
 export const REJECTION_HEADER = ['line', 'column', 'value', 'reason'] as const;
@@ -100,14 +103,16 @@ export async function validateRoster(
   profile: ProfileOptions,
   reportPath: string,
   options: RosterReadOptions,
+  collectMembers = false,
 ): Promise<RosterCheck> {
   const encoding = options.encoding ?? 'auto';
+  const once = { collectMembers, ...options };
   try {
-    return await validateOnce(csvPath, settings, profile, reportPath, { ...options, encoding, optimisticUtf8: true });
+    return await validateOnce(csvPath, settings, profile, reportPath, { ...once, encoding, optimisticUtf8: true });
   } catch (error) {
     if (!(error instanceof NotUtf8Error)) throw error;
     options.onWarning?.(`${csvPath}: not valid UTF-8, reading it as windows-1252 (use --encoding to choose)`);
-    return validateOnce(csvPath, settings, profile, reportPath, { ...options, encoding: 'windows-1252' });
+    return validateOnce(csvPath, settings, profile, reportPath, { ...once, encoding: 'windows-1252' });
   }
 }
 
@@ -116,8 +121,10 @@ async function validateOnce(
   settings: CampaignFile,
   profile: ProfileOptions,
   reportPath: string,
-  options: RosterReadOptions & { readonly encoding: CsvEncoding },
+  options: RosterReadOptions & { readonly encoding: CsvEncoding; readonly collectMembers: boolean },
 ): Promise<RosterCheck> {
+  // The wave planner needs every valid user (sizes are shares of the whole campaign) before the first is written.
+  const members: WaveMember[] | undefined = options.collectMembers ? [] : undefined;
   let valid = 0;
   let rejected = 0;
   let rowsToWrite = 0;
@@ -129,6 +136,8 @@ async function validateOnce(
       if (item.kind === 'accepted') {
         valid += 1;
         rowsToWrite += 1;
+        const { username, site } = item.row.spec;
+        members?.push(site === undefined ? { username } : { username, site });
         continue;
       }
       rejected += 1;
@@ -147,6 +156,13 @@ async function validateOnce(
     await writer?.abort();
     throw error;
   }
-  const summary = { valid, rejected, rowsToWrite, encoding: options.encoding, sha256: hash.digest('hex') };
+  const summary = {
+    valid,
+    rejected,
+    rowsToWrite,
+    encoding: options.encoding,
+    sha256: hash.digest('hex'),
+    ...(members && { members }),
+  };
   return writer ? { ...summary, reportPath } : summary;
 }

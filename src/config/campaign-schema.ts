@@ -146,6 +146,17 @@ const siteScheduleSchema = z
   .strict()
   .describe("a site's own zone and windows (windows default to the campaign's, read in the site's zone)");
 
+/** Nightly re-queue of users whose transient failures used up their retries (a BullMQ job scheduler). */
+const retryCronSchema = z
+  .object({
+    cron: z
+      .string()
+      .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'a cron pattern of 5 fields (or 6 with seconds), e.g. "0 23 * * *"')
+      .describe('when users whose last failure was transient are re-queued (only those whose site window is open)'),
+    timezone: timeZoneSchema.optional().describe('IANA zone of the cron (default: schedule.timezone, else UTC)'),
+  })
+  .strict();
+
 export const scheduleSchema = z
   .object({
     start_at: z
@@ -165,6 +176,7 @@ export const scheduleSchema = z
       .default(60)
       .describe('expected duration of one deploy until agents have measured it (plan, and the first deploys)'),
     sites: z.record(z.string(), siteScheduleSchema).default({}),
+    retry: retryCronSchema.optional(),
   })
   .strict()
   .superRefine((schedule, ctx) => {

@@ -32,6 +32,7 @@ export function createCampaignCache(
       file: record.settings,
       profileOptions: derive.toProfileOptions(record.settings),
       retryPolicy: derive.toRetryPolicy(record.settings),
+      ...(record.waves && { waves: record.waves }),
     };
   }
 

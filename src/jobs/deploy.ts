@@ -6,6 +6,7 @@ import { resolveDeployTarget } from '../rollout/resolve-target.js';
 import type { UserRecord } from '../store/types.js';
 import type { Transport, TransportOutcome } from '../transport/transport.js';
 import { type AttemptContext, recordFailure, recordSuccess, STEP_INTENTS } from './deploy-outcome.js';
+import { policyFor, recordParked, toGateCampaign } from './deploy-schedule.js';
 import { type HeldSlot, takeDeploySlot } from './deploy-slot.js';
 import type { CampaignSettings, JobContext, JobDeps, JobDisposition } from './types.js';
 
@@ -33,12 +34,17 @@ export async function processDeploy(
   ]);
   if (!cached || !user) return { kind: 'done' };
   const now = deps.now();
-  const gate = decideDeploy(mode, payload.run, user, cached, deps.gatePolicy ?? DEFAULT_GATE_POLICY, now);
+  // Windows, waves and the deploy estimate are the gate's inputs too (deploy-schedule.ts).
+  const policy = await policyFor(cached, deps.gatePolicy ?? DEFAULT_GATE_POLICY, deps);
+  const gate = decideDeploy(mode, payload.run, user, toGateCampaign(cached, now), policy, now);
   if (gate.kind === 'drop') {
     if (gate.cancel) await deps.store.transition(cached.name, user.userKey, { intent: 'cancel', run: user.run }, now);
     return { kind: 'done' };
   }
-  if (gate.kind === 'park') return { kind: 'delay', until: gate.until };
+  if (gate.kind === 'park') {
+    await recordParked(cached, user, gate, deps, now);
+    return { kind: 'delay', until: gate.until };
+  }
 
   const intents = STEP_INTENTS[mode];
   if (context.stalls > context.maxStalls) {

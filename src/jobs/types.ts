@@ -8,7 +8,7 @@ import type { GatePolicy } from '../rollout/deploy-gate.js';
 import type { RetryPolicy } from '../rollout/retry-policy.js';
 import type { CampaignState } from '../rollout/states.js';
 import type { DeploySlots } from '../store/deploy-slots.js';
-import type { RecordStore, UserRecord } from '../store/types.js';
+import type { RecordStore, UserRecord, WaveProgress } from '../store/types.js';
 import type { Transport } from '../transport/transport.js';
 
 /** What renderProfile (src/profile) answers; typed here structurally so processors can take it as a dependency. */
@@ -34,6 +34,8 @@ export interface CampaignSettings {
   readonly file: CampaignFile;
   readonly profileOptions: ProfileOptions;
   readonly retryPolicy: RetryPolicy;
+  /** Where the campaign's waves stand (absent: no waves). */
+  readonly waves?: WaveProgress;
 }
 
 /** Everything a processor touches, passed in (so processors run without a Worker in tests). */

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type DeployPayload,
@@ -90,6 +90,23 @@ export function createPipelineQueues(connection: Redis, prefix: string): Pipelin
     async drain(campaign: string): Promise<void> {
       // drain(true) also removes delayed jobs (users waiting for their next attempt).
       await Promise.all(both(campaign).map((q) => q.drain(true)));
+    },
+
+    async wake(campaign: string): Promise<void> {
+      await getQueue(toDeployQueueName(campaign)).promoteJobs();
+    },
+
+    async wakeUsers(campaign: string, users: readonly QueuedUser[]): Promise<void> {
+      const queue = getQueue(toDeployQueueName(campaign));
+      for (let i = 0; i < users.length; i += ADD_BATCH) {
+        await Promise.all(
+          users.slice(i, i + ADD_BATCH).map(async ({ userKey, run }) => {
+            const job = await Job.fromId(queue, toDeployJobId(userKey, run, 'apply'));
+            // Only a parked job: one waiting or running needs nothing, and a missing one was never enqueued.
+            if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+          }),
+        );
+      }
     },
 
     async jobCounts(campaign: string): Promise<Record<string, number>> {

@@ -38,6 +38,10 @@ export interface PipelineQueues {
   isResumed(campaign: string): Promise<boolean>;
   /** Removes every waiting/delayed job of the campaign (cancel); running jobs see the cancelled state and stop. */
   drain(campaign: string): Promise<void>;
+  /** Every delayed deploy job of the campaign asks the gate again now (after a resume). */
+  wake(campaign: string): Promise<void>;
+  /** These users' delayed apply jobs ask the gate again now (a wave opened: its parked users may start). */
+  wakeUsers(campaign: string, users: readonly QueuedUser[]): Promise<void>;
   /** Waiting, active, delayed, failed counts of both queues (status). */
   jobCounts(campaign: string): Promise<Record<string, number>>;
   /** The campaign's two BullMQ queues themselves, for read-only inspection (the dashboard's Bull Board). */

@@ -108,9 +108,16 @@ function localInstant(day: DateTime, minute: number, zone: string): number {
 /**
  * Openings of a site from `from` on (the one open at `from` first), in order, adjacent or overlapping windows
  * merged into one (so a deploy may run across `18:00-24:00` then `00:00-06:00`), computed a day at a time up to
- * `from + horizonMs`. An always-open site gives one opening to the horizon.
+ * `from + horizonMs`. An always-open site gives one opening to the horizon. With `enoughMs`, an opening is
+ * yielded (cut short) as soon as that much of it lies after `from`: the deploy gate asks only "does a deploy fit",
+ * and a daily 00:00-24:00 window would otherwise be merged over the whole horizon on every call.
  */
-export function* openingsFrom(site: SiteSchedule, from: number, horizonMs = SCHEDULE_HORIZON_MS): Generator<Opening> {
+export function* openingsFrom(
+  site: SiteSchedule,
+  from: number,
+  horizonMs = SCHEDULE_HORIZON_MS,
+  enoughMs?: number,
+): Generator<Opening> {
   const to = from + horizonMs;
   if (site.windows.length === 0) {
     yield { start: from, end: to };
@@ -138,6 +145,10 @@ export function* openingsFrom(site: SiteSchedule, from: number, horizonMs = SCHE
       }
       if (pending) yield pending;
       pending = opening;
+    }
+    if (pending && enoughMs !== undefined && pending.end - Math.max(pending.start, from) >= enoughMs) {
+      yield pending;
+      return;
     }
     day = day.plus({ days: 1 });
   }
@@ -171,7 +182,8 @@ export function windowStateAt(site: SiteSchedule, now: number, horizonMs = SCHED
 
 /**
  * The earliest instant at or after `from` when a deploy expected to take `durationMs` may start: inside an opening
- * with at least that much of it left. Undefined when no opening within the horizon is long enough.
+ * with at least that much of it left (`closesAt` is the opening's end, or an instant at least that far: long
+ * openings are not merged to their end). Undefined when no opening within the horizon is long enough.
  */
 export function findStartSlot(
   site: SiteSchedule,
@@ -180,7 +192,7 @@ export function findStartSlot(
   horizonMs = SCHEDULE_HORIZON_MS,
 ): { readonly at: number; readonly closesAt: number } | undefined {
   if (site.windows.length === 0) return { at: from, closesAt: Number.POSITIVE_INFINITY };
-  for (const opening of openingsFrom(site, from, horizonMs)) {
+  for (const opening of openingsFrom(site, from, horizonMs, durationMs)) {
     const at = Math.max(from, opening.start);
     if (at + durationMs <= opening.end) return { at, closesAt: opening.end };
   }

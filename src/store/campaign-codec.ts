@@ -1,6 +1,7 @@
 import type { CampaignFile } from '../config/campaign-schema.js';
 import type { CampaignState } from '../rollout/states.js';
 import type { CampaignRecord } from './types.js';
+import { decodeHalt, decodeWaveProgress, encodeWaveRule } from './wave-codec.js';
 
 /** Campaign record ⇄ Redis hash (settings as JSON; the validated campaign file holds no secret by construction). */
 
@@ -22,7 +23,11 @@ export function encodeCampaign(record: CampaignRecord): Record<string, string> {
     rejectedRows: String(record.rejectedRows),
     createdAt: String(record.createdAt),
     updatedAt: String(record.updatedAt),
+    // The waves' rule as the Lua enforcer reads it at every move ('' = no waves); where they stand is Lua's alone.
+    wRule: encodeWaveRule(record.settings),
   };
+  if (record.waves !== undefined) fields['wCount'] = String(record.waves.count);
+  if (record.waves?.sizes !== undefined) fields['wSizes'] = record.waves.sizes.join(',');
   if (record.startedAt !== undefined) fields['startedAt'] = String(record.startedAt);
   if (record.finishedAt !== undefined) fields['finishedAt'] = String(record.finishedAt);
   return fields;
@@ -52,5 +57,7 @@ export function decodeCampaign(hash: Record<string, string>): CampaignRecord | u
     ...(hash['importTotal'] !== undefined && { importTotal: Number(hash['importTotal']) }),
     ...(hash['importWritten'] !== undefined && { importWritten: Number(hash['importWritten']) }),
     ...(hash['importError'] !== undefined && { importError: hash['importError'] }),
+    ...decodeWaveProgress(hash),
+    ...decodeHalt(hash),
   };
 }

@@ -21,6 +21,10 @@ import { FleetError } from '../errors/index.js';
  *   <p>:fr:c:{<c>}:imp               string import lease (token): an importer is alive right now
  *   <p>:fr:c:{<c>}:seen              zset  userKey by the number of the last import whose CSV held its row (--prune)
  *   <p>:fr:c:{<c>}:ev                stream the campaign's events (user and campaign moves), trimmed to ~10,000
+ *   <p>:fr:c:{<c>}:wv                hash  `<wave>:<state>` → users (store/wave-lua.ts; changed only inside Lua)
+ *   <p>:fr:c:{<c>}:wf:<wave>         zset  users of the wave that are failed or retrying (who halted it)
+ *   <p>:fr:c:{<c>}:ww:<wave>         zset  users of the wave waiting to deploy (whom an opening wave wakes)
+ *   <p>:fr:c:{<c>}:dur               list  durations of the last 100 successful applies (the deploy estimate)
  *   <p>:fr:c:{<c>}:verification      hash  userKey → last `verify` result (verification-store.ts)
  *   <p>:fr:archive                   hash  `<c>@<archivedAt>` → summary of an archived campaign (campaign-purge.ts)
  *   <p>:fr:audit                     stream admin actions (app/audit-log.ts)

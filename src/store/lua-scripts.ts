@@ -6,6 +6,7 @@ import {
   type UserIntent,
 } from '../rollout/lifecycle.js';
 import { FINAL_USER_STATES, IN_FLIGHT_USER_STATES } from '../rollout/states.js';
+import { WAVE_LUA } from './wave-lua.js';
 
 /**
  * The Lua scripts that change state. The transition tables of src/rollout/lifecycle.ts are compiled into Lua
@@ -112,7 +113,7 @@ local function check_done(now)
 end
 -- fields a new run starts without
 local RUN_FIELDS = {'fa', 'na', 'e', 'ec', 'cc', 'fi', 'pr'}
-`;
+${WAVE_LUA}`;
 
 /**
  * One user's move by intent: userKey, run ('' = whatever the current run is: admin intents), intent, now, patch
@@ -149,7 +150,7 @@ end
 local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   local now = tonumber(nowstr)
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at', 'sg')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'bk', 'at', 'sg', 'wv')
   if not cur[1] then return {-2, '', 0} end
   local old, oldrun = cur[1], tonumber(cur[2])
   if run ~= '' and tonumber(run) ~= oldrun then
@@ -209,8 +210,15 @@ local function transition_one(uk, run, intent, nowstr, patchjson, attempt, kept)
   end
   if patch.set.sg then sg = patch.set.sg end
   move_member(':stage:', cur[7], sg, uk)
-  if to ~= old then set_state(uk, old, to, now) else redis.call('ZADD', base .. ':st:' .. to, now, uk) end
+  if to ~= old then
+    set_state(uk, old, to, now)
+    wave_move(uk, cur[8], old, to)
+    wave_judge(cur[8], nowstr)
+  else
+    redis.call('ZADD', base .. ':st:' .. to, now, uk)
+  end
   keep_attempt(uk, attempt, kept)
+  if intent == 'deploy-succeeded' and attempt and attempt ~= '' then keep_duration(attempt) end
   -- the generate stage records a chunk at once: one 'g' event per chunk (TRANSITION_MANY_LUA), not one per user
   if intent ~= 'generate-done' then
     local ev = {'k', 'u', 'uk', uk, 'from', old, 'to', to, 'i', intent, 'r', tostring(r), 'at', nowstr}
@@ -252,18 +260,27 @@ return out
 `;
 
 /**
- * ARGV: now, import number, then 9 per row: userKey, username, name member, line, spec JSON, specHash, host, site,
- * displayName. Unchanged specHash → untouched (but marked seen by this import). New or changed → intent `import`
- * (queued, new run). Returns per row {kind, run}: kind 0 unchanged, 1 added, 2 changed.
+ * ARGV: now, import number, then 10 per row: userKey, username, name member, line, spec JSON, specHash, host, site,
+ * displayName, wave ('' = none). Unchanged specHash → untouched but marked seen by this import (and moved to its
+ * wave of this import). New or changed → intent `import` (queued, new run). Returns per row {kind, run}: kind 0
+ * unchanged, 1 added, 2 changed.
  */
 export const UPSERT_LUA = `${PRELUDE}
 local now, imp = tonumber(ARGV[1]), ARGV[2]
 local out = {}
-for i = 3, #ARGV, 9 do
-  local uk, sh, host, site, dn = ARGV[i], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+for i = 3, #ARGV, 10 do
+  local uk, sh, host, site, dn, wv = ARGV[i], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc', 'sg')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'sh', 'si', 'ec', 'cc', 'sg', 'wv')
   redis.call('ZADD', base .. ':seen', imp, uk)
+  if (cur[8] or '') ~= wv then
+    -- the user's wave of this import: its counters follow it (whatever its state)
+    if cur[1] then
+      wave_move(uk, cur[8], cur[1], nil)
+      wave_move(uk, wv, nil, cur[1])
+    end
+    if wv == '' then redis.call('HDEL', ukey, 'wv') else redis.call('HSET', ukey, 'wv', wv) end
+  end
   if cur[1] and cur[3] == sh then
     out[#out + 1] = 0
     out[#out + 1] = tonumber(cur[2])
@@ -287,6 +304,7 @@ for i = 3, #ARGV, 9 do
     index_codes(uk, cur[5], cur[6], nil, nil)
     move_member(':stage:', cur[7], nil, uk)
     set_state(uk, cur[1] or nil, to, now)
+    wave_move(uk, wv, cur[1] or nil, to)
     emit('k', 'u', 'uk', uk, 'from', cur[1] or '-', 'to', to, 'i', 'import', 'r', tostring(run), 'at', ARGV[1])
     out[#out + 1] = cur[1] and 2 or 1
     out[#out + 1] = run
@@ -305,7 +323,7 @@ local now, imp = tonumber(ARGV[1]), ARGV[2]
 for i = 3, #ARGV, 6 do
   local uk, ec = ARGV[i], ARGV[i + 5]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc')
+  local cur = redis.call('HMGET', ukey, 's', 'r', 'ec', 'cc', 'wv')
   redis.call('ZADD', base .. ':seen', imp, uk)
   local to, newrun = decide('reject-row', cur[1] or nil)
   if to then
@@ -321,6 +339,7 @@ for i = 3, #ARGV, 6 do
     index_codes(uk, cur[3], cur[4], ec, nil)
     if cur[1] ~= to then
       set_state(uk, cur[1] or nil, to, now)
+      wave_move(uk, cur[5], cur[1] or nil, to)
       emit('k', 'u', 'uk', uk, 'from', cur[1] or '-', 'to', to, 'i', 'reject-row', 'r', tostring(run), 'at', ARGV[1])
     end
   end
@@ -337,7 +356,7 @@ local out = {}
 for i = 2, #ARGV, 2 do
   local uk = ARGV[i]
   local ukey = base .. ':u:' .. uk
-  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc', 'sg')
+  local cur = redis.call('HMGET', ukey, 's', 'si', 'ec', 'cc', 'sg', 'wv')
   if not cur[1] then
     out[#out + 1] = -2
     out[#out + 1] = ''
@@ -346,6 +365,7 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = cur[1]
   else
     set_state(uk, cur[1], nil, tonumber(ARGV[1]))
+    wave_move(uk, cur[6], cur[1], nil)
     move_member(':site:', cur[2], nil, uk)
     index_codes(uk, cur[3], cur[4], nil, nil)
     move_member(':stage:', cur[5], nil, uk)
@@ -381,6 +401,8 @@ elseif phase == 'end' then
   if redis.call('GET', base .. ':imp') == ARGV[3] then redis.call('DEL', base .. ':imp') end
   redis.call('HSET', meta, 'importState', 'complete', 'updatedAt', now)
   redis.call('HDEL', meta, 'importError')
+  -- the open wave may have been fully attempted while the import still wrote (a wave is promoted only after)
+  wave_judge(redis.call('HGET', meta, 'wOpen') or '1', now)
   check_done(now)
 elseif phase == 'fail' then
   redis.call('DEL', base .. ':imp')
@@ -405,6 +427,13 @@ if to == cur then
   return {cur, redis.call('HGET', meta, 'state'), 2}
 end
 redis.call('HSET', meta, 'state', to, 'stateReason', reason, 'updatedAt', now)
+if cur == 'halted' and to == 'running' then
+  -- an admin's resume (or start) accepts the wave that halted: it never halts again, and may now be promoted
+  local hw = redis.call('HGET', meta, 'haltWave')
+  if hw and (intent == 'resume' or intent == 'start') then redis.call('HSET', meta, 'wAck', hw) end
+  redis.call('HDEL', meta, 'haltWave', 'haltUsers')
+  wave_judge(redis.call('HGET', meta, 'wOpen') or '1', now)
+end
 if to == 'running' then
   if redis.call('HEXISTS', meta, 'startedAt') == 0 then redis.call('HSET', meta, 'startedAt', now) end
   redis.call('HDEL', meta, 'finishedAt')

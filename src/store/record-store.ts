@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import { decodeUser, encodeError, encodePatch, encodeSpec } from './user-codec.js';
 import { fetchUsers, queryUserPage } from './user-query.js';
+import { decodeWaveCounts } from './wave-codec.js';
 
 /** Attempt history kept per user (newest first), and the stderr tail kept per attempt. */
 export const MAX_ATTEMPTS_KEPT = 20;
@@ -89,6 +90,7 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
           row.spec.host ?? '',
           row.spec.site ?? '',
           row.spec.displayName ?? '',
+          row.wave ?? '',
         );
       }
       const result = { queued: [] as Array<{ userKey: string; run: number }>, added: 0, changed: 0, unchanged: 0 };
@@ -226,6 +228,24 @@ export function createRecordStore(redis: Redis, prefix: string): RecordStore {
         }
       }
       return counts;
+    },
+
+    async waveCounts(campaign) {
+      return decodeWaveCounts(await redis.hgetall(`${base(campaign)}:wv`));
+    },
+
+    async waveWaiting(campaign, wave) {
+      const name = checkName(campaign);
+      const userKeys = await redis.zrange(`${base(name)}:ww:${wave}`, '0', '-1');
+      const runs =
+        userKeys.length > 0
+          ? await redis.pipeline(userKeys.map((uk) => ['hget', keys.user(name, uk), 'r'])).exec()
+          : [];
+      return userKeys.map((userKey, i) => ({ userKey, run: Number(runs?.[i]?.[1] ?? 0) }));
+    },
+
+    async recentApplyDurations(campaign) {
+      return (await redis.lrange(`${base(campaign)}:dur`, 0, -1)).map(Number).filter(Number.isFinite);
     },
 
     async completionsPerMinute(campaign, minutes, now) {

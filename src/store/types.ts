@@ -34,6 +34,22 @@ export interface CampaignRecord {
   readonly importWritten?: number;
   /** Why the last import stopped before its end (e.g. Redis out of memory). */
   readonly importError?: string;
+  /** Waves of the campaign (assigned at import) and where they stand; absent without `waves:` in the file. */
+  readonly waves?: WaveProgress;
+  /** While halted by a wave: which wave and (some of) its failing users; the reason is `stateReason`. */
+  readonly halt?: { readonly wave: number; readonly users: readonly string[] };
+}
+
+/** Where a campaign's waves stand, as the store's Lua keeps it (see store/wave-lua.ts). */
+export interface WaveProgress {
+  readonly count: number;
+  /** Users per wave as the last import planned them (written with the record; the Lua reads them). */
+  readonly sizes?: readonly number[];
+  /** Users of waves up to `open` may start (those of wave `open` from `opensAt` on: the soak time). */
+  readonly open: number;
+  readonly opensAt?: number;
+  /** The last wave an admin's resume accepted after it halted the campaign. */
+  readonly accepted?: number;
 }
 
 export interface StoredError {
@@ -80,6 +96,8 @@ export interface UserRecord {
   readonly importNo?: number;
   /** A step is on the workstation: its run and since when (it may belong to a run a re-import superseded). */
   readonly onHost?: { readonly run: number; readonly since: number };
+  /** The user's wave (1-based), assigned at import by the wave planner; absent without waves. */
+  readonly wave?: number;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
@@ -172,6 +190,8 @@ export interface UpsertRow {
   readonly line: number;
   readonly spec: UserSpec;
   readonly specHash: string;
+  /** The user's wave in this import (absent: no waves). */
+  readonly wave?: number;
 }
 
 export interface UpsertResult {
@@ -236,6 +256,12 @@ export interface RecordStore {
   countByState(campaign: string): Promise<Record<UserState, number>>;
   /** Slow recount from the records themselves (tests and `status --verify`). */
   recount(campaign: string): Promise<Record<UserState, number>>;
+  /** Users per wave and state (`<wave>:<state>` counters the Lua keeps with every move). */
+  waveCounts(campaign: string): Promise<Map<number, Partial<Record<UserState, number>>>>;
+  /** Users of a wave waiting to deploy (queued, generated, retrying) with their run: whom an opening wave wakes. */
+  waveWaiting(campaign: string, wave: number): Promise<Array<{ readonly userKey: string; readonly run: number }>>;
+  /** Durations (ms) of the last successful applies, newest first (at most 100). */
+  recentApplyDurations(campaign: string): Promise<number[]>;
   /** Users that reached a final state per minute, for throughput/ETA: [minuteEpochMs, count][] for the last `minutes`. */
   completionsPerMinute(campaign: string, minutes: number, now: number): Promise<Array<[number, number]>>;
   queryUsers(campaign: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;

@@ -11,6 +11,7 @@ import type { StoredError, UserRecord, UserTransition } from './types.js';
  *   e lastError JSON · ec lastError code (indexed) · cc its cause code (indexed too) · ck checksum · bk backup
  *   ov officeVersion · sg stage of the last step (apply | rollback) · pr why the deploy gate parks the user
  *   im the import that queued the user's current run (its settings are that import's) · oh `<run>:<since>` of a step on the workstation right now (kept across a new run until that step reports)
+ *   wv the user's wave (assigned at import; its counters: store/wave-lua.ts)
  *   ca createdAt · ua updatedAt · fi finishedAt
  */
 export function encodeSpec(spec: UserSpec): string {
@@ -60,6 +61,7 @@ export function decodeUser(
     ...(hash['pr'] !== undefined && { parkedReason: hash['pr'] }),
     ...decodeOnHost(hash['oh']),
     ...optionalNumber('importNo', hash['im']),
+    ...optionalNumber('wave', hash['wv']),
     createdAt: toNumber(hash['ca']) ?? 0,
     updatedAt: toNumber(hash['ua']) ?? 0,
     ...optionalNumber('finishedAt', hash['fi']),

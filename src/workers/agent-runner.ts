@@ -3,12 +3,15 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { reconcileCampaign } from '../campaign/reconcile-campaign.js';
+import { runScheduledRetry, syncRetrySchedulers } from '../campaign/scheduled-retry.js';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
+import { createWaveWaker } from '../jobs/deploy-schedule.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
 import { createUserLoader } from '../jobs/user-loader.js';
 import type { Logger } from '../log/logger.js';
 import { sweepCampaignQueueKeys } from '../queue/obliterate-queues.js';
 import { createPipelineQueues } from '../queue/pipeline-queues.js';
+import { createRetryScheduler, type RetryScheduler } from '../queue/retry-scheduler.js';
 import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import { type AgentHeartbeats, createAgentHeartbeats } from '../store/agent-heartbeats.js';
 import type { DeploySlots } from '../store/deploy-slots.js';
@@ -83,6 +86,10 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     ...(options.slots && { slots: options.slots }),
   };
   const workers = new Map<string, Worker[]>();
+  const wakeOpenedWaves = createWaveWaker(options.store, queues, deps.getCampaign);
+  // Recurring retries (schedule.retry): deploy agents keep the schedulers in line with the records and run them.
+  const retries = options.roles.has('deploy') ? createRetryScheduler(options.connection, options.prefix) : undefined;
+  const scheduled = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
   agentsInProcess += 1;
@@ -133,6 +140,11 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         else if (!hold && worker.isPaused()) void worker.resume();
       }
     }
+    await wakeOpenedWaves(campaigns.filter((c) => wanted.has(c.name)));
+    if (retries) {
+      await syncRetrySchedulers(campaigns, retries, scheduled);
+      if (scheduled.size > 0) serveScheduledRetries(retries);
+    }
     for (const [name, list] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);
@@ -148,6 +160,16 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       if (!names.has(name)) await sweepCampaignQueueKeys(options.connection, options.prefix, name);
     }
     listed = names;
+  }
+
+  function serveScheduledRetries(scheduler: RetryScheduler): void {
+    scheduler.work(
+      async (name) => {
+        const result = await runScheduledRetry(options.store, queues, name, now());
+        options.logger.info({ campaign: name, ...result }, 'scheduled retry');
+      },
+      (error) => options.logger.warn({ err: error.message }, 'retry scheduler error'),
+    );
   }
 
   function schedule(): void {
@@ -190,6 +212,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         await Promise.race([closing, new Promise((done) => setTimeout(done, 5000))]);
         await Promise.allSettled(all.map((w) => w.close(true)));
       }
+      await retries?.close();
       await queues.close();
       await options.transports.closeAll();
       return drained;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ImportResult } from '../../campaign/import-campaign.js';
 import type { DeployOverrideFlags } from '../../config/apply-deploy-overrides.js';
+import type { ScheduleOverrideFlags } from '../../config/apply-schedule-overrides.js';
 import type { CampaignFile } from '../../config/campaign-schema.js';
 import type { CsvEncoding, Delimiter } from '../../csv/index.js';
 import { FleetError } from '../../errors/index.js';
@@ -13,8 +14,9 @@ import {
   writeJson,
   writeOut,
 } from '../context.js';
+import { addScheduleOptions } from './schedule-options.js';
 
-export interface ImportFlags extends DeployOverrideFlags {
+export interface ImportFlags extends DeployOverrideFlags, ScheduleOverrideFlags {
   readonly campaign?: string;
   readonly campaignFile?: string;
   readonly transport?: string;
@@ -29,7 +31,7 @@ export interface ImportFlags extends DeployOverrideFlags {
 /** The options `import` and `run` share. */
 export function addImportOptions(command: Command): Command {
   return addConnectionOptions(
-    addCapsOptions(command)
+    addCapsOptions(addScheduleOptions(command))
       .argument('<csv>', 'users CSV (see README "CSV format")')
       .option(
         '--campaign <name>',
@@ -82,12 +84,17 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
   if (flags.transport !== undefined && flags.transport !== 'local' && flags.transport !== 'ssh') {
     throw new FleetError('FR_ERR_USAGE', `--transport ${flags.transport}: use local or ssh`);
   }
-  const [{ parseDelimiterOption }, { defaultCampaignFile, loadCampaignFile }, { applyDeployOverrides }] =
-    await Promise.all([
-      import('../../csv/index.js'),
-      import('../../config/load-campaign-file.js'),
-      import('../../config/apply-deploy-overrides.js'),
-    ]);
+  const [
+    { parseDelimiterOption },
+    { defaultCampaignFile, loadCampaignFile },
+    { applyDeployOverrides },
+    { applyScheduleOverrides },
+  ] = await Promise.all([
+    import('../../csv/index.js'),
+    import('../../config/load-campaign-file.js'),
+    import('../../config/apply-deploy-overrides.js'),
+    import('../../config/apply-schedule-overrides.js'),
+  ]);
   const delimiter = flags.delimiter === undefined ? undefined : parseDelimiterOption(flags.delimiter);
   if (flags.delimiter !== undefined && !delimiter) {
     throw new FleetError('FR_ERR_USAGE', `--delimiter ${JSON.stringify(flags.delimiter)}: use , ; or tab`);
@@ -101,7 +108,7 @@ export async function prepareImport(flags: ImportFlags): Promise<PreparedImport>
     );
   }
   // Checked now, before Redis is opened: the flags must be valid over the file (or the defaults).
-  applyDeployOverrides(file ?? defaultCampaignFile(), flags);
+  applyScheduleOverrides(applyDeployOverrides(file ?? defaultCampaignFile(), flags), flags);
   return { campaign, ...(file && { file }), ...(delimiter && { delimiter }) };
 }
 
@@ -117,6 +124,7 @@ export async function importFromFlags(
     source: { path: csvPath },
     ...(prepared.file && { settings: prepared.file }),
     deployOverrides: flags,
+    scheduleOverrides: flags,
     ...(options.start === true && { start: true }),
     ...(flags.transport !== undefined && { transport: flags.transport as 'local' | 'ssh' }),
     allowRejects: flags.allowRejects === true,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { CampaignStatus } from '../../campaign/campaign-status.js';
+import type { ScheduleStatus } from '../../campaign/schedule-status.js';
 import { USER_STATES } from '../../rollout/states.js';
 import {
   addConnectionOptions,
@@ -115,20 +116,30 @@ async function showStatus(context: CliContext, name: string | undefined, flags: 
     return;
   }
   const status = await context.fleet.status(name);
+  const schedule = await context.fleet.scheduleStatus(name);
   // --verify: recount every record (slow, O(users)) and compare with the counters.
   const recount = flags.verify ? await context.fleet.recount(name) : undefined;
   const consistent = recount && USER_STATES.every((state) => recount[state] === status.counts[state]);
   const slots = await context.fleet.slots(name);
-  if (flags.json) await writeJson({ ...status, ...(slots && { slots }), ...(recount && { recount, consistent }) });
+  if (flags.json)
+    await writeJson({ ...status, schedule, ...(slots && { slots }), ...(recount && { recount, consistent }) });
   else {
     const { formatSlotsText } = await import('../../campaign/format-slots.js');
-    await writeOut(formatStatusText(status) + (slots ? formatSlotsText(slots) : ''));
+    await writeOut(
+      formatStatusText(status) + (await scheduleText(context, schedule)) + (slots ? formatSlotsText(slots) : ''),
+    );
     if (recount)
       await writeOut(
         `  verify    ${consistent ? 'counters match a recount' : `MISMATCH, recount: ${JSON.stringify(recount)}`}\n`,
       );
   }
   if (recount && !consistent) process.exitCode = 2;
+}
+
+/** The schedule's lines (format-schedule-status.ts), times in each site's zone and the viewer's. */
+async function scheduleText(context: CliContext, schedule: ScheduleStatus): Promise<string> {
+  const { formatScheduleText } = await import('../../campaign/format-schedule-status.js');
+  return formatScheduleText(schedule, Intl.DateTimeFormat().resolvedOptions().timeZone, context.now());
 }
 
 export function registerStatus(program: Command): void {
