@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { HostKeyStore } from './host-key-store.js';
-import { describeKeyBlob, type HostKey, type KnownHostEntry, lookUpKnownHost } from './known-hosts.js';
+import { describeKeyBlob, type HostKey, indexKnownHosts, type KnownHostEntry } from './known-hosts.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
 export type HostKeyVerdict = 'trusted' | 'pinned' | 'unknown' | 'changed' | 'revoked' | 'forged';
@@ -62,11 +62,12 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
     throw new Error('accept-new needs a host key store and a pin secret');
   }
   const secret = pinSecret ?? Buffer.alloc(0);
+  const lookUp = indexKnownHosts(knownHosts);
 
   return {
     async verify(host, port, blob) {
       const presented = describeKeyBlob(blob);
-      const listed = lookUpKnownHost(knownHosts, host, port);
+      const listed = lookUp(host, port);
       if (listed.revoked.some((k) => sameKey(k, presented))) return 'revoked';
       if (listed.accepted.length > 0) return listed.accepted.some((k) => sameKey(k, presented)) ? 'trusted' : 'changed';
       if (policy === 'strict' || store === undefined) return 'unknown';
@@ -81,7 +82,7 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
       return winner && sameKey(winner, presented) ? 'pinned' : 'changed';
     },
     async knownKeyTypes(host, port) {
-      const listed = lookUpKnownHost(knownHosts, host, port).accepted.map((k) => k.keyType);
+      const listed = lookUp(host, port).accepted.map((k) => k.keyType);
       if (listed.length > 0 || policy === 'strict' || store === undefined) return [...new Set(listed)];
       const id = pinId(host, port);
       const pinned = parsePin(await store.get(id), secret, id);
