@@ -67,6 +67,7 @@ export async function processDeploy(
     return { kind: 'delay', until: now + TRANSPORT_UNAVAILABLE_RECHECK_MS };
   }
 
+  prepareHost(transport, user, campaign);
   const attempt = user.attempts + 1;
   const firstAttemptAt = user.firstAttemptAt ?? now;
   const started = await deps.store.transition(
@@ -145,6 +146,16 @@ export async function processDeploy(
   // Outside the transport's try: a bookkeeping error here is Redis trouble, never the user's failure.
   if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
   return recordSuccess(ctx, outcome, checksum, deps);
+}
+
+/** The host's connection starts while the step's start is recorded (nothing runs on the host before that). */
+function prepareHost(transport: Transport, user: UserRecord, campaign: CampaignSettings): void {
+  if (!transport.prepare) return;
+  try {
+    transport.prepare(resolveDeployTarget(user.spec, campaign.file.deploy), user.spec.username);
+  } catch {
+    // an unresolvable target is the step's own failure, reported below
+  }
 }
 
 /**

@@ -314,6 +314,22 @@ describe('ssh transport against a real sshd', () => {
     expect(existsSync(join(registry, SETUP, 'ImportPRF'))).toBe(true);
     await rm(registry, { recursive: true, force: true });
   });
+  it('prepare dials ahead of the step, which then takes that connection; a refused command dials nothing', async () => {
+    const endpoint = sshd.endpoints[1]!;
+    const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
+    try {
+      fresh.prepare?.({ ...targetOf(endpoint), applyCommand: 'sh {script} not-allowed' }, 'early');
+      expect(fresh.stats.dials).toBe(0);
+      fresh.prepare?.(targetOf(endpoint), 'early');
+      fresh.prepare?.(targetOf(endpoint), 'early');
+      expect(fresh.stats.dials).toBe(1);
+      expect((await applyAs('early', endpoint, { via: fresh })).status).toBe('applied');
+      expect(fresh.stats).toEqual({ dials: 1, reused: 0 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('pushes a same-sized stale script when its check fails before the first run, then runs the real one', async () => {
     const endpoint = sshd.endpoints[2]!;
     const ws = stations.get(endpoint)!;

@@ -270,6 +270,14 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   return {
     kind: 'ssh',
     stats: pool.stats,
+    prepare(target, user) {
+      try {
+        checkRequest(target, user, allowList);
+      } catch {
+        return; // refused: nothing is dialled, the step reports it
+      }
+      pool.warm(target);
+    },
     apply: (request) => execute(request, runApply),
     rollback: (request) => execute(request, runRollback),
     probe,
