@@ -95,6 +95,7 @@ async function deployHoldingSlot(
     return { kind: 'delay', until: now + TRANSPORT_UNAVAILABLE_RECHECK_MS };
   }
 
+  prepareHost(transport, user, campaign, slot.beforeConnect);
   const attempt = user.attempts + 1;
   const firstAttemptAt = user.firstAttemptAt ?? now;
   const started = await deps.store.transition(
@@ -174,6 +175,21 @@ async function deployHoldingSlot(
   // Outside the transport's try: a bookkeeping error here is Redis trouble, never the user's failure.
   if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ ...logFields, status: outcome.status }, 'deployed');
   return recordSuccess(ctx, outcome, checksum, deps);
+}
+
+/** The host's connection starts while the step's start is recorded (nothing runs on the host before that). */
+function prepareHost(
+  transport: Transport,
+  user: UserRecord,
+  campaign: CampaignSettings,
+  beforeConnect: HeldSlot['beforeConnect'],
+): void {
+  if (!transport.prepare) return;
+  try {
+    transport.prepare(resolveDeployTarget(user.spec, campaign.file.deploy), user.spec.username, beforeConnect);
+  } catch {
+    // an unresolvable target is the step's own failure, reported below
+  }
 }
 
 /**

@@ -71,6 +71,12 @@ export interface Transport {
   readonly kind: 'local' | 'ssh';
   apply(request: ApplyRequest): Promise<TransportOutcome>;
   rollback(request: RollbackRequest): Promise<TransportOutcome>;
+  /**
+   * Optional: start reaching `target` for `user`'s coming step (connect, check the host key, authenticate: nothing
+   * runs on the host), so the step's start is recorded meanwhile. Never throws; the step reports any failure.
+   * `beforeConnect` is the shared connection rate a new dial waits for, as in the step's own request.
+   */
+  prepare?(target: DeployTarget, user: string, beforeConnect?: (signal: AbortSignal) => Promise<void>): void;
   /** Read-only preflight of one user's workstation (`fleet-rollout probe`); never changes anything. */
   probe(request: InspectRequest): Promise<ProbeReport>;
   /** Read-only check that Outlook consumed the staged PRF (`fleet-rollout verify`). */

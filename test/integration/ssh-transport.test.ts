@@ -314,6 +314,54 @@ describe('ssh transport against a real sshd', () => {
     expect(existsSync(join(registry, SETUP, 'ImportPRF'))).toBe(true);
     await rm(registry, { recursive: true, force: true });
   });
+  it('prepare dials ahead of the step, which then takes that connection; a refused command dials nothing', async () => {
+    const endpoint = sshd.endpoints[1]!;
+    const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
+    try {
+      fresh.prepare?.({ ...targetOf(endpoint), applyCommand: 'sh {script} not-allowed' }, 'early');
+      expect(fresh.stats.dials).toBe(0);
+      fresh.prepare?.(targetOf(endpoint), 'early');
+      fresh.prepare?.(targetOf(endpoint), 'early');
+      expect(fresh.stats.dials).toBe(1);
+      expect((await applyAs('early', endpoint, { via: fresh })).status).toBe('applied');
+      expect(fresh.stats).toEqual({ dials: 1, reused: 0 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('pushes a same-sized stale script when its check fails before the first run, then runs the real one', async () => {
+    const endpoint = sshd.endpoints[2]!;
+    const ws = stations.get(endpoint)!;
+    const account = ensureTestAccount();
+    const scriptPath = join(ws.staging, '.fleet', 'apply-profile.sh');
+    const local = await readFile(new URL('../../agent/posix/apply-profile.sh', import.meta.url));
+    await mkdir(join(ws.staging, '.fleet'), { recursive: true });
+    await chown(join(ws.staging, '.fleet'), account.uid, account.gid);
+    // Same size, other content: the stat cannot tell, the run's hash check must (the stand-in never runs).
+    const stale = Buffer.from(`#!/bin/sh\ntouch "$HOME/stale-ran"; exit 1\n`);
+    await writeFile(scriptPath, Buffer.concat([stale, Buffer.alloc(local.length - stale.length, 0x23)]));
+    const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
+    const user = `stale-same-size-${process.pid}`;
+    try {
+      const { applyCommand: _unused, ...defaultTarget } = targetOf(endpoint);
+      const outcome = await fresh.apply({
+        campaign: CAMPAIGN,
+        user,
+        office: '11.0',
+        artifact: { fileName: `${user}.prf`, ...prf('[General]\r\n') },
+        target: defaultTarget,
+        signal: new AbortController().signal,
+      });
+      expect(outcome.status).toBe('applied');
+      expect(fresh.stats.dials).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+    expect(await readFile(scriptPath)).toEqual(local);
+    expect(existsSync(join(account.home, 'stale-ran'))).toBe(false);
+    await rm(join(account.home, '.fleet-agent', 'registry', user), { recursive: true, force: true });
+  });
 });
 
 describe('the deploy timeout', () => {

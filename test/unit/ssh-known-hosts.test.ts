@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { describePin, parseHostPort } from '../../src/transport/ssh/host-key-pin.js';
 import { createMemoryHostKeyStore } from '../../src/transport/ssh/host-key-store.js';
 import { createHostKeyVerifier } from '../../src/transport/ssh/host-key-verifier.js';
-import { formatHostId, hashHostId, matchesHost, parseKnownHosts } from '../../src/transport/ssh/known-hosts.js';
+import {
+  formatHostId,
+  hashHostId,
+  indexKnownHosts,
+  lookUpKnownHost,
+  matchesHost,
+  parseKnownHosts,
+} from '../../src/transport/ssh/known-hosts.js';
 import { openKnownHostsFile } from '../../src/transport/ssh/load-known-hosts.js';
 
 /** A syntactically valid SSH key blob of `type` (string type + random body), as a server would present it. */
@@ -41,6 +48,35 @@ describe('known_hosts', () => {
     const hashed = hashHostId('[127.0.0.2]:2201', randomBytes(20));
     expect(matchesHost(hashed, '[127.0.0.2]:2201')).toBe(true);
     expect(matchesHost(hashed, '[127.0.0.2]:2202')).toBe(false);
+  });
+
+  it('answers from its index exactly what a pass over every line answers, in the file order', () => {
+    const key = (): Buffer => blob('ssh-ed25519');
+    const text = [
+      line('ws1,WS2.corp', key()),
+      line('[ws1]:2222', key(), 'ecdsa-sha2-nistp256'),
+      line('*.corp,!bad.corp', key()),
+      line(hashHostId('ws3', randomBytes(20)), key()),
+      `@revoked ws9 ssh-ed25519 ${key().toString('base64')}`,
+      line('ws?', key()),
+      line('ws2.corp', key(), 'ssh-rsa'),
+      line('!ws1,ws1', key()),
+    ].join('\n');
+    const entries = parseKnownHosts(text);
+    const lookUp = indexKnownHosts(entries);
+    const probes: Array<[string, number]> = [
+      ['ws1', 22],
+      ['ws1', 2222],
+      ['ws2.corp', 22],
+      ['Ws2.Corp', 22],
+      ['bad.corp', 22],
+      ['ws3', 22],
+      ['ws4', 22],
+      ['ws12', 22],
+      ['nowhere', 22],
+    ];
+    for (const [host, port] of probes) expect(lookUp(host, port)).toEqual(lookUpKnownHost(entries, host, port));
+    expect(lookUp('ws2.corp', 22).accepted.map((e) => e.keyType)).toEqual(['ssh-ed25519', 'ssh-ed25519', 'ssh-rsa']);
   });
 
   it('strict: trusts a listed key, calls another key for a listed host "changed", an unlisted host "unknown"', async () => {

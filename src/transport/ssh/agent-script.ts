@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { TargetOs } from '../transport.js';
 import type { RemotePaths } from './remote-paths.js';
-import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
+import { ensureRemoteDir, remoteFileSize, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
 
 export interface AgentScript {
   readonly bytes: Buffer;
@@ -29,16 +29,22 @@ export async function loadAgentScripts(agentDir = DEFAULT_AGENT_DIR): Promise<Ag
 }
 
 /**
- * Push the apply script when the host lacks it or holds another version (compared by SHA-256, read back over
- * SFTP), so a workstation needs nothing but its SSH server and shell. Written under a unique temp name and
- * renamed, so concurrent agents never run a half-written script.
+ * Whether the host may hold this version: a file of the same size. A missing or different-sized file is surely
+ * stale (push it now); a same-sized one is presumed current, and the run's own SHA-256 check right before the script
+ * runs settles it (mode-command.ts: a stale script is never run; the transport pushes and runs again). One stat
+ * instead of reading the whole script back on every new connection.
  */
-export async function ensureAgentScript(call: SftpCall, paths: RemotePaths, script: AgentScript): Promise<boolean> {
-  const remote = await hashRemoteFile(call, paths.script);
-  if (remote === script.sha256) return false;
+export async function scriptMayBeCurrent(call: SftpCall, paths: RemotePaths, script: AgentScript): Promise<boolean> {
+  return (await remoteFileSize(call, paths.script)) === script.bytes.length;
+}
+
+/**
+ * Push the apply script, so a workstation needs nothing but its SSH server and shell. Written under a unique temp
+ * name and renamed, so concurrent agents never run a half-written script.
+ */
+export async function pushAgentScript(call: SftpCall, paths: RemotePaths, script: AgentScript): Promise<void> {
   await ensureRemoteDir(call, paths.scriptDir);
   const tmp = `${paths.script}.${randomBytes(4).toString('hex')}.tmp`;
   await writeRemoteFile(call, tmp, script.bytes);
   await renameRemoteFile(call, tmp, paths.script);
-  return true;
 }

@@ -94,14 +94,13 @@ export function buildApplyCommand(os: TargetOs, values: ApplyCommandValues, temp
 export const CHECKSUM_MISMATCH_MARKER = '{"status":"checksum-mismatch"}';
 
 /**
- * posix: verify the uploaded `.tmp` (sha256sum) and rename it over the `.prf` in the same exec as the apply
- * (one round trip; the rename is atomic and only ever moves a complete, verified file).
+ * posix: the uploaded `.tmp` must have the artifact's SHA-256 (sha256sum), else it is removed and the run answers the
+ * marker line and exit 65. Part of the apply's own exec (mode-command.ts, posixApplyPrelude): one round trip.
  */
-export function buildPosixPrelude(tmpPath: string, prfPath: string, checksum: string): string {
+export function posixUploadCheck(tmpPath: string, checksum: string): string {
   const tmp = quotePosix(tmpPath);
   return [
     `s=$(sha256sum < ${tmp}) && [ "\${s%% *}" = ${quotePosix(checksum)} ]`,
     `|| { rm -f ${tmp}; echo 'fleet-rollout: uploaded file checksum mismatch' >&2; echo '${CHECKSUM_MISMATCH_MARKER}'; exit 65; };`,
-    `mv -f ${tmp} ${quotePosix(prfPath)} || exit 73;`,
   ].join(' ');
 }

@@ -19,11 +19,15 @@ interface HostEntry {
   readonly slots: Semaphore;
   connection?: SshConnection;
   dialing?: Promise<SshConnection>;
+  /** A dial started by warm(): its failure is kept for the next user of the host, so it is not dialled twice. */
+  warmed?: Promise<SshConnection>;
   idleTimer?: NodeJS.Timeout;
 }
 
 /** Waits until a new connection may be dialled (connection rate shared by agents). */
 export type ConnectGate = (signal: AbortSignal) => Promise<void>;
+
+const keyOf = (target: DeployTarget): string => `${target.login}@${target.host}:${target.port}`;
 
 /** Counters a test or benchmark can read. */
 export interface PoolStats {
@@ -42,6 +46,42 @@ export class ConnectionPool {
 
   constructor(private readonly options: PoolOptions) {}
 
+  private entryOf(key: string): HostEntry {
+    let entry = this.hosts.get(key);
+    if (!entry) {
+      entry = { slots: new Semaphore(this.options.perHostConcurrency) };
+      this.hosts.set(key, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * Starts the host's connection before its user's step asks for it (shared like any dial), so the step's
+   * bookkeeping overlaps the handshake. Unused, it is closed like an idle one; a failure waits for the step.
+   */
+  warm(target: DeployTarget, beforeConnect?: ConnectGate): void {
+    if (!this.options.reuseConnections || this.closed) return;
+    const key = keyOf(target);
+    const entry = this.entryOf(key);
+    if ((entry.connection && !entry.connection.broken) || entry.dialing || entry.warmed) return;
+    const dialing = this.startDial(entry, target, beforeConnect);
+    entry.warmed = dialing;
+    dialing.then(
+      (connection) => {
+        if (entry.warmed === dialing) entry.warmed = undefined;
+        if (connection.leases === 0) this.scheduleIdleClose(key, entry, connection);
+      },
+      () => {
+        // Nobody came for the failure (the step was not started): forget it after the idle delay.
+        setTimeout(() => {
+          if (entry.warmed !== dialing) return;
+          entry.warmed = undefined;
+          if (!entry.connection && !entry.dialing && entry.slots.inUse === 0) this.hosts.delete(key);
+        }, this.options.timeouts.idleCloseMs).unref();
+      },
+    );
+  }
+
   /** `beforeConnect` runs before a new connection is dialled (the shared connection rate), not on a reuse. */
   async withConnection<T>(
     target: DeployTarget,
@@ -49,13 +89,8 @@ export class ConnectionPool {
     work: (c: SshConnection) => Promise<T>,
     beforeConnect?: ConnectGate,
   ) {
-    const key = `${target.login}@${target.host}:${target.port}`;
-    let entry = this.hosts.get(key);
-    if (!entry) {
-      entry = { slots: new Semaphore(this.options.perHostConcurrency) };
-      this.hosts.set(key, entry);
-    }
-    const held = entry;
+    const key = keyOf(target);
+    const held = this.entryOf(key);
     await held.slots.acquire(signal);
     let connection: SshConnection | undefined;
     try {
@@ -72,7 +107,7 @@ export class ConnectionPool {
         else if (connection.leases === 0) this.scheduleIdleClose(key, held, connection);
       }
       held.slots.release();
-      if (!held.connection && !held.dialing && held.slots.inUse === 0) this.hosts.delete(key);
+      if (!held.connection && !held.dialing && !held.warmed && held.slots.inUse === 0) this.hosts.delete(key);
     }
   }
 
@@ -87,21 +122,25 @@ export class ConnectionPool {
       return entry.connection;
     }
     entry.connection = undefined;
-    if (!entry.dialing) {
-      const dialing = this.dial(target, new AbortController().signal, beforeConnect);
-      entry.dialing = dialing;
-      dialing.then(
-        (c) => {
-          entry.connection = c;
-          entry.dialing = undefined;
-        },
-        () => {
-          entry.dialing = undefined;
-        },
-      );
-    }
+    const pending = entry.dialing ?? entry.warmed ?? this.startDial(entry, target, beforeConnect);
+    entry.warmed = undefined;
     // A waiter that gives up does not cancel the dial others share.
-    return raceAbort(entry.dialing, signal, target.host);
+    return raceAbort(pending, signal, target.host);
+  }
+
+  private startDial(entry: HostEntry, target: DeployTarget, beforeConnect?: ConnectGate): Promise<SshConnection> {
+    const dialing = this.dial(target, new AbortController().signal, beforeConnect);
+    entry.dialing = dialing;
+    dialing.then(
+      (c) => {
+        entry.connection = c;
+        entry.dialing = undefined;
+      },
+      () => {
+        entry.dialing = undefined;
+      },
+    );
+    return dialing;
   }
 
   private async dial(target: DeployTarget, signal: AbortSignal, beforeConnect?: ConnectGate): Promise<SshConnection> {

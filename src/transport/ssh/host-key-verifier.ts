@@ -1,6 +1,6 @@
 import { formatPin, parsePin, pinId } from './host-key-pin.js';
 import type { HostKeyStore } from './host-key-store.js';
-import { describeKeyBlob, type HostKey, type KnownHostEntry, lookUpKnownHost } from './known-hosts.js';
+import { describeKeyBlob, type HostKey, indexKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { fixedKnownHosts, type KnownHostsSource } from './load-known-hosts.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new';
@@ -43,12 +43,19 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
   }
   const secret = pinSecret ?? Buffer.alloc(0);
   const source = 'refresh' in knownHosts ? knownHosts : fixedKnownHosts(knownHosts);
+  // The index is rebuilt only when a refresh read a changed file (a new entries array).
+  let indexed: { entries: readonly KnownHostEntry[]; lookUp: ReturnType<typeof indexKnownHosts> } | undefined;
+  const lookUp = async (host: string, port: number) => {
+    await source.refresh();
+    const entries = source.entries();
+    if (indexed?.entries !== entries) indexed = { entries, lookUp: indexKnownHosts(entries) };
+    return indexed.lookUp(host, port);
+  };
 
   return {
     async verify(host, port, blob) {
       const presented = describeKeyBlob(blob);
-      await source.refresh();
-      const listed = lookUpKnownHost(source.entries(), host, port);
+      const listed = await lookUp(host, port);
       if (listed.revoked.some((k) => sameKey(k, presented))) return 'revoked';
       if (listed.accepted.length > 0) return listed.accepted.some((k) => sameKey(k, presented)) ? 'trusted' : 'changed';
       if (policy === 'strict' || store === undefined) return 'unknown';
@@ -63,8 +70,7 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions): HostKeyV
       return winner && sameKey(winner, presented) ? 'pinned' : 'changed';
     },
     async knownKeyTypes(host, port) {
-      await source.refresh();
-      const listed = lookUpKnownHost(source.entries(), host, port).accepted.map((k) => k.keyType);
+      const listed = (await lookUp(host, port)).accepted.map((k) => k.keyType);
       if (listed.length > 0 || policy === 'strict' || store === undefined) return [...new Set(listed)];
       const id = pinId(host, port);
       const pinned = parsePin(await store.get(id), secret, id);

@@ -100,6 +100,36 @@ export function lookUpKnownHost(entries: readonly KnownHostEntry[], host: string
   return { accepted, revoked };
 }
 
+/**
+ * lookUpKnownHost over an index built once: lines naming plain hosts are found by name, so a connection costs a map
+ * read, not a pass over every line (known_hosts of a whole fleet: thousands of lines, two look-ups per connection).
+ * Hashed, wildcard and negated lines are still matched one by one; the answer keeps the file's order.
+ */
+export function indexKnownHosts(entries: readonly KnownHostEntry[]): (host: string, port: number) => KnownHostsLookup {
+  const byName = new Map<string, number[]>();
+  const others: number[] = [];
+  const revoked = entries.filter((e) => e.marker === 'revoked');
+  entries.forEach((entry, index) => {
+    if (entry.marker === 'revoked') return;
+    if (/^\||[*?!]/.test(entry.hosts)) {
+      others.push(index);
+      return;
+    }
+    for (const name of new Set(entry.hosts.toLowerCase().split(','))) {
+      const list = byName.get(name);
+      if (list) list.push(index);
+      else byName.set(name, [index]);
+    }
+  });
+  return (host, port) => {
+    const hostId = formatHostId(host, port);
+    const found = [...(byName.get(hostId.toLowerCase()) ?? [])];
+    for (const index of others) if (matchesHost((entries[index] as KnownHostEntry).hosts, hostId)) found.push(index);
+    found.sort((a, b) => a - b);
+    return { accepted: found.map((index) => entries[index] as KnownHostEntry), revoked };
+  };
+}
+
 /** Key type and base64 of a raw SSH public key blob (the first field of the blob is its type). */
 export function describeKeyBlob(blob: Buffer): HostKey {
   const length = blob.length >= 4 ? blob.readUInt32BE(0) : 0;

@@ -1,5 +1,5 @@
 import type { TargetOs } from '../transport.js';
-import { DEFAULT_TEMPLATES, quotePosix, quotePowerShell } from './apply-command.js';
+import { DEFAULT_TEMPLATES, posixUploadCheck, quotePosix, quotePowerShell } from './apply-command.js';
 
 /**
  * Extra switches of the apply script (its read-only modes and the stage-while-running option), added to the
@@ -66,6 +66,23 @@ export function templateWithMode(os: TargetOs, template: string | undefined, mod
 /** Exit code and message when the script on disk is not the one the agent pushed (remote-result: staging unsafe). */
 export const SCRIPT_CHANGED_EXIT = 78;
 const SCRIPT_CHANGED = `"status":"error","exit":${SCRIPT_CHANGED_EXIT},"message":"the apply script changed after upload"`;
+/** The last line of a run whose script was not the agent's version (nothing of the script ran). */
+export const SCRIPT_CHANGED_LINE = `{${SCRIPT_CHANGED}}`;
+
+/**
+ * sh: the script's SHA-256 or the line above and exit 78. One process (sha256sum); `case`, not `[ "${s%% *}" ]`,
+ * because braces are the template grammar's placeholders.
+ */
+function posixScriptCheck(script: string, sha256: string): string {
+  return (
+    `case $(sha256sum < ${script}) in '${sha256} '*) ;; ` +
+    `*) printf '\\173${SCRIPT_CHANGED}\\175\\n'; exit ${SCRIPT_CHANGED_EXIT};; esac;`
+  );
+}
+
+const checkSha = (sha256: string): void => {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('script checksum must be hex SHA-256');
+};
 
 /**
  * Re-check the script's SHA-256 right before running it: a file swapped between push and run (staging writable by
@@ -74,15 +91,32 @@ const SCRIPT_CHANGED = `"status":"error","exit":${SCRIPT_CHANGED_EXIT},"message"
  */
 export function withScriptCheck(os: TargetOs, template: string | undefined, sha256: string): string {
   const base = template ?? DEFAULT_TEMPLATES[os];
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('script checksum must be hex SHA-256');
-  if (os === 'posix') {
-    return (
-      `if [ "$(sha256sum < {script} | cut -c1-64)" = '${sha256}' ]; then :; else ` +
-      `printf '\\173${SCRIPT_CHANGED}\\175\\n'; exit ${SCRIPT_CHANGED_EXIT}; fi; ${base}`
-    );
-  }
+  checkSha(sha256);
+  if (os === 'posix') return `${posixScriptCheck('{script}', sha256)} ${base}`;
   return (
     `$null = ((Get-FileHash -Algorithm SHA256 -LiteralPath {script}).Hash -eq '${sha256}') -or ` +
     `$([Console]::Out.WriteLine([char]123 + '${SCRIPT_CHANGED}' + [char]125); exit ${SCRIPT_CHANGED_EXIT}); ${base}`
+  );
+}
+
+/**
+ * posix apply, in front of the substituted command: the script check and the upload check (apply-command.ts) as one
+ * `sha256sum` of both files — one process on the host in the usual case. Only when that output differs are the two
+ * told apart, the script first: a stale script leaves the upload in place for the run after the push. Then the
+ * verified upload is renamed over the `.prf` (atomic). Not template text: braces are allowed here.
+ */
+export function posixApplyPrelude(
+  files: { readonly script: string; readonly tmp: string; readonly prf: string },
+  scriptSha256: string,
+  checksum: string,
+): string {
+  checkSha(scriptSha256);
+  const [script, tmp] = [quotePosix(files.script), quotePosix(files.tmp)];
+  // sha256sum prints `<hash>  <name>` per file (a name with `\` or a newline is escaped: the slow path then decides).
+  const expected = quotePosix(`${scriptSha256}  ${files.script}\n${checksum}  ${files.tmp}`);
+  return (
+    `if [ "$(sha256sum ${script} ${tmp} 2>/dev/null)" = ${expected} ]; then :; else ` +
+    `${posixScriptCheck(script, scriptSha256)} ${posixUploadCheck(files.tmp, checksum)} fi; ` +
+    `mv -f ${tmp} ${quotePosix(files.prf)} || exit 73;`
   );
 }

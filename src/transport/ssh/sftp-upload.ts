@@ -93,6 +93,25 @@ export async function ensureRemoteDir(call: SftpCall, dir: string): Promise<void
   );
 }
 
+/** Size of a remote file, or undefined when there is none (one SFTP round trip; symlinks followed). */
+export async function remoteFileSize(call: SftpCall, path: string): Promise<number | undefined> {
+  return callSftp<number | undefined>(call, 'stat', (done) =>
+    call.sftp.stat(path, (error, stats) => {
+      if (!error) done(undefined, stats.isFile() ? stats.size : undefined);
+      else if ((error as { code?: unknown }).code === NO_SUCH_FILE) done(undefined, undefined);
+      else done(error);
+    }),
+  );
+}
+
+/**
+ * One mkdir, whose failure (the folder exists, or its parent does not) is the caller's cue, not an error: sent
+ * alongside the first open of a file in it, it makes the usual case (new campaign folder) one round trip.
+ */
+export function tryRemoteMkdir(call: SftpCall, dir: string): Promise<boolean> {
+  return callSftp<boolean>(call, 'mkdir', (done) => call.sftp.mkdir(dir, (error) => done(undefined, !error)));
+}
+
 /** Write `bytes` to `path` (created/truncated), chunked and pipelined; on failure the handle is closed. */
 export async function writeRemoteFile(call: SftpCall, path: string, bytes: Uint8Array): Promise<void> {
   const { sftp } = call;

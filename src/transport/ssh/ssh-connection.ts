@@ -51,6 +51,7 @@ export class SshConnection {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private readonly channels: Semaphore;
   private readonly memos = new Map<string, Promise<void>>();
+  private readonly marks = new Set<string>();
 
   constructor(
     readonly ssh: NodeSSH,
@@ -68,6 +69,15 @@ export class SshConnection {
     client.on('error', markBroken);
     client.on('close', markBroken);
     client.on('end', markBroken);
+  }
+
+  /** Facts learnt on this connection (the script passed its check here). */
+  mark(key: string): void {
+    this.marks.add(key);
+  }
+
+  marked(key: string): boolean {
+    return this.marks.has(key);
   }
 
   /** Run `work` once per connection for `key` (concurrent callers share it; a failure is not remembered). */

@@ -15,17 +15,18 @@ import type {
   TransportOutcome,
   VerifyRequest,
 } from '../transport.js';
-import { type AgentScripts, ensureAgentScript, loadAgentScripts } from './agent-script.js';
+import { type AgentScripts, loadAgentScripts, pushAgentScript, scriptMayBeCurrent } from './agent-script.js';
 import {
   type ApplyCommandValues,
   buildApplyCommand,
-  buildPosixPrelude,
   CHECKSUM_MISMATCH_MARKER,
   resolveApplyTemplate,
 } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import {
   EXIT_TEST_CODE,
+  posixApplyPrelude,
+  SCRIPT_CHANGED_LINE,
   type ScriptMode,
   scriptBudgetSeconds,
   templateWithMode,
@@ -33,7 +34,14 @@ import {
 } from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
-import { ensureRemoteDir, hashRemoteFile, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
+import {
+  ensureRemoteDir,
+  hashRemoteFile,
+  renameRemoteFile,
+  type SftpCall,
+  tryRemoteMkdir,
+  writeRemoteFile,
+} from './sftp-upload.js';
 import { killedError, type SshConnection } from './ssh-connection.js';
 
 export interface SshTransport extends Transport {
@@ -82,31 +90,80 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     return { sftp: await conn.sftp(signal), host: target.host, signal, timeoutMs: timeouts.commandMs };
   }
 
-  /**
-   * The template behind a re-check of the pushed script's SHA-256 (a swapped script is never run), with the Windows
-   * script's run budget below this transport's command timeout.
-   */
-  function checkedTemplate(target: DeployTarget, template: string | undefined): string {
+  /** The template with the Windows script's run budget below this transport's command timeout. */
+  function boundedTemplate(target: DeployTarget, template: string | undefined): string {
     const budget = { kind: 'budget', seconds: scriptBudgetSeconds(timeouts.commandMs) } as const;
-    const bounded = templateWithMode(target.targetOs, template, budget);
-    return withScriptCheck(target.targetOs, bounded, scripts[target.targetOs].sha256);
+    return templateWithMode(target.targetOs, template, budget);
   }
 
-  /** Push the apply script if the host lacks this version (checked once per connection). */
-  function ensureScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
-    const script = scripts[target.targetOs];
-    return conn.once(`script:${paths.script}:${script.sha256}`, async () => {
-      const pushed = await ensureAgentScript(call, paths, script);
-      if (pushed) options.logger?.info({ host: target.host, script: paths.script }, 'apply script pushed');
+  /** The bounded template behind a re-check of the pushed script's SHA-256 (a swapped script is never run). */
+  function checkedTemplate(target: DeployTarget, template: string | undefined): string {
+    return withScriptCheck(target.targetOs, boundedTemplate(target, template), scripts[target.targetOs].sha256);
+  }
+
+  const scriptKey = (target: DeployTarget, paths: RemotePaths): string =>
+    `script:${paths.script}:${scripts[target.targetOs].sha256}`;
+
+  /** Upload the apply script (once per connection however many users ask at once). */
+  function pushScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
+    const key = scriptKey(target, paths);
+    return conn.once(`push:${key}`, async () => {
+      await pushAgentScript(call, paths, scripts[target.targetOs]);
+      conn.mark(key);
+      options.logger?.info({ host: target.host, script: paths.script }, 'apply script pushed');
     });
   }
 
-  /** Upload to the .tmp name; the campaign folder is made only when the first open says it is missing. */
-  async function uploadTmp(call: SftpCall, paths: RemotePaths, bytes: Uint8Array): Promise<void> {
+  /** Once per connection: push the script now when the host surely lacks this version (missing, other size). */
+  function ensureScript(conn: SshConnection, call: SftpCall, target: DeployTarget, paths: RemotePaths) {
+    return conn.once(`stat:${scriptKey(target, paths)}`, async () => {
+      if (!(await scriptMayBeCurrent(call, paths, scripts[target.targetOs]))) {
+        await pushScript(conn, call, target, paths);
+      }
+    });
+  }
+
+  /**
+   * Run a command that re-checks the script first. A script that fails the check before this connection has seen it
+   * pass (or pushed it) is merely stale: push it and run again, as reading it back before every first run would
+   * have. After that, a failed check is a script swapped under us: reported as exit 78, never run.
+   */
+  async function runChecked(
+    conn: SshConnection,
+    call: SftpCall,
+    target: DeployTarget,
+    paths: RemotePaths,
+    command: string,
+    step: string,
+  ): Promise<RemoteRun> {
+    const key = scriptKey(target, paths);
+    const knownGood = conn.marked(key);
+    const runOptions = { signal: call.signal, timeoutMs: timeouts.commandMs, step };
+    const run = await conn.run(command, runOptions);
+    if (lastLine(run.stdout) !== SCRIPT_CHANGED_LINE) {
+      conn.mark(key);
+      return run;
+    }
+    if (knownGood) return run;
+    await pushScript(conn, call, target, paths);
+    return conn.run(command, runOptions);
+  }
+
+  /**
+   * Upload to the .tmp name. The campaign folder is asked for in the same flight as the open (its failure, when the
+   * folder exists, is ignored); a missing staging tree is made only when the open still says it is missing.
+   */
+  async function uploadTmp(conn: SshConnection, call: SftpCall, paths: RemotePaths, bytes: Uint8Array) {
+    const made = conn.once(
+      `mkdir:${paths.campaignDir}`,
+      async () => void (await tryRemoteMkdir(call, paths.campaignDir)),
+    );
+    const mkdir = made.catch(() => undefined);
     try {
       await writeRemoteFile(call, paths.prfTmp, bytes);
     } catch (error) {
       if (!(error instanceof FleetError) || error.details['sftpStatus'] !== NO_SUCH_FILE) throw error;
+      await mkdir;
       await ensureRemoteDir(call, paths.campaignDir);
       await writeRemoteFile(call, paths.prfTmp, bytes);
     }
@@ -117,22 +174,24 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
     const call = await openSftp(conn, target, signal);
     // Independent SFTP requests in flight together: one round-trip chain instead of two.
-    await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(call, paths, artifact.bytes)]);
-    const checked = checkedTemplate(
-      target,
-      request.stageWhileRunning
-        ? templateWithMode(target.targetOs, template, { kind: 'stage-while-running' })
-        : template,
-    );
-    let command = buildApplyCommand(target.targetOs, commandValues(paths, request, artifact.sha256, false), checked);
+    await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(conn, call, paths, artifact.bytes)]);
+    const chosen = request.stageWhileRunning
+      ? templateWithMode(target.targetOs, template, { kind: 'stage-while-running' })
+      : template;
+    const values = commandValues(paths, request, artifact.sha256, false);
+    let command: string;
     if (target.targetOs === 'posix') {
-      command = `${buildPosixPrelude(paths.prfTmp, paths.prf, artifact.sha256)} ${command}`;
+      // Script check, upload check and rename in front of the apply, in the same exec (posixApplyPrelude).
+      const files = { script: paths.nativeScript, tmp: paths.nativePrfTmp, prf: paths.nativePrf };
+      const prelude = posixApplyPrelude(files, scripts.posix.sha256, artifact.sha256);
+      command = `${prelude} ${buildApplyCommand('posix', values, boundedTemplate(target, chosen))}`;
     } else {
       // Windows: size + content read back over SFTP, then the atomic rename; the script checks Get-FileHash too.
       if ((await hashRemoteFile(call, paths.prfTmp)) !== artifact.sha256) throw checksumMismatch(target.host);
       await renameRemoteFile(call, paths.prfTmp, paths.prf);
+      command = buildApplyCommand('windows', values, checkedTemplate(target, chosen));
     }
-    const run = await conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'apply' });
+    const run = await runChecked(conn, call, target, paths, command, 'apply');
     if (run.exitCode === 65 && run.stdout.trimEnd().endsWith(CHECKSUM_MISMATCH_MARKER)) {
       throw checksumMismatch(target.host);
     }
@@ -142,10 +201,11 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   async function runRollback(conn: SshConnection, request: RollbackRequest, template?: string): Promise<RemoteRun> {
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
-    await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
+    const call = await openSftp(conn, target, signal);
+    await ensureScript(conn, call, target, paths);
     const checked = checkedTemplate(target, template);
     const command = buildApplyCommand(target.targetOs, commandValues(paths, request, '', true), checked);
-    return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: 'rollback' });
+    return runChecked(conn, call, target, paths, command, 'rollback');
   }
 
   /** One read-only run of the script in `mode` (probe, exit-test, verify): no upload, nothing changed remotely. */
@@ -157,11 +217,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   ): Promise<RemoteRun> {
     const { target, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, request.fileName);
-    await ensureScript(conn, await openSftp(conn, target, signal), target, paths);
+    const call = await openSftp(conn, target, signal);
+    await ensureScript(conn, call, target, paths);
     const allowed = resolveApplyTemplate(target, allowList);
     const template = checkedTemplate(target, templateWithMode(target.targetOs, allowed, mode));
     const command = buildApplyCommand(target.targetOs, commandValues(paths, request, checksum, false), template);
-    return conn.run(command, { signal, timeoutMs: timeouts.commandMs, step: mode.kind });
+    return runChecked(conn, call, target, paths, command, mode.kind);
   }
 
   /** Probe: exit-code pass-through first (does `exit 75` come back as 75?), then the script's read-only report. */
@@ -213,6 +274,14 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   return {
     kind: 'ssh',
     stats: pool.stats,
+    prepare(target, user, beforeConnect) {
+      try {
+        checkRequest(target, user, allowList);
+      } catch {
+        return; // refused: nothing is dialled, the step reports it
+      }
+      pool.warm(target, beforeConnect);
+    },
     apply: (request) => execute(request, runApply),
     rollback: (request) => execute(request, runRollback),
     probe,
@@ -225,6 +294,12 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
 function signalName(number: number): string {
   const found = Object.entries(osConstants.signals).find(([, value]) => value === number);
   return found ? found[0] : `signal ${number}`;
+}
+
+/** The last non-empty line of a command's output. */
+function lastLine(stdout: string): string {
+  const trimmed = stdout.trimEnd();
+  return trimmed.slice(trimmed.lastIndexOf('\n') + 1).trim();
 }
 
 function checksumMismatch(host: string): FleetError {
