@@ -7,22 +7,12 @@ import { audit } from './action-routes.js';
 import { requireSession } from './auth.js';
 import { campaignFileStash } from './campaign-file-stash.js';
 import { countUsers } from './read-routes.js';
-import { campaignParams, filterQuery, userParams } from './schemas.js';
+import { campaignFileName, campaignParams, filterQuery, userParams } from './schemas.js';
 
 const insightsQuery = z.object({ minutes: z.coerce.number().int().min(5).max(1440).default(60) }).strict();
 const agentsQuery = z.object({ campaign: z.string().trim().min(1).max(64).optional() }).strict();
 const haltBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict();
-const fileQuery = z
-  .object({
-    file: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .regex(/^[^/\\\0]+$/)
-      .default('campaign.yaml'),
-  })
-  .strict();
+const fileQuery = z.object({ file: campaignFileName.default('campaign.yaml') }).strict();
 const MAX_CAMPAIGN_FILE = 64 * 1024;
 
 /**

@@ -9,6 +9,9 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 const state = text(32).refine(isUserState, { message: 'unknown user state' });
 const code = text(64).refine(isErrorCode, { message: 'unknown error code' });
 
+/** A campaign file's name as uploaded (a bare file name: its extension picks YAML or JSON; no folder). */
+export const campaignFileName = text(200).regex(/^[^/\\\0]+$/);
+
 export const campaignParams = z.object({ name: text(64) }).strict();
 export const userParams = z.object({ name: text(64), username: text(256) }).strict();
 
@@ -70,13 +73,7 @@ export const uploadQuery = z
   .object({
     name: text(64),
     start: z.enum(['true', 'false']).default('false'),
-    file: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .regex(/^[^/\\\0]+$/)
-      .optional(),
+    file: campaignFileName.optional(),
     /** The id `POST /api/campaign-files` answered for the campaign file to import with. */
     settings: z
       .string()
