@@ -78,18 +78,26 @@ export async function verifyCampaignUsers(
   const only = selection.kind === 'applied' && selection.user !== undefined ? toUserKey(selection.user) : undefined;
 
   async function* subjects(): AsyncIterable<VerifySubject> {
-    for await (const users of store.scanUsers(name, { state: 'applied' })) {
-      for (const user of users) {
-        if (only !== undefined && user.userKey !== only) continue;
-        if (!isOpen(user.spec.site)) {
-          closed.add(user.spec.site ?? '');
-          continue;
-        }
+    for await (const batch of store.scanUsers(name, { state: 'applied' })) {
+      const users = batch.filter((user) => {
+        if (only !== undefined && user.userKey !== only) return false;
+        if (isOpen(user.spec.site)) return true;
+        closed.add(user.spec.site ?? '');
+        return false;
+      });
+      // The scheduled run reads the last verdicts of a batch in one call: most users are settled, no history read.
+      const last =
+        selection.kind === 'pending-restart'
+          ? await options.verifications.getMany(
+              name,
+              users.map((user) => user.userKey),
+            )
+          : [];
+      for (const [index, user] of users.entries()) {
+        const record = last[index];
+        if (record && record.status !== 'pending-restart') continue;
         const attempts = await store.getAttempts(name, user.userKey);
-        if (selection.kind === 'pending-restart') {
-          const last = await options.verifications.get(name, user.userKey);
-          if (!awaitsRestart(last, attempts)) continue;
-        }
+        if (selection.kind === 'pending-restart' && !awaitsRestart(record, attempts)) continue;
         const lease = caps && options.slots ? await tryLease(options.slots, caps, user, options) : undefined;
         if (lease === null) {
           busy += 1;
