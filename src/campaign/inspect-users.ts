@@ -114,6 +114,11 @@ export interface VerifySubject {
   readonly checksum?: string;
   /** The user's attempts, newest first (an `applied-pending-restart` apply is noted in the last one). */
   readonly attempts: readonly AttemptRecord[];
+  /** A shared deploy slot held for this look (campaign `caps:`), released once it ends. */
+  readonly lease?: {
+    readonly release: () => void;
+    readonly beforeConnect?: (signal: AbortSignal) => Promise<void>;
+  };
 }
 
 /** True when the user's last apply staged the PRF while Outlook ran (applied-pending-restart). */
@@ -124,11 +129,13 @@ export function stagedWhileRunning(attempts: readonly AttemptRecord[]): boolean 
 
 /** `fleet-rollout verify`: did Outlook consume the staged PRF, and does the profile hold the campaign's proxy? */
 export async function verifyUsers(subjects: AsyncIterable<VerifySubject>, options: InspectOptions) {
-  return mapLimit(subjects, options.concurrency, async ({ userKey, spec, checksum, attempts }): Promise<VerifyRow> => {
+  return mapLimit(subjects, options.concurrency, async (subject): Promise<VerifyRow> => {
+    const { userKey, spec, checksum, attempts, lease } = subject;
     const base = { username: spec.username, userKey, host: spec.host ?? '' };
     try {
       const report = await options.transport.verify({
         ...inspectRequest(spec, options),
+        ...(lease?.beforeConnect && { beforeConnect: lease.beforeConnect }),
         ...(checksum !== undefined && { checksum }),
         expectProxy: spec.proxyHost,
         expectFlags: formatPtLong(encodeRpcFlags(spec)),
@@ -139,6 +146,8 @@ export async function verifyUsers(subjects: AsyncIterable<VerifySubject>, option
       const failure = coerceError(error);
       const status = verdictOfError(failure.code) === 'unreachable' ? 'unreachable' : 'error';
       return { ...base, status, reason: `${failure.code}: ${failure.message}` };
+    } finally {
+      lease?.release();
     }
   });
 }

@@ -16,3 +16,23 @@ export function toDeployCaps(caps: CapsSettings | undefined): DeployCaps | undef
     leaseMs: Math.round(caps.lease_seconds * 1000),
   });
 }
+
+/** What `plan` simulates: the agents' concurrency bounded by `max_in_flight`, the per-site caps (a flag wins). */
+export interface PlanCaps {
+  readonly concurrency: number;
+  readonly perSiteCap?: number;
+  readonly siteCaps?: Readonly<Record<string, number>>;
+}
+
+export function toPlanCaps(
+  caps: CapsSettings | undefined,
+  flags: { readonly concurrency: number; readonly perSiteCap?: number | undefined },
+): PlanCaps {
+  const perSiteCap = flags.perSiteCap ?? caps?.per_site;
+  const sites = caps?.sites ?? {};
+  return {
+    concurrency: Math.min(flags.concurrency, caps?.max_in_flight ?? flags.concurrency),
+    ...(perSiteCap !== undefined && { perSiteCap }),
+    ...(Object.keys(sites).length > 0 && { siteCaps: { ...sites } }),
+  };
+}

@@ -5,7 +5,9 @@ import type { CampaignState, UserState } from './states.js';
  * The deploy gate (pure, `now` passed in): asked by the deploy job before it touches a host. Waves (a user of a
  * wave not open yet), start_at and maintenance windows (outside the site's window, or too little of it left for
  * the expected duration of a deploy) are `park` answers with the reason and the instant to look again; a step
- * already on the workstation (an agent died mid-step) runs whatever they say. Caps are the next answers to add.
+ * already on the workstation (an agent died mid-step) runs whatever they say. The campaign's `caps:` are not
+ * answered here: a slot is a lease shared by every agent in Redis, so the deploy job takes it after the gate said
+ * deploy (src/jobs/deploy-slot.ts) and parks the user itself when none is free.
  */
 
 export type DeployStep = 'apply' | 'rollback';

@@ -22,7 +22,9 @@ function formatSpan(start: number, end: number, zone: string): string {
 export function formatPlanText(plan: RolloutPlan, options: { readonly usersShown?: number } = {}): string {
   const shown = options.usersShown ?? 3;
   const zone = plan.timezone;
-  const cap = plan.perSiteCap !== undefined ? `, at most ${plan.perSiteCap} per site` : '';
+  const named = Object.entries(plan.siteCaps ?? {}).map(([site, n]) => `${site} ${n}`);
+  const perSite = plan.perSiteCap !== undefined ? [`${plan.perSiteCap} per site`] : [];
+  const cap = perSite.length + named.length > 0 ? `, at most ${[...perSite, ...named].join(', ')}` : '';
   const lines = [
     `plan: ${count(plan.users)} users · ${plan.sites.length} site${plan.sites.length === 1 ? '' : 's'} · ${plan.waves.length} wave${plan.waves.length === 1 ? '' : 's'} · ${plan.concurrency} deploys at once${cap} · ${Math.round(plan.perUserMs / 1000)} s per user`,
     `starts: ${formatLocal(plan.startsAt, zone)}`,

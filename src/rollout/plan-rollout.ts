@@ -11,7 +11,7 @@ import { assignWaves, type WavePlanSettings } from './waves.js';
 /**
  * The dry run of a rollout (pure, `now` passed in): waves and their users per site, each site's next openings,
  * and an estimated finish. The estimate simulates the agents: deploys of `perUserMs` each, at most `concurrency`
- * at once (and `perSiteCap` per site), a deploy starting only inside its site's window with its expected duration
+ * at once (and `perSiteCap` per site, `siteCaps` for named sites), a deploy starting only inside its site's window with its expected duration
  * left, a wave starting when the previous one has finished plus the soak time. It assumes every deploy succeeds
  * at its first attempt (retries, halts and admins' pauses only make it later).
  */
@@ -35,6 +35,8 @@ export interface PlanInput {
   /** Deploys in flight at once across every agent. */
   readonly concurrency: number;
   readonly perSiteCap?: number;
+  /** Caps of named sites (campaign `caps.sites`): they win over `perSiteCap` for their site. */
+  readonly siteCaps?: Readonly<Record<string, number>>;
   readonly now: number;
   /** Openings listed per site (default 3). */
   readonly openingsPerSite?: number;
@@ -78,6 +80,7 @@ export interface RolloutPlan {
   readonly perUserMs: number;
   readonly concurrency: number;
   readonly perSiteCap?: number;
+  readonly siteCaps?: Readonly<Record<string, number>>;
   /** The zone the campaign's times are shown in. */
   readonly timezone: string;
 }
@@ -128,7 +131,7 @@ function simulateWave(
   const ends: { end: number; site: string }[] = [];
   let endHead = 0;
   const runningBySite = new Map<string, number>();
-  const cap = input.perSiteCap ?? Number.POSITIVE_INFINITY;
+  const capOf = (site: string) => input.siteCaps?.[site] ?? input.perSiteCap ?? Number.POSITIVE_INFINITY;
   let pending = members.length;
   let t = t0;
   let startsAt: number | undefined;
@@ -144,7 +147,7 @@ function simulateWave(
       let bestPosition = Number.POSITIVE_INFINITY;
       for (const [site, queue] of queues) {
         const head = heads.get(site) ?? 0;
-        if (head >= queue.length || (runningBySite.get(site) ?? 0) >= cap) continue;
+        if (head >= queue.length || (runningBySite.get(site) ?? 0) >= capOf(site)) continue;
         if (nextStart(openingsOf(site), t, fitMs) !== t) continue;
         if ((queue[head] as number) < bestPosition) {
           best = site;
@@ -244,6 +247,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
     perUserMs: input.perUserMs,
     concurrency: input.concurrency,
     ...(input.perSiteCap !== undefined && { perSiteCap: input.perSiteCap }),
+    ...(input.siteCaps !== undefined && Object.keys(input.siteCaps).length > 0 && { siteCaps: input.siteCaps }),
     timezone: schedule?.campaign.timezone ?? 'UTC',
   };
 }

@@ -34,6 +34,15 @@ export type FleetEvent =
       readonly at: number;
     }
   | {
+      /** The enforcer promoted the next wave (its users may start from `opensAt`, after the soak time). */
+      readonly type: 'wave-promoted';
+      readonly id: string;
+      readonly campaign: string;
+      readonly wave: number;
+      readonly opensAt: number;
+      readonly at: number;
+    }
+  | {
       readonly type: 'campaign-state-changed';
       readonly id: string;
       readonly campaign: string;
@@ -69,6 +78,9 @@ export function decodeEvent(campaign: string, id: string, fields: readonly strin
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
   const at = Number(f['at'] ?? 0);
   if (f['k'] === 'g') return { type: 'users-generated', id, campaign, count: Number(f['n'] ?? 0), at };
+  if (f['k'] === 'w') {
+    return { type: 'wave-promoted', id, campaign, wave: Number(f['wave'] ?? 0), opensAt: Number(f['opens'] ?? 0), at };
+  }
   if (f['k'] === 'c') {
     return {
       type: 'campaign-state-changed',

@@ -27,6 +27,8 @@ export interface VerificationRecord {
 export interface VerificationStore {
   save(campaign: string, userKey: string, record: VerificationRecord): Promise<void>;
   get(campaign: string, userKey: string): Promise<VerificationRecord | undefined>;
+  /** The records of several users in one call, in the order asked. */
+  getMany(campaign: string, userKeys: readonly string[]): Promise<Array<VerificationRecord | undefined>>;
   /** Count per status for `status` / the summary line. */
   count(campaign: string): Promise<Partial<Record<VerificationStatus, number>>>;
 }
@@ -56,6 +58,10 @@ export function createVerificationStore(redis: Redis, prefix: string): Verificat
     },
     async get(campaign, userKey) {
       return decode(await redis.hget(keyOf(campaign), userKey));
+    },
+    async getMany(campaign, userKeys) {
+      if (userKeys.length === 0) return [];
+      return (await redis.hmget(keyOf(campaign), ...userKeys)).map(decode);
     },
     async count(campaign) {
       const counts: Partial<Record<VerificationStatus, number>> = {};

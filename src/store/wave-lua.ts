@@ -99,7 +99,10 @@ local function wave_judge(w, nowstr)
   if auto > 0 then promote = n['applied'] * 100 >= auto * size
   else promote = n['queued'] + n['generated'] + n['deploying'] == 0 end
   if promote then
-    redis.call('HSET', meta, 'wOpen', open + 1, 'wAt', string.format('%.0f', tonumber(nowstr) + soak))
+    local opens = string.format('%.0f', tonumber(nowstr) + soak)
+    redis.call('HSET', meta, 'wOpen', open + 1, 'wAt', opens)
+    -- on the stream too, so live views (status --watch, the dashboard) redraw when the next wave opens
+    emit('k', 'w', 'wave', open + 1, 'opens', opens, 'at', nowstr)
   end
 end
 -- a successful apply's duration, for the agents' p90 estimate of a deploy

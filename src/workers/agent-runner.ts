@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { reconcileCampaign } from '../campaign/reconcile-campaign.js';
 import { runScheduledRetry, syncRetrySchedulers } from '../campaign/scheduled-retry.js';
+import { runScheduledReverify } from '../campaign/verify-users.js';
 import { createCampaignCache, type SettingsDerivation } from '../jobs/campaign-cache.js';
 import { createWaveWaker } from '../jobs/deploy-schedule.js';
 import type { JobDeps, RenderProfile } from '../jobs/types.js';
@@ -16,6 +17,7 @@ import { type CampaignState, ON_HOST_USER_STATES } from '../rollout/states.js';
 import { type AgentHeartbeats, createAgentHeartbeats } from '../store/agent-heartbeats.js';
 import type { DeploySlots } from '../store/deploy-slots.js';
 import type { CampaignRecord, RecordStore } from '../store/types.js';
+import { createVerificationStore } from '../store/verification-store.js';
 import { AGENT_DEFAULTS } from './agent-defaults.js';
 import { readAgentVersion } from './agent-version.js';
 import { startCampaignWorkers, type WorkerSettings } from './campaign-workers.js';
@@ -162,11 +164,26 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
     listed = names;
   }
 
+  const verifications = createVerificationStore(options.connection, options.prefix);
+
+  /** The campaign's cron job: re-queue transient give-ups, then re-verify users waiting for Outlook's restart. */
   function serveScheduledRetries(scheduler: RetryScheduler): void {
     scheduler.work(
       async (name) => {
         const result = await runScheduledRetry(options.store, queues, name, now());
         options.logger.info({ campaign: name, ...result }, 'scheduled retry');
+        try {
+          const verified = await runScheduledReverify(options.store, name, deps.getTransport, {
+            verifications,
+            concurrency: options.concurrency,
+            now,
+            agentId: deps.agentId,
+            ...(options.slots && { slots: options.slots }),
+          });
+          options.logger.info({ campaign: name, ...verified }, 'scheduled re-verify');
+        } catch (error) {
+          options.logger.warn({ campaign: name, err: (error as Error).message }, 'scheduled re-verify failed');
+        }
       },
       (error) => options.logger.warn({ err: error.message }, 'retry scheduler error'),
     );

@@ -439,7 +439,11 @@ describe('events', () => {
     const following = (async () => {
       for await (const event of fx.fleet.events('evented', { signal: controller.signal, blockMs: 200 })) {
         seen.push(
-          event.type === 'campaign-state-changed' ? event.to : event.type === 'users-generated' ? 'g' : event.intent,
+          event.type === 'campaign-state-changed'
+            ? event.to
+            : event.type === 'users-generated' || event.type === 'wave-promoted'
+              ? 'g'
+              : event.intent,
         );
         if (seen.length >= 2) controller.abort();
       }

@@ -78,10 +78,11 @@ async function printPlan(
   rejected: number,
   flags: PlanFlags,
 ): Promise<void> {
-  const [settings, { planRollout }, { formatPlanText }] = await Promise.all([
+  const [settings, { planRollout }, { formatPlanText }, { toPlanCaps }] = await Promise.all([
     import('../../config/campaign-settings.js'),
     import('../../rollout/plan-rollout.js'),
     import('../../rollout/format-plan.js'),
+    import('../../config/caps-settings.js'),
   ]);
   const { now, concurrency, perSiteCap, usersShown } = parsePlanFlags(flags);
   const perUserMs =
@@ -98,8 +99,8 @@ async function printPlan(
     ...(schedule && { schedule }),
     perUserMs,
     minDeployMs: settings.toMinDeployMs(campaign),
-    concurrency,
-    ...(perSiteCap !== undefined && { perSiteCap }),
+    // The campaign file's `caps:` bound the agents like they bound a real run (`--per-site-cap` replaces per_site).
+    ...toPlanCaps(campaign.caps, { concurrency, perSiteCap }),
     now,
   });
   if (flags.json) {
@@ -125,8 +126,8 @@ export function registerPlan(program: Command): void {
     )
     .option('--json', 'print the plan as JSON (every username, times as epoch milliseconds)', false)
     .option('--per-user-seconds <n>', 'duration of one deploy (default schedule.deploy_estimate_seconds, or 60)')
-    .option('--concurrency <n>', 'deploys in flight at once across all agents', '20')
-    .option('--per-site-cap <n>', 'deploys in flight at once per site')
+    .option('--concurrency <n>', 'deploys in flight at once across all agents (at most caps.max_in_flight)', '20')
+    .option('--per-site-cap <n>', 'deploys in flight at once per site (default: caps.per_site of the campaign file)')
     .option('--now <iso>', 'plan as if it were this instant (default: now)')
     .option('--users <n>', 'usernames shown per site and wave (text output)', '3')
     .option('--encoding <encoding>', 'CSV encoding: auto, utf-8 or windows-1252', 'auto')

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { VerifyRow } from '../../campaign/inspect-users.js';
 import { FleetError } from '../../errors/index.js';
 import { addConnectionOptions, toConnectionFlags, withContext, writeJson, writeOut } from '../context.js';
 import { addSshOptions, parsePositive } from '../ssh-options.js';
@@ -8,14 +7,6 @@ interface VerifyFlags {
   readonly user?: string;
   readonly json?: boolean;
   readonly concurrency: number;
-}
-
-/** "3 verified, 1 pending-restart, 1 not-taken" */
-export function summarizeVerification(rows: readonly VerifyRow[]): string {
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
-  const parts = [...counts.entries()].map(([status, n]) => `${n} ${status}`);
-  return parts.length > 0 ? parts.join(', ') : 'no applied user to verify';
 }
 
 /**
@@ -36,56 +27,36 @@ export function registerVerify(program: Command): void {
     .option('--local-root <dir>', 'local transport: directory of the simulated workstations');
   addConnectionOptions(addSshOptions(command)).action(
     async (name: string, flags: VerifyFlags & Record<string, unknown>) => {
-      const [{ verifyUsers }, { openInspectTransport }, { createVerificationStore }, { toUserKey }] = await Promise.all(
-        [
-          import('../../campaign/inspect-users.js'),
-          import('../inspect-transport.js'),
-          import('../../store/verification-store.js'),
-          import('../../store/keys.js'),
-        ],
-      );
+      const [{ verifyCampaignUsers }, { openInspectTransport }, { createVerificationStore }] = await Promise.all([
+        import('../../campaign/verify-users.js'),
+        import('../inspect-transport.js'),
+        import('../../store/verification-store.js'),
+      ]);
       const connection = toConnectionFlags(flags);
       await withContext(connection, async (context) => {
         const campaign = await context.store.getCampaign(name);
         if (!campaign) throw new FleetError('FR_ERR_CAMPAIGN_NOT_FOUND', `no campaign named ${name}`);
-        const store = context.store;
-        async function* subjects() {
-          const only = flags.user === undefined ? undefined : toUserKey(flags.user);
-          for await (const users of store.scanUsers(name, { state: 'applied' })) {
-            for (const user of users) {
-              if (only !== undefined && user.userKey !== only) continue;
-              const attempts = await store.getAttempts(name, user.userKey);
-              yield {
-                userKey: user.userKey,
-                spec: user.spec,
-                attempts,
-                ...(user.checksum && { checksum: user.checksum }),
-              };
-            }
-          }
-        }
         const transport = await openInspectTransport(campaign.settings, flags, {
           redis: context.redis,
           prefix: context.config.prefix,
         });
-        let rows: VerifyRow[];
+        let result: Awaited<ReturnType<typeof verifyCampaignUsers>>;
         try {
-          rows = await verifyUsers(subjects(), {
-            campaign: name,
-            file: campaign.settings,
-            transport,
-            concurrency: flags.concurrency,
-            timeoutMs: campaign.settings.deploy.timeout_seconds * 1000,
-          });
+          result = await verifyCampaignUsers(
+            context.store,
+            name,
+            { kind: 'applied', ...(flags.user !== undefined && { user: flags.user }) },
+            {
+              transport,
+              verifications: createVerificationStore(context.redis, context.config.prefix),
+              concurrency: flags.concurrency,
+              now: context.now,
+            },
+          );
         } finally {
           await transport.close();
         }
-        const verifications = createVerificationStore(context.redis, context.config.prefix);
-        const at = context.now();
-        for (const row of rows) {
-          await verifications.save(name, row.userKey, { status: row.status, reason: row.reason, host: row.host, at });
-        }
-        const summary = summarizeVerification(rows);
+        const { rows, summary } = result;
         if (flags.json === true) {
           await writeJson({ campaign: name, rows, summary });
           return;

@@ -6,7 +6,7 @@ import { usersTable } from './users-table.js';
 
 const STATES = ['queued', 'generated', 'deploying', 'retrying', 'rollback-queued', 'rolling-back', 'applied', 'failed', 'rollback-failed', 'skipped', 'cancelled', 'rolled-back'];
 const SLOW_MS = 5_000;
-const EVENT_TYPES = ['user-state-changed', 'attempt-recorded', 'users-generated', 'campaign-state-changed'];
+const EVENT_TYPES = ['user-state-changed', 'attempt-recorded', 'users-generated', 'campaign-state-changed', 'wave-promoted'];
 
 /**
  * One campaign: state and halt reason, progress, counts per state, throughput and failures by cause (charts),
@@ -97,6 +97,8 @@ function addToFeed(feed, event) {
       ? `campaign ${event.from} → ${event.to}${event.reason ? ` (${event.reason})` : ""}`
       : event.type === 'users-generated'
         ? `${fmt(event.count)} PRFs generated`
+        : event.type === 'wave-promoted'
+          ? `wave ${event.wave} promoted, opens ${new Date(event.opensAt).toISOString().slice(11, 19)}`
         : `user ${event.userKey.slice(0, 8)} ${event.from} → ${event.to}${event.stale ? ' (stale run)' : ''}`;
   feed.prepend(h('li', {}, `${time} ${text}`));
   while (feed.children.length > 30) feed.lastChild.remove();
