@@ -120,6 +120,7 @@ describe('dashboard page routes', () => {
   it('refuses every new route without a session, and its acting ones to the read-only token and without CSRF', async () => {
     const reads = [
       `/api/campaigns/${C}/insights`,
+      `/api/campaigns/${C}/schedule`,
       '/api/agents',
       `/api/campaigns/${C}/count?state=failed`,
       `/api/campaigns/${C}/users/u04/prf`,
@@ -275,6 +276,15 @@ describe('dashboard page routes', () => {
     });
     const resumed = await dashboard.request('POST', `/api/campaigns/${C}/resume`, { session: admin, body: {} });
     expect(resumed.status, resumed.text).toBe(200);
+  });
+
+  it('answers the schedule of a campaign without windows, waves or caps as such, and 404 for an unknown one', async () => {
+    const reply = await dashboard.request('GET', `/api/campaigns/${C}/schedule`, { session: reader });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toEqual({ schedule: { windows: [] } });
+    const missing = await dashboard.request('GET', '/api/campaigns/nope/schedule', { session: reader });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('FR_ERR_CAMPAIGN_NOT_FOUND');
   });
 
   it('serves every page file from itself under a CSP without inline script', async () => {

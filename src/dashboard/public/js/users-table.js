@@ -14,6 +14,7 @@ const COLUMNS = [
   ['code', 'Error'],
   ['attempts', 'Attempts'],
   ['updatedAt', 'Updated'],
+  ['parkedReason', 'Waiting for'],
 ];
 
 const codeOf = (user) => user.lastError?.cause ?? user.lastError?.code ?? '';
@@ -109,6 +110,7 @@ export function usersTable(name, params) {
       codeOf(user),
       h('td', { className: 'num' }, fmt(user.attempts)),
       when(user.updatedAt),
+      h('td', { className: 'muted parked' }, user.parkedReason ?? ''),
     ].filter((cell) => cell !== null));
     fill(body, users.length === 0 ? h('p', { className: 'muted' }, 'No user matches.') : table(headers, rows, { id: 'user-table' }));
     fill(pager, 
