@@ -3,13 +3,12 @@ import {
   CAMPAIGN_STATE_LUA,
   IMPORT_STATE_LUA,
   MARK_SKIPPED_LUA,
-  PAGE_BY_LEX_FILTERED_LUA,
-  PAGE_BY_SCORE_LUA,
   REMOVE_LUA,
   TRANSITION_LUA,
   TRANSITION_MANY_LUA,
   UPSERT_LUA,
 } from './lua-scripts.js';
+import { PAGE_BY_LEX_FILTERED_LUA, PAGE_BY_SCORE_LUA } from './page-lua.js';
 
 /**
  * The Lua scripts registered on a connection (ioredis EVALSHA, with EVAL fallback after a Redis restart

@@ -128,6 +128,17 @@ describe('waves and windows in the dashboard', () => {
       .toMatch(/^outside the maintenance window: opens \w{3} \d{4}-\d\d-\d\d \d\d:00 UTC/);
     await browser.screenshot('waves-3-resumed');
 
+    // The username header sorts every page on the server: descending on the second click.
+    await page.fill('#f-q', '');
+    await page.click('#apply-filter');
+    await page.click('th[data-sort="username"]');
+    await page.waitForSelector('th[data-sort="username"][data-sorted="asc"]');
+    await page.click('th[data-sort="username"]');
+    await page.waitForSelector('th[data-sort="username"][data-sorted="desc"]');
+    await expect
+      .poll(() => page.locator('#user-table tbody tr td:nth-child(2) a').allTextContents())
+      .toEqual(['wu8', 'wu7', 'wu6', 'wu5', 'wu4', 'wu3', 'wu2', 'wu1']);
+
     // The user page says the same; the audit trail names the resume.
     await page.click('#user-table a:text-is("wu8")');
     await page.waitForSelector('#user-facts');

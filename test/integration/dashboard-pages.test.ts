@@ -278,6 +278,22 @@ describe('dashboard page routes', () => {
     expect(resumed.status, resumed.text).toBe(200);
   });
 
+  it('sorts by username and, within a state, by last change, both ways, across pages', async () => {
+    const names = PLAN.map((u) => u.name);
+    expect(await pageThrough('&sort=name', 5)).toEqual(names);
+    expect(await pageThrough('&sort=-name', 5)).toEqual([...names].reverse());
+    const failed = (await allUsers())
+      .filter((u) => u.state === 'failed')
+      .sort((a, b) => a.updatedAt - b.updatedAt || (a.userKey < b.userKey ? -1 : 1))
+      .map((u) => u.username);
+    expect(failed.length).toBeGreaterThan(2);
+    expect(await pageThrough('&state=failed&sort=updated', 2)).toEqual(failed);
+    expect(await pageThrough('&state=failed&sort=-updated', 2)).toEqual([...failed].reverse());
+    const refused = await dashboard.request('GET', `/api/campaigns/${C}/users?sort=-updated`, { session: admin });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toContain('needs a state filter');
+  });
+
   it('answers the schedule of a campaign without windows, waves or caps as such, and 404 for an unknown one', async () => {
     const reply = await dashboard.request('GET', `/api/campaigns/${C}/schedule`, { session: reader });
     expect(reply.status, reply.text).toBe(200);
