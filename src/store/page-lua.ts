@@ -66,8 +66,10 @@ local function searched(name, uk)
   if may_contain(redis.call('HGET', user, 'h')) then return true end
   local spec = redis.call('GET', base .. '${KEY_SUFFIX.spec}' .. uk)
   if not spec then return false end
-  -- Most specs do not hold the needle anywhere: decode only those that do (escapes: decode to be sure).
-  if not string.find(spec, '\\\\', 1, true) and not may_contain(spec) then return false end
+  -- The address as JSON.stringify wrote it; with an escape in it (or none found), decode to be sure.
+  local email = string.match(spec, '"email":"([^"\\\\]*)"')
+  if email then return may_contain(email) end
+  if not string.find(spec, '"email":', 1, true) then return false end
   local ok, decoded = pcall(cjson.decode, spec)
   if not ok then return true end
   return type(decoded.email) == 'string' and may_contain(decoded.email)

@@ -15,7 +15,7 @@ import { decodeUser } from './user-codec.js';
  */
 const SCAN_BUDGET = 10_000;
 const SEARCH_BUDGET = 100_000;
-const SEARCH_CALL_BUDGET = 2_000;
+const SEARCH_CALL_BUDGET = 500;
 const MAX_CHUNK = 1_000;
 
 interface Position {
