@@ -55,7 +55,7 @@ export function renderSchedule(element, { schedule, slots }, name) {
       ? h(
           'div',
           { className: 'halt', id: 'halt-detail' },
-          h('p', {}, `Halted at wave ${schedule.halt.wave}: ${schedule.halt.reason}`),
+          h('p', {}, `Halted: ${schedule.halt.reason}`),
           schedule.halt.users.length > 0 ? h('p', { id: 'halt-users' }, 'Failing users: ', schedule.halt.users.flatMap((u, i) => (i === 0 ? [userLink(u)] : [', ', userLink(u)]))) : null,
           h('p', { className: 'muted' }, 'Resume continues with the users not yet attempted.'),
         )
