@@ -170,6 +170,10 @@ function chooseDriver(
   const others = byName ? indexesOf(filter) : otherIndexes(filter);
   const base = keys.campaignBase(campaign);
   const needle = filter.search !== undefined ? normalizeUsername(filter.search) : '';
+  const stateDriver = (state: string, backwards: boolean): Driver =>
+    needle !== ''
+      ? scoreSearchDriver(scripts, base, KEY_SUFFIX.state + state, { reverse: backwards, needle })
+      : scoreDriver(scripts, keys.byState(campaign, state), backwards);
   const lex = (suffix: string, min: string, max: string | Buffer, named: boolean): Driver =>
     others.length > 0 || needle !== ''
       ? filteredLexDriver(scripts, base, { suffix, min, max, named, others, reverse, needle })
@@ -181,7 +185,7 @@ function chooseDriver(
         'sorting by last change needs a state filter (the state index is ordered by it)',
       );
     }
-    return scoreDriver(scripts, keys.byState(campaign, filter.state), reverse);
+    return stateDriver(filter.state, reverse);
   }
   if (filter.prefix !== undefined) {
     const prefix = normalizeUsername(filter.prefix);
@@ -192,7 +196,7 @@ function chooseDriver(
   if (filter.code !== undefined) return lex(KEY_SUFFIX.code + filter.code, '-', '+', false);
   if (filter.site !== undefined) return lex(KEY_SUFFIX.site + filter.site, '-', '+', false);
   if (filter.stage !== undefined) return lex(KEY_SUFFIX.stage + filter.stage, '-', '+', false);
-  if (filter.state !== undefined) return scoreDriver(scripts, keys.byState(campaign, filter.state), false);
+  if (filter.state !== undefined) return stateDriver(filter.state, false);
   return lex(KEY_SUFFIX.names, '-', '+', true);
 }
 
@@ -289,6 +293,36 @@ function scoreDriver(scripts: StoreScripts, key: string, reverse: boolean): Driv
         toScoredPairs(reply).map(([member, score]) => ({ member, userKey: member, score })),
         count,
       );
+    },
+  };
+}
+
+/** A search over a state index, in its order, filtered inside Redis (PAGE_BY_SCORE_SEARCH_LUA). */
+function scoreSearchDriver(
+  scripts: StoreScripts,
+  base: string,
+  suffix: string,
+  walk: { reverse: boolean; needle: string },
+): Driver {
+  return {
+    filtered: true,
+    budget: SEARCH_BUDGET,
+    async fetch(after, count, budget) {
+      const perCall = Math.min(budget, SEARCH_CALL_BUDGET);
+      const args = [suffix, after?.s ?? 0, after?.m ?? '', count, perCall, walk.reverse ? '1' : '0', walk.needle];
+      const [pairs, last, lastScore, done, read] = (await scripts.run('frPageByScoreSearch', base, args)) as [
+        string[],
+        string,
+        string,
+        number,
+        number,
+      ];
+      const entries: Entry[] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        entries.push({ member: pairs[i] as string, userKey: pairs[i] as string, score: Number(pairs[i + 1]) });
+      }
+      const lastEntry = last !== '' ? { last: { member: last, userKey: last, score: Number(lastScore) } } : {};
+      return { entries, read, done: done === 1, ...lastEntry };
     },
   };
 }

@@ -121,6 +121,12 @@ describe('search inside Redis', () => {
     expect((await collect({ search: 'ZED', state: 'failed' })).sort()).toEqual(
       scan('zed', (u) => u.state === 'failed'),
     );
+    expect((await collect({ search: 'corp.ex', state: 'queued' }, undefined, 7)).sort()).toEqual(
+      scan('corp.ex', (u) => u.state === 'queued'),
+    );
+    expect((await collect({ search: 'émile', state: 'failed' })).sort()).toEqual(
+      scan('émile', (u) => u.state === 'failed'),
+    );
     const code = 'FR_ERR_REMOTE_PERMISSION';
     expect((await collect({ search: 'paris', code })).sort()).toEqual(scan('paris', (u) => u.lastError?.code === code));
   });
@@ -158,6 +164,10 @@ describe('sorts served by the indexes', () => {
     expect(await collect({ state: 'failed' }, '-updated', 40)).toEqual(ordered.map((u) => u.username).reverse());
     const site1 = ordered.filter((u) => u.site === 'site1').map((u) => u.username);
     expect(await collect({ state: 'failed', site: 'site1' }, '-updated', 40)).toEqual(site1.reverse());
+    const paris = ordered.filter((u) => (u.host ?? '').toLowerCase().includes('paris')).map((u) => u.username);
+    expect(paris.length).toBeGreaterThan(10);
+    expect(await collect({ state: 'failed', search: 'PARIS' }, 'updated', 4)).toEqual(paris);
+    expect(await collect({ state: 'failed', search: 'PARIS' }, '-updated', 4)).toEqual([...paris].reverse());
   });
 
   it('resumes a descending page after the last user seen left the state', async () => {
