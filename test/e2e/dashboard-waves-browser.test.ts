@@ -86,7 +86,7 @@ describe('waves and windows in the dashboard', () => {
       .toContain('halted');
     const listed = (await page.textContent('#campaign-table tbody tr')) ?? '';
     expect(listed).toContain('wave 1 of 2 · 25% failed (max 10%)');
-    expect(listed).toContain('tokyo: shut, opens at');
+    expect(listed).toContain('other sites: open · tokyo: shut, opens at');
     await browser.screenshot('waves-1-list');
 
     // The campaign page: the halt reason, the failing user, the wave against its threshold, the windows.

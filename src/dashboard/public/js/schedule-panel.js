@@ -17,11 +17,14 @@ function windowText(window) {
   return window.opensAt !== undefined ? `shut, opens at ${zoned(window.opensAt, window.timezone)}` : 'shut, no opening within 30 days';
 }
 
+/** '' is the campaign's own window: every site, or every site without one of its own. */
+const siteLabel = (window, windows) => window.site || (windows.length > 1 ? 'other sites' : 'every site');
+
 /** One line for the campaigns list: the wave and the windows, shortest form. */
 export function scheduleSummary(schedule) {
   const parts = [];
   if (schedule.waves) parts.push(`wave ${schedule.waves.current.wave} of ${schedule.waves.count} · ${percent(schedule.waves.current.ratePercent)} failed${schedule.waves.maxFailPercent !== undefined ? ` (max ${schedule.waves.maxFailPercent}%)` : ''}`);
-  for (const window of schedule.windows) parts.push(`${window.site || 'window'}: ${windowText(window)}`);
+  for (const window of schedule.windows) parts.push(`${siteLabel(window, schedule.windows)}: ${windowText(window)}`);
   return parts.join(' · ');
 }
 
@@ -40,7 +43,7 @@ export function renderSchedule(element, { schedule, slots }, name) {
     schedule.windows.length > 0
       ? table(
           ['Site', 'Zone', 'Window'],
-          schedule.windows.map((window) => [window.site || (schedule.windows.length > 1 ? 'other sites' : 'every site'), window.timezone, h('td', { dataset: { open: String(window.open) } }, windowText(window))]),
+          schedule.windows.map((window) => [siteLabel(window, schedule.windows), window.timezone, h('td', { dataset: { open: String(window.open) } }, windowText(window))]),
           { id: 'window-table' },
         )
       : null,
