@@ -44,7 +44,7 @@ import { type FollowAllOptions, followAllEvents } from '../store/all-events.js';
 import { type FleetEvent, type FollowOptions, followEvents, readEvents } from '../store/event-stream.js';
 import { createFailureReader } from '../store/failure-summary.js';
 import { createStoreKeys } from '../store/keys.js';
-import type { CampaignRecord, RecordStore, UserFilter, UserPage } from '../store/types.js';
+import type { CampaignRecord, RecordStore, UserFilter, UserPage, UserPageRequest } from '../store/types.js';
 import { type AuditFacade, createAuditLog } from './audit-log.js';
 import { createRetirementFacade, type RetirementFacade } from './campaign-retirement.js';
 import { createHostKeyFacade, type HostKeyFacade } from './host-key-pins.js';
@@ -89,7 +89,7 @@ export interface Fleet extends AsyncDisposable, AuditFacade, HostKeyFacade, Reti
   scheduleStatus(name: string): Promise<ScheduleStatus>;
   /** An imported campaign's settings and users in CSV order, for `plan <campaign>`. */
   planInput(name: string): Promise<CampaignPlanInput>;
-  users(name: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  users(name: string, filter: UserFilter, page: UserPageRequest): Promise<UserPage>;
   /** How many users a filter matches (counters for a state alone, else paged over the indexes). */
   countUsers(name: string, filter: UserFilter): Promise<number>;
   /** Counts from the records themselves (slow, O(users)): `status --verify`. */

@@ -17,7 +17,7 @@ const MAX_CAMPAIGN_FILE = 64 * 1024;
 
 /**
  * What the dashboard's pages need beyond the JSON API of read-routes/action-routes: the campaign page's charts,
- * the agents alive, the users table's match count, a user's PRF (view, download), halt, and a campaign file checked
+ * the schedule (windows, wave, slots), the agents alive, the users table's match count, a user's PRF (view, download), halt, and a campaign file checked
  * before an upload.
  */
 export function registerPageRoutes(app: FastifyInstance, fleet: Fleet): void {
@@ -31,6 +31,13 @@ export function registerPageRoutes(app: FastifyInstance, fleet: Fleet): void {
     const { name } = campaignParams.parse(request.params);
     const { minutes } = insightsQuery.parse(request.query);
     return fleet.insights(name, minutes);
+  });
+
+  // Windows per site, the current wave against its threshold, a halt's failing users, and deploy slots vs caps.
+  app.get('/api/campaigns/:name/schedule', async (request) => {
+    const { name } = campaignParams.parse(request.params);
+    const [schedule, slots] = await Promise.all([fleet.scheduleStatus(name), fleet.slots(name)]);
+    return { schedule, ...(slots && { slots }) };
   });
 
   app.get('/api/agents', async (request) => {

@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../app/open-fleet.js';
 import { formatReportCsv, formatReportJson } from '../campaign/stream-report.js';
-import type { UserPage } from '../store/types.js';
 import {
   auditQuery,
   campaignParams,
@@ -35,7 +34,11 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
   app.get('/api/campaigns/:name/users', async (request) => {
     const { name } = campaignParams.parse(request.params);
     const query = usersQuery.parse(request.query);
-    const page = await queryUsers(fleet, name, query, query.cursor, query.limit);
+    const page = await fleet.users(name, toUserFilter(query), {
+      limit: query.limit,
+      ...(query.cursor !== undefined && { cursor: query.cursor }),
+      ...(query.sort !== undefined && { sort: query.sort }),
+    });
     return { users: page.users, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
   });
 
@@ -92,17 +95,6 @@ export function registerReadRoutes(app: FastifyInstance, fleet: Fleet): void {
     const query = auditQuery.parse(request.query);
     return fleet.auditLog({ limit: query.limit, ...(query.cursor !== undefined && { cursor: query.cursor }) });
   });
-}
-
-/** One page of the users table from the store's indexes (`fleet.users`, never BullMQ). */
-export function queryUsers(
-  fleet: Fleet,
-  name: string,
-  query: FilterQuery,
-  cursor: string | undefined,
-  limit: number,
-): Promise<UserPage> {
-  return fleet.users(name, toUserFilter(query), { limit, ...(cursor !== undefined && { cursor }) });
 }
 
 /** How many users a filter matches (the count an action confirms). */

@@ -31,6 +31,8 @@ export const usersQuery = filterQuery
   .extend({
     cursor: z.string().max(512).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** Served by an index: username (name index) or last change (state index: needs `state`); `-` descending. */
+    sort: z.enum(['name', '-name', 'updated', '-updated']).optional(),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import {
   TRANSITION_MANY_LUA,
   UPSERT_LUA,
 } from './lua-scripts.js';
-import { PAGE_BY_LEX_FILTERED_LUA, PAGE_BY_SCORE_LUA } from './page-scripts.js';
+import { PAGE_BY_LEX_FILTERED_LUA, PAGE_BY_SCORE_LUA, PAGE_BY_SCORE_SEARCH_LUA } from './page-lua.js';
 
 /**
  * The Lua scripts registered on a connection (ioredis EVALSHA, with EVAL fallback after a Redis restart
@@ -27,6 +27,7 @@ const SCRIPTS = {
   frImportState: IMPORT_STATE_LUA,
   frPageByScore: PAGE_BY_SCORE_LUA,
   frPageByLexFiltered: PAGE_BY_LEX_FILTERED_LUA,
+  frPageByScoreSearch: PAGE_BY_SCORE_SEARCH_LUA,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -134,9 +134,21 @@ export interface UserFilter {
   readonly stage?: Stage;
   /** Case-insensitive username prefix (lexicographic index, O(log n) per page). */
   readonly prefix?: string;
-  /** Case-insensitive substring of the username, e-mail address or host (bounded scan). */
+  /** Case-insensitive substring of the username, e-mail address or host (filtered inside Redis, budgeted). */
   readonly search?: string;
   readonly user?: string;
+}
+
+/**
+ * The order of a users page, each served by an index: `name` (default when no other index drives) and `-name`
+ * walk the name index; `updated`/`-updated` (last change) walk the state index, so they need a state filter.
+ */
+export type UserSort = 'name' | '-name' | 'updated' | '-updated';
+
+export interface UserPageRequest {
+  readonly cursor?: string;
+  readonly limit: number;
+  readonly sort?: UserSort;
 }
 
 export interface UserPage {
@@ -264,7 +276,7 @@ export interface RecordStore {
   recentApplyDurations(campaign: string): Promise<number[]>;
   /** Users that reached a final state per minute, for throughput/ETA: [minuteEpochMs, count][] for the last `minutes`. */
   completionsPerMinute(campaign: string, minutes: number, now: number): Promise<Array<[number, number]>>;
-  queryUsers(campaign: string, filter: UserFilter, page: { cursor?: string; limit: number }): Promise<UserPage>;
+  queryUsers(campaign: string, filter: UserFilter, page: UserPageRequest): Promise<UserPage>;
   /** Streams matching users in batches (report, bulk retry) without loading them all. */
   scanUsers(campaign: string, filter: UserFilter, batchSize?: number): AsyncIterable<UserRecord[]>;
 }

@@ -2,17 +2,20 @@ import type { Redis } from 'ioredis';
 import { FleetError } from '../errors/index.js';
 import { KEY_SUFFIX, normalizeUsername, parseNameMember, type StoreKeys, toUserKey } from './keys.js';
 import type { StoreScripts } from './store-scripts.js';
-import type { UserFilter, UserPage, UserRecord } from './types.js';
+import type { UserFilter, UserPage, UserPageRequest, UserRecord, UserSort } from './types.js';
 import { decodeUser } from './user-codec.js';
 
 /**
  * Paged queries over the indexes, never "load all": one index drives the walk (name prefix, error code, site,
  * stage, state or the name index), the other filters apply to the records fetched, and a page stops after at most
- * SCAN_BUDGET index entries (a substring search of the username, e-mail or host is a bounded scan of the records
- * that hands back a cursor to continue).
+ * SCAN_BUDGET index entries. A substring search of the username, e-mail or host is filtered inside Redis
+ * (PAGE_BY_LEX_FILTERED_LUA, SEARCH_CALL_BUDGET entries a call, so a call holds Redis a few ms at most) and may
+ * read SEARCH_BUDGET entries a page; a page that runs out of budget hands back a cursor to continue.
  * Cursors are keyset positions (last member seen), so pages stay stable while nothing changes.
  */
 const SCAN_BUDGET = 10_000;
+const SEARCH_BUDGET = 100_000;
+const SEARCH_CALL_BUDGET = 500;
 const MAX_CHUNK = 1_000;
 
 interface Position {
@@ -41,6 +44,10 @@ interface Batch {
 interface Driver {
   /** Up to `count` entries after `after`, reading at most `budget` index entries. */
   fetch(after: Position | undefined, count: number, budget: number): Promise<Batch>;
+  /** Redis drops entries that cannot match: ask for the matches still missing, not a read-ahead. */
+  readonly filtered: boolean;
+  /** Index entries a page may read. */
+  readonly budget: number;
 }
 
 export async function queryUserPage(
@@ -49,12 +56,11 @@ export async function queryUserPage(
   keys: StoreKeys,
   campaign: string,
   filter: UserFilter,
-  page: { cursor?: string; limit: number },
+  page: UserPageRequest,
 ): Promise<UserPage> {
   const limit = Math.max(1, Math.min(page.limit, MAX_CHUNK));
   if (filter.user !== undefined) return queryOneUser(redis, keys, campaign, filter, page.cursor);
-  const driver = chooseDriver(redis, scripts, keys, campaign, filter);
-  const filtered = otherIndexes(filter).length > 0;
+  const driver = chooseDriver(redis, scripts, keys, campaign, filter, page.sort);
   const users: UserRecord[] = [];
   let after = decodeCursor(page.cursor);
   let scanned = 0;
@@ -77,9 +83,9 @@ export async function queryUserPage(
     pending = [];
     return false;
   };
-  while (scanned < SCAN_BUDGET) {
+  while (scanned < driver.budget) {
     // Filtered in Redis: ask for the matches still missing (their records are fetched next, nothing more).
-    const batch = await driver.fetch(after, filtered ? limit - users.length : chunk, SCAN_BUDGET - scanned);
+    const batch = await driver.fetch(after, driver.filtered ? limit - users.length : chunk, driver.budget - scanned);
     scanned += batch.read;
     for (const entry of batch.entries) {
       pending.push(entry);
@@ -157,36 +163,69 @@ function chooseDriver(
   keys: StoreKeys,
   campaign: string,
   filter: UserFilter,
+  sort: UserSort | undefined,
 ): Driver {
-  const others = otherIndexes(filter);
+  const byName = sort === 'name' || sort === '-name';
+  const reverse = sort === '-name' || sort === '-updated';
+  const others = byName ? indexesOf(filter) : otherIndexes(filter);
   const base = keys.campaignBase(campaign);
+  const needle = filter.search !== undefined ? normalizeUsername(filter.search) : '';
+  const stateDriver = (state: string, backwards: boolean): Driver =>
+    needle !== ''
+      ? scoreSearchDriver(scripts, base, KEY_SUFFIX.state + state, { reverse: backwards, needle })
+      : scoreDriver(scripts, keys.byState(campaign, state), backwards);
   const lex = (suffix: string, min: string, max: string | Buffer, named: boolean): Driver =>
-    others.length > 0
-      ? filteredLexDriver(scripts, base, { suffix, min, max, named, others })
-      : lexDriver(redis, base + suffix, min, max, named ? parseNameMember : (member) => member);
+    others.length > 0 || needle !== ''
+      ? filteredLexDriver(scripts, base, { suffix, min, max, named, others, reverse, needle })
+      : lexDriver(redis, base + suffix, { min, max, reverse }, named ? parseNameMember : (member) => member);
+  if (sort === 'updated' || sort === '-updated') {
+    if (filter.state === undefined) {
+      throw new FleetError(
+        'FR_ERR_USAGE',
+        'sorting by last change needs a state filter (the state index is ordered by it)',
+      );
+    }
+    return stateDriver(filter.state, reverse);
+  }
   if (filter.prefix !== undefined) {
     const prefix = normalizeUsername(filter.prefix);
     const upper = Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]);
     return lex(KEY_SUFFIX.names, `[${prefix}`, upper, true);
   }
+  if (byName) return lex(KEY_SUFFIX.names, '-', '+', true);
   if (filter.code !== undefined) return lex(KEY_SUFFIX.code + filter.code, '-', '+', false);
   if (filter.site !== undefined) return lex(KEY_SUFFIX.site + filter.site, '-', '+', false);
   if (filter.stage !== undefined) return lex(KEY_SUFFIX.stage + filter.stage, '-', '+', false);
-  if (filter.state !== undefined) return scoreDriver(scripts, keys.byState(campaign, filter.state));
+  if (filter.state !== undefined) return stateDriver(filter.state, false);
   return lex(KEY_SUFFIX.names, '-', '+', true);
 }
 
+/** Every index the filter names (the name index drives a page sorted by name; these filter it in Redis). */
+function indexesOf(filter: UserFilter): string[] {
+  return [
+    ...(filter.code !== undefined ? [KEY_SUFFIX.code + filter.code] : []),
+    ...(filter.site !== undefined ? [KEY_SUFFIX.site + filter.site] : []),
+    ...(filter.stage !== undefined ? [KEY_SUFFIX.stage + filter.stage] : []),
+    ...(filter.state !== undefined ? [KEY_SUFFIX.state + filter.state] : []),
+  ];
+}
+
+/** A lexicographic range from Node: `(last` resumes after the last member, upward or (reverse) downward. */
 function lexDriver(
   redis: Redis,
   key: string,
-  min: string,
-  max: string | Buffer,
+  range: { min: string; max: string | Buffer; reverse: boolean },
   toKey: (member: string) => string,
 ): Driver {
   return {
+    filtered: false,
+    budget: SCAN_BUDGET,
     async fetch(after, count) {
-      const from = after ? `(${after.m}` : min;
-      const members = (await redis.call('ZRANGEBYLEX', [key, from, max, 'LIMIT', 0, count])) as string[];
+      const resume = after ? `(${after.m}` : undefined;
+      const args = range.reverse
+        ? ['ZREVRANGEBYLEX', key, resume ?? range.max, range.min]
+        : ['ZRANGEBYLEX', key, resume ?? range.min, range.max];
+      const members = (await redis.call(args[0] as string, [...args.slice(1), 'LIMIT', 0, count])) as string[];
       return toBatch(
         members.map((member) => ({ member, userKey: toKey(member) })),
         count,
@@ -195,17 +234,34 @@ function lexDriver(
   };
 }
 
-/** A lexicographic index walked in Redis, keeping only members present in every other index (see the script). */
+/**
+ * A lexicographic index walked in Redis, keeping only members present in every other index and, with a needle,
+ * users that may contain it (see the script); a search reads up to SEARCH_BUDGET entries a page.
+ */
 function filteredLexDriver(
   scripts: StoreScripts,
   base: string,
-  walk: { suffix: string; min: string; max: string | Buffer; named: boolean; others: readonly string[] },
+  walk: {
+    suffix: string;
+    min: string;
+    max: string | Buffer;
+    named: boolean;
+    others: readonly string[];
+    reverse: boolean;
+    needle: string;
+  },
 ): Driver {
   const toEntry = (member: string): Entry => ({ member, userKey: walk.named ? parseNameMember(member) : member });
+  const searching = walk.needle !== '';
   return {
+    filtered: true,
+    budget: searching ? SEARCH_BUDGET : SCAN_BUDGET,
     async fetch(after, count, budget) {
-      const from = after ? `(${after.m}` : walk.min;
-      const args = [walk.suffix, from, walk.max, count, budget, walk.named ? '1' : '0', ...walk.others];
+      const resume = after ? `(${after.m}` : undefined;
+      const [from, to] = walk.reverse ? [resume ?? walk.max, walk.min] : [resume ?? walk.min, walk.max];
+      const perCall = searching ? Math.min(budget, SEARCH_CALL_BUDGET) : budget;
+      const flags = [walk.named ? '1' : '0', walk.reverse ? '1' : '0', walk.needle];
+      const args = [walk.suffix, from, to, count, perCall, ...flags, ...walk.others];
       const [members, last, done, read] = (await scripts.run('frPageByLexFiltered', base, args)) as [
         string[],
         string,
@@ -222,16 +278,51 @@ function toBatch(entries: Entry[], count: number): Batch {
   return { entries, read: entries.length, done: entries.length < count, ...(last && { last }) };
 }
 
-/** Ordered by (updatedAt, userKey); each page resumes exactly after the last entry seen (see PAGE_BY_SCORE_LUA). */
-function scoreDriver(scripts: StoreScripts, key: string): Driver {
+/**
+ * Ordered by (updatedAt, userKey), or the reverse; each page resumes exactly after the last entry seen (see
+ * PAGE_BY_SCORE_LUA).
+ */
+function scoreDriver(scripts: StoreScripts, key: string, reverse: boolean): Driver {
   return {
+    filtered: false,
+    budget: SCAN_BUDGET,
     async fetch(after, count) {
-      const args = [after?.s ?? 0, after?.m ?? '', count];
+      const args = [after?.s ?? 0, after?.m ?? '', count, reverse ? '1' : '0'];
       const reply = (await scripts.run('frPageByScore', key, args)) as unknown[];
       return toBatch(
         toScoredPairs(reply).map(([member, score]) => ({ member, userKey: member, score })),
         count,
       );
+    },
+  };
+}
+
+/** A search over a state index, in its order, filtered inside Redis (PAGE_BY_SCORE_SEARCH_LUA). */
+function scoreSearchDriver(
+  scripts: StoreScripts,
+  base: string,
+  suffix: string,
+  walk: { reverse: boolean; needle: string },
+): Driver {
+  return {
+    filtered: true,
+    budget: SEARCH_BUDGET,
+    async fetch(after, count, budget) {
+      const perCall = Math.min(budget, SEARCH_CALL_BUDGET);
+      const args = [suffix, after?.s ?? 0, after?.m ?? '', count, perCall, walk.reverse ? '1' : '0', walk.needle];
+      const [pairs, last, lastScore, done, read] = (await scripts.run('frPageByScoreSearch', base, args)) as [
+        string[],
+        string,
+        string,
+        number,
+        number,
+      ];
+      const entries: Entry[] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        entries.push({ member: pairs[i] as string, userKey: pairs[i] as string, score: Number(pairs[i + 1]) });
+      }
+      const lastEntry = last !== '' ? { last: { member: last, userKey: last, score: Number(lastScore) } } : {};
+      return { entries, read, done: done === 1, ...lastEntry };
     },
   };
 }

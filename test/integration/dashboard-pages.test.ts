@@ -120,6 +120,7 @@ describe('dashboard page routes', () => {
   it('refuses every new route without a session, and its acting ones to the read-only token and without CSRF', async () => {
     const reads = [
       `/api/campaigns/${C}/insights`,
+      `/api/campaigns/${C}/schedule`,
       '/api/agents',
       `/api/campaigns/${C}/count?state=failed`,
       `/api/campaigns/${C}/users/u04/prf`,
@@ -275,6 +276,31 @@ describe('dashboard page routes', () => {
     });
     const resumed = await dashboard.request('POST', `/api/campaigns/${C}/resume`, { session: admin, body: {} });
     expect(resumed.status, resumed.text).toBe(200);
+  });
+
+  it('sorts by username and, within a state, by last change, both ways, across pages', async () => {
+    const names = PLAN.map((u) => u.name);
+    expect(await pageThrough('&sort=name', 5)).toEqual(names);
+    expect(await pageThrough('&sort=-name', 5)).toEqual([...names].reverse());
+    const failed = (await allUsers())
+      .filter((u) => u.state === 'failed')
+      .sort((a, b) => a.updatedAt - b.updatedAt || (a.userKey < b.userKey ? -1 : 1))
+      .map((u) => u.username);
+    expect(failed.length).toBeGreaterThan(2);
+    expect(await pageThrough('&state=failed&sort=updated', 2)).toEqual(failed);
+    expect(await pageThrough('&state=failed&sort=-updated', 2)).toEqual([...failed].reverse());
+    const refused = await dashboard.request('GET', `/api/campaigns/${C}/users?sort=-updated`, { session: admin });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toContain('needs a state filter');
+  });
+
+  it('answers the schedule of a campaign without windows, waves or caps as such, and 404 for an unknown one', async () => {
+    const reply = await dashboard.request('GET', `/api/campaigns/${C}/schedule`, { session: reader });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toEqual({ schedule: { windows: [] } });
+    const missing = await dashboard.request('GET', '/api/campaigns/nope/schedule', { session: reader });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('FR_ERR_CAMPAIGN_NOT_FOUND');
   });
 
   it('serves every page file from itself under a CSP without inline script', async () => {

@@ -2,6 +2,7 @@ import { api, campaignPath, isAdmin } from './api.js';
 import { barList, progressBar, throughputChart } from './charts.js';
 import { confirmDialog } from './confirm.js';
 import { campaignBadge, flash, fmt, h, table, when, fill } from './dom.js';
+import { renderSchedule } from './schedule-panel.js';
 import { usersTable } from './users-table.js';
 
 const STATES = ['queued', 'generated', 'deploying', 'retrying', 'rollback-queued', 'rolling-back', 'applied', 'failed', 'rollback-failed', 'skipped', 'cancelled', 'rolled-back'];
@@ -9,7 +10,7 @@ const SLOW_MS = 5_000;
 const EVENT_TYPES = ['user-state-changed', 'attempt-recorded', 'users-generated', 'campaign-state-changed', 'wave-promoted'];
 
 /**
- * One campaign: state and halt reason, progress, counts per state, throughput and failures by cause (charts),
+ * One campaign: state and halt reason, windows, wave and slots, progress, counts per state, throughput and failures by cause (charts),
  * controls, the users table, and live updates from the event stream (SSE). Answers a function that stops it.
  */
 export function campaignPage(view, name, params) {
@@ -19,11 +20,13 @@ export function campaignPage(view, name, params) {
     throughput: h('div', { className: 'panel', id: 'throughput' }),
     failures: h('div', { className: 'panel', id: 'failures' }),
     agents: h('div', { className: 'panel', id: 'agents' }),
+    schedule: h('div', { className: 'panel', id: 'schedule' }),
     feed: h('ul', { className: 'feed', id: 'feed' }),
   };
   const users = usersTable(name, params);
   fill(view, 
     parts.header,
+    parts.schedule,
     h('div', { className: 'panels' }, parts.counts, parts.throughput),
     h('div', { className: 'panels' }, parts.failures, h('div', { className: 'panel' }, h('h3', {}, 'Live events ', h('span', { className: 'live', id: 'live' }, '')), parts.feed)),
     parts.agents,
@@ -36,12 +39,14 @@ export function campaignPage(view, name, params) {
   let insights;
   async function refresh(full) {
     const slow = full || Date.now() - slowAt >= SLOW_MS;
-    const [status, fresh, agents] = await Promise.all([
+    const [status, schedule, fresh, agents] = await Promise.all([
       api('GET', campaignPath(name)),
+      api('GET', `${campaignPath(name)}/schedule`),
       slow ? api('GET', `${campaignPath(name)}/insights`) : undefined,
       slow ? api('GET', '/api/agents') : undefined,
     ]);
-    renderHeader(parts.header, status, fresh ?? insights, refreshAll);
+    renderHeader(parts.header, status, refreshAll);
+    renderSchedule(parts.schedule, schedule, name);
     renderCounts(parts.counts, status, users);
     if (slow) {
       slowAt = Date.now();
@@ -104,7 +109,7 @@ function addToFeed(feed, event) {
   while (feed.children.length > 30) feed.lastChild.remove();
 }
 
-function renderHeader(element, status, insights, refreshAll) {
+function renderHeader(element, status, refreshAll) {
   const { campaign } = status;
   const controls = isAdmin()
     ? h(
@@ -118,7 +123,7 @@ function renderHeader(element, status, insights, refreshAll) {
     : null;
   fill(element, 
     h('h2', {}, campaign.name, ' ', campaignBadge(campaign.state)),
-    insights.haltReason ? h('p', { className: 'halt', id: 'halt-reason' }, `Halted: ${insights.haltReason}`) : null,
+    campaign.state === 'halted' ? h('p', { className: 'halt', id: 'halt-reason' }, `Halted: ${campaign.stateReason}`) : null,
     h('p', { className: 'muted' }, `${campaign.stateReason} · CSV ${campaign.csvFile} · imported ${campaign.imports}× · started ${when(campaign.startedAt) || '—'}${campaign.finishedAt ? ` · finished ${when(campaign.finishedAt)}` : ''}`),
     progressBar(status.counts, status.total),
     h('p', { id: 'progress-text' }, `${fmt(status.finished)} of ${fmt(status.total)} users finished · ${fmt(status.inFlight)} in flight · ${status.throughputPerMinute.toFixed(1)} users/min${status.etaSeconds !== undefined ? ` · ETA ${Math.ceil(status.etaSeconds / 60)} min` : ''}`),

@@ -13,6 +13,7 @@ export async function userPage(view, name, username) {
     ['Run / attempts', `${user.run} / ${user.attempts}`],
     ['Host', user.host ?? user.spec?.host ?? ''],
     ['Site', user.site ?? ''],
+    ['Wave', user.wave !== undefined ? String(user.wave) : ''],
     ['E-mail', user.spec?.email ?? ''],
     ['Office', user.spec?.office ?? ''],
     ['CSV line', String(user.line)],

@@ -14,14 +14,17 @@ const COLUMNS = [
   ['code', 'Error'],
   ['attempts', 'Attempts'],
   ['updatedAt', 'Updated'],
+  ['parkedReason', 'Waiting for'],
 ];
+
+const SERVER_SORTS = { username: 'name', updatedAt: 'updated' };
 
 const codeOf = (user) => user.lastError?.cause ?? user.lastError?.code ?? '';
 const valueOf = (user, key) => (key === 'code' ? codeOf(user) : key === 'host' ? (user.host ?? user.spec?.host ?? '') : (user[key] ?? ''));
 
 /**
  * The users table: search (username, e-mail, host) and filters served by the store's indexes, keyset pages
- * (next/previous), the loaded page sorted by any column, selection, and the actions over one user, the selection or
+ * (next/previous), every page sorted by username or (within a state) last change, the loaded page by any column, selection, and the actions over one user, the selection or
  * every user matching the filter, each confirmed with the count of users it will touch.
  */
 export function usersTable(name, params) {
@@ -30,6 +33,8 @@ export function usersTable(name, params) {
   let cursors = [undefined];
   let page = { users: [] };
   let sort = { key: undefined, dir: 1 };
+  // Username and last change are sorted by the server (an index serves them) across every page.
+  let serverSort;
   const selected = new Set();
   const element = h('section', { id: 'users' });
   const inputs = {
@@ -75,7 +80,8 @@ export function usersTable(name, params) {
 
   async function load(count) {
     const cursor = cursors.at(-1);
-    const query = toQuery({ ...filterParams(), limit, cursor });
+    if (serverSort?.endsWith('updated') && !filter.state) serverSort = undefined;
+    const query = toQuery({ ...filterParams(), limit, cursor, sort: serverSort });
     const [answer, counted] = await Promise.all([
       api('GET', `${campaignPath(name)}/users${query}`),
       count ? api('GET', `${campaignPath(name)}/count${toQuery(filterParams())}`) : undefined,
@@ -93,9 +99,7 @@ export function usersTable(name, params) {
     if (sort.key) users.sort((a, b) => compare(valueOf(a, sort.key), valueOf(b, sort.key)) * sort.dir);
     const headers = [
       isAdmin() ? h('th', {}, h('input', { type: 'checkbox', 'aria-label': 'select page', onchange: (event) => selectPage(event.target.checked) })) : null,
-      ...COLUMNS.map(([key, label]) =>
-        h('th', { className: 'sortable', dataset: { sort: key }, title: 'sorts the loaded page', onclick: () => { sort = { key, dir: sort.key === key ? -sort.dir : 1 }; render(); } }, label),
-      ),
+      ...COLUMNS.map(([key, label]) => header(key, label)),
     ].filter(Boolean);
     const rows = users.map((user) => [
       isAdmin()
@@ -109,6 +113,7 @@ export function usersTable(name, params) {
       codeOf(user),
       h('td', { className: 'num' }, fmt(user.attempts)),
       when(user.updatedAt),
+      h('td', { className: 'muted parked' }, user.parkedReason ?? ''),
     ].filter((cell) => cell !== null));
     fill(body, users.length === 0 ? h('p', { className: 'muted' }, 'No user matches.') : table(headers, rows, { id: 'user-table' }));
     fill(pager, 
@@ -123,6 +128,25 @@ export function usersTable(name, params) {
       h('a', { id: 'export-json', href: `${campaignPath(name)}/export${toQuery({ ...filterParams(), format: 'json' })}`, download: `${name}-users.json` }, 'Export JSON'),
     );
     renderActions();
+  }
+
+  /** A column header: username and (with a state filter) last change sort every page, the others the loaded one. */
+  function header(key, label) {
+    const server = SERVER_SORTS[key];
+    const usable = server && (key !== 'updatedAt' || filter.state !== '');
+    const current = usable && serverSort?.replace('-', '') === server ? (serverSort.startsWith('-') ? 'desc' : 'asc') : sort.key === key ? (sort.dir > 0 ? 'asc' : 'desc') : undefined;
+    const title = usable ? 'sorts every page (server)' : key === 'updatedAt' ? 'sorts the loaded page (filter by a state to sort every page)' : 'sorts the loaded page';
+    const onclick = () => {
+      if (usable) {
+        serverSort = serverSort === server ? `-${server}` : server;
+        sort = { key: undefined, dir: 1 };
+        restart();
+      } else {
+        sort = { key, dir: sort.key === key ? -sort.dir : 1 };
+        render();
+      }
+    };
+    return h('th', { className: 'sortable', dataset: { sort: key, ...(current && { sorted: current }) }, title, onclick }, label, current ? (current === 'asc' ? ' ▲' : ' ▼') : '');
   }
 
   function renderActions() {
