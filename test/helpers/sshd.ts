@@ -210,10 +210,28 @@ export class Sshd {
   killSessions(): void {
     const pid = this.child?.pid;
     if (pid === undefined) return;
+    // A session is two processes: the privileged monitor (the listener's child) and the network-facing child under
+    // it. Killing only the monitor leaves the child holding the TCP connection until it next asks the monitor, so
+    // the client would not see the connection close: kill the grandchildren first.
+    let children: string[] = [];
+    try {
+      children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
+    } catch {
+      return; // no session open
+    }
+    for (const child of children) {
+      try {
+        execFileSync('pkill', ['-KILL', '-P', child], { stdio: 'ignore' });
+      } catch {
+        // a monitor without a child (authentication not finished)
+      }
+    }
     try {
       execFileSync('pkill', ['-KILL', '-P', String(pid)], { stdio: 'ignore' });
     } catch {
-      // no session open
+      // the sessions ended meanwhile
     }
   }
 

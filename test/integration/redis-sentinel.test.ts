@@ -44,7 +44,8 @@ describe('Redis Sentinel', () => {
     timeout: 90_000,
   }, async () => {
     const hosts = ['s-a', 's-b', 's-c'];
-    for (const host of hosts) writeFault(root, host, ['sleep=0.05']);
+    // Slow enough that the failover (1-2 s) lands mid-campaign: 90 users, 6 at a time, 0.3 s each.
+    for (const host of hosts) writeFault(root, host, ['sleep=0.3']);
     const total = 90;
     const specs = Array.from({ length: total }, (_, i) => makeSpec(i, hosts[i % 3]!));
     const redis = sentinelClient();
