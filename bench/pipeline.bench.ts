@@ -13,7 +13,8 @@
  * BENCH_SCHEDULE=1 runs a second campaign of the same users in the same run with an always-open maintenance
  * window (00:00-24:00 daily) and waves (canary 1%, waves of 25%, max_fail_percent 5): the gate's window and wave
  * answers, the per-wave counters and the halt rule in the Lua enforcer; both figures and their ratio are written
- * to bench/results/pipeline-schedule.json.
+ * to bench/results/pipeline-schedule.json. With BENCH_SCHEDULE_WAVES=0 the variant has the window alone
+ * (bench/results/pipeline-window.json): waves drain the pipeline at each boundary by design, a window does not.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -127,12 +128,15 @@ async function runCampaign(
   return { t0, t1 };
 }
 
-/** The schedule variant: an always-open window and waves on, everything else equal. */
+/** BENCH_SCHEDULE_WAVES=0: the schedule variant has the window alone (the gate's window answer, no wave drain). */
+const SCHEDULE_WAVES = process.env['BENCH_SCHEDULE_WAVES'] !== '0';
+
+/** The schedule variant: an always-open window and (unless BENCH_SCHEDULE_WAVES=0) waves on, everything else equal. */
 function withSchedule(settings: CampaignFile): CampaignFile {
   return campaignFileSchema.parse({
     ...settings,
     schedule: { timezone: 'UTC', windows: [{ days: ['daily'], hours: '00:00-24:00' }], min_deploy_minutes: 1 },
-    waves: { canary: '1%', size: '25%', max_fail_percent: 5 },
+    ...(SCHEDULE_WAVES && { waves: { canary: '1%', size: '25%', max_fail_percent: 5 } }),
   });
 }
 
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
         redisBytesPerUser: round(((await usedMemory(redis)) - memory) / USERS),
         loadAverageAtStart: round(loadavg()[0] ?? 0, 2),
       };
-      console.log(`with windows and waves: ${JSON.stringify(scheduled)}`);
+      console.log(`with ${SCHEDULE_WAVES ? 'windows and waves' : 'a window alone'}: ${JSON.stringify(scheduled)}`);
     }
     const rss = agents.map((a) => peakRss(a.pid ?? 0));
     await Promise.all(
@@ -249,6 +253,7 @@ async function main(): Promise<void> {
       rawBullmq: raw,
       loadAverageAtStart: round(load ?? 0, 2),
       ...(scheduled && {
+        scheduleVariant: SCHEDULE_WAVES ? 'window and waves' : 'window alone',
         withWindowsAndWaves: scheduled,
         // > 0.9: windows and waves cost less than 10% of the throughput
         scheduleThroughputRatio: round((scheduled['endToEndUsersPerSecond'] ?? 0) / (USERS / ((t2 - t0) / 1000)), 3),
@@ -257,7 +262,7 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(results, null, 2));
     // The schedule variant's run is its own result file: the plain figures stay comparable run to run.
-    const resultName = scheduled ? 'pipeline-schedule' : 'pipeline';
+    const resultName = scheduled ? (SCHEDULE_WAVES ? 'pipeline-schedule' : 'pipeline-window') : 'pipeline';
     await writeBenchResult(resultName, { users: USERS, agents: AGENTS, concurrencyPerAgent: CONCURRENCY }, results);
     if (counts.applied !== USERS) throw new Error(`${USERS - (counts.applied ?? 0)} users not applied`);
   } finally {
