@@ -87,7 +87,7 @@ function describeAgent(agent: AgentHeartbeat, campaign: string, now: number): st
     ? 'serves this campaign'
     : agent.campaigns.length > 0
       ? `serves ${agent.campaigns.join(', ')}`
-      : 'serves nothing yet';
+      : 'serves no campaign now (it picks up the next one started)';
   const seen = Math.max(0, Math.round((now - agent.seenAt) / 1000));
   return [
     agent.id,
