@@ -14,7 +14,10 @@
  * window (00:00-24:00 daily) and waves (canary 1%, waves of 25%, max_fail_percent 5): the gate's window and wave
  * answers, the per-wave counters and the halt rule in the Lua enforcer; both figures and their ratio are written
  * to bench/results/pipeline-schedule.json. With BENCH_SCHEDULE_WAVES=0 the variant has the window alone
- * (bench/results/pipeline-window.json): waves drain the pipeline at each boundary by design, a window does not.
+ * (bench/results/pipeline-window.json): waves drain the pipeline at each boundary by design, a window does not;
+ * BENCH_SCHEDULE_CAPS=1 adds the shared caps to the variant (bench/results/pipeline-window-caps.json with waves off).
+ * BENCH_SCHEDULE_NULL=1 runs the same settings twice: the ratio then is the cost of running second (same Redis,
+ * twice the data), to read the variants' ratios against.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -131,10 +134,16 @@ async function runCampaign(
 /** BENCH_SCHEDULE_WAVES=0: the schedule variant has the window alone (the gate's window answer, no wave drain). */
 const SCHEDULE_WAVES = process.env['BENCH_SCHEDULE_WAVES'] !== '0';
 
+/** BENCH_SCHEDULE_CAPS=1: the schedule variant also has the shared caps (issue 11: "with caps and windows on"). */
+const SCHEDULE_CAPS = process.env['BENCH_SCHEDULE_CAPS'] === '1';
+
 /** The schedule variant: an always-open window and (unless BENCH_SCHEDULE_WAVES=0) waves on, everything else equal. */
 function withSchedule(settings: CampaignFile): CampaignFile {
+  // BENCH_SCHEDULE_NULL=1: the second campaign is the first one again, to measure what running second costs.
+  if (process.env['BENCH_SCHEDULE_NULL'] === '1') return settings;
   return campaignFileSchema.parse({
     ...settings,
+    ...(SCHEDULE_CAPS && { caps: BENCH_CAPS_SETTINGS }),
     schedule: { timezone: 'UTC', windows: [{ days: ['daily'], hours: '00:00-24:00' }], min_deploy_minutes: 1 },
     ...(SCHEDULE_WAVES && { waves: { canary: '1%', size: '25%', max_fail_percent: 5 } }),
   });
@@ -209,7 +218,9 @@ async function main(): Promise<void> {
         redisBytesPerUser: round(((await usedMemory(redis)) - memory) / USERS),
         loadAverageAtStart: round(loadavg()[0] ?? 0, 2),
       };
-      console.log(`with ${SCHEDULE_WAVES ? 'windows and waves' : 'a window alone'}: ${JSON.stringify(scheduled)}`);
+      console.log(
+        `with ${SCHEDULE_WAVES ? 'windows and waves' : 'a window'}${SCHEDULE_CAPS ? ' and caps' : ''}: ${JSON.stringify(scheduled)}`,
+      );
     }
     const rss = agents.map((a) => peakRss(a.pid ?? 0));
     await Promise.all(
@@ -253,7 +264,7 @@ async function main(): Promise<void> {
       rawBullmq: raw,
       loadAverageAtStart: round(load ?? 0, 2),
       ...(scheduled && {
-        scheduleVariant: SCHEDULE_WAVES ? 'window and waves' : 'window alone',
+        scheduleVariant: `${SCHEDULE_WAVES ? 'window and waves' : 'window alone'}${SCHEDULE_CAPS ? ', caps' : ''}`,
         withWindowsAndWaves: scheduled,
         // > 0.9: windows and waves cost less than 10% of the throughput
         scheduleThroughputRatio: round((scheduled['endToEndUsersPerSecond'] ?? 0) / (USERS / ((t2 - t0) / 1000)), 3),
@@ -262,7 +273,12 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(results, null, 2));
     // The schedule variant's run is its own result file: the plain figures stay comparable run to run.
-    const resultName = scheduled ? (SCHEDULE_WAVES ? 'pipeline-schedule' : 'pipeline-window') : 'pipeline';
+    const variantName = SCHEDULE_WAVES
+      ? 'pipeline-schedule'
+      : SCHEDULE_CAPS
+        ? 'pipeline-window-caps'
+        : 'pipeline-window';
+    const resultName = scheduled ? variantName : 'pipeline';
     await writeBenchResult(resultName, { users: USERS, agents: AGENTS, concurrencyPerAgent: CONCURRENCY }, results);
     if (counts.applied !== USERS) throw new Error(`${USERS - (counts.applied ?? 0)} users not applied`);
   } finally {

@@ -216,6 +216,16 @@ export function startAtHasOffset(text: string): boolean {
   return a !== undefined && a === parseStartAt(text, 'Pacific/Kiritimati');
 }
 
+/**
+ * Openings already found open, per schedule (by identity) and site: a memo, not state: the answer it gives is the
+ * one the calendar gives (an opening that held `since` and lasts at least to `closesAt` holds any later instant
+ * that leaves a deploy time to finish before `closesAt`).
+ */
+const openSeen = new WeakMap<
+  RolloutSchedule,
+  Map<string, { readonly since: number; readonly expectedMs: number; readonly closesAt: number }>
+>();
+
 export type ScheduleVerdict =
   | { readonly kind: 'open'; readonly closesAt: number }
   | { readonly kind: 'wait'; readonly until: number; readonly reason: string };
@@ -232,10 +242,21 @@ export function decideSchedule(
   expectedMs: number,
   now: number,
 ): ScheduleVerdict {
+  // An opening found open at an earlier `now` still holds a deploy as long as it fits before that opening's known
+  // end: the same answer, without the calendar walk (luxon) on every deploy of a night.
+  const sites = openSeen.get(schedule);
+  const seen = sites?.get(site ?? '');
+  if (seen && seen.expectedMs === expectedMs && now >= seen.since && now + expectedMs <= seen.closesAt) {
+    return { kind: 'open', closesAt: seen.closesAt };
+  }
   const own = scheduleForSite(schedule, site);
   const from = Math.max(now, schedule.startAt ?? now);
   const slot = findStartSlot(own, from, expectedMs);
-  if (slot && slot.at <= now) return { kind: 'open', closesAt: slot.closesAt };
+  if (slot && slot.at <= now) {
+    if (sites) sites.set(site ?? '', { since: now, expectedMs, closesAt: slot.closesAt });
+    else openSeen.set(schedule, new Map([[site ?? '', { since: now, expectedMs, closesAt: slot.closesAt }]]));
+    return { kind: 'open', closesAt: slot.closesAt };
+  }
   const zone = own.timezone;
   const minutes = Math.ceil(expectedMs / 60_000);
   if (!slot) {

@@ -39,6 +39,17 @@ export interface DeploySlots {
   counts(sites: readonly string[]): Promise<SlotCounts>;
 }
 
+/** Releases wait this long at most for others to share their script call. */
+const RELEASE_BATCH_MS = 2;
+const RELEASE_BATCH_MAX = 200;
+
+interface PendingRelease {
+  readonly keys: readonly string[];
+  readonly id: string;
+  readonly done: () => void;
+  readonly fail: (error: unknown) => void;
+}
+
 export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
   const root = `${prefix}:fr:{slots}`;
   const slotKey = (kind: SlotScopeKind, name: string): string =>
@@ -62,6 +73,27 @@ export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
   const evalScript = (name: keyof typeof scripts, keys: readonly string[], args: readonly (string | number)[]) =>
     host[name].call(redis, keys.length, ...keys, ...args);
 
+  // Releases are off the deploy's path: those of the next few milliseconds share one script call (a slot comes
+  // back at most RELEASE_BATCH_MS later; at 2,000 deploys a second that is one call for many instead of one each).
+  const releases: PendingRelease[] = [];
+  let releaseTimer: NodeJS.Timeout | undefined;
+  const flushReleases = (): void => {
+    clearTimeout(releaseTimer);
+    releaseTimer = undefined;
+    const batch = releases.splice(0);
+    if (batch.length === 0) return;
+    const keys = batch.flatMap((r) => r.keys);
+    const args = batch.flatMap((r) => [r.keys.length, r.id]);
+    evalScript('frSlotRelease', keys, args).then(
+      () => {
+        for (const r of batch) r.done();
+      },
+      (error: unknown) => {
+        for (const r of batch) r.fail(error);
+      },
+    );
+  };
+
   return {
     async acquire(lease) {
       const caps = lease.scopes.map((s) => s.cap);
@@ -75,12 +107,12 @@ export function createDeploySlots(redis: Redis, prefix: string): DeploySlots {
     async renew(lease) {
       return Number(await evalScript('frSlotRenew', keysOf(lease), argsOf(lease))) === 1;
     },
-    async release(lease) {
-      await evalScript(
-        'frSlotRelease',
-        lease.scopes.map((scope) => slotKey(scope.kind, scope.name)),
-        [lease.id],
-      );
+    release(lease) {
+      return new Promise<void>((done, fail) => {
+        releases.push({ keys: lease.scopes.map((scope) => slotKey(scope.kind, scope.name)), id: lease.id, done, fail });
+        if (releases.length >= RELEASE_BATCH_MAX) flushReleases();
+        else releaseTimer ??= setTimeout(flushReleases, RELEASE_BATCH_MS);
+      });
     },
     async takeConnection(scopes) {
       if (scopes.length === 0) return 0;

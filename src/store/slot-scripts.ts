@@ -20,10 +20,9 @@ export const SLOT_ACQUIRE_LUA = `${NOW_MS}
 local id, ttl, site = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 for i = 2, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if not redis.call('ZSCORE', KEYS[i], id) then
-    local n = redis.call('ZCARD', KEYS[i])
-    if n >= tonumber(ARGV[2 + i]) then return {i - 1, n} end
-  end
+  local n = redis.call('ZCARD', KEYS[i])
+  -- Only a full scope asks whether this is a retried call of a lease it already holds (the common case skips it).
+  if n >= tonumber(ARGV[2 + i]) and not redis.call('ZSCORE', KEYS[i], id) then return {i - 1, n} end
 end
 for i = 2, #KEYS do redis.call('ZADD', KEYS[i], now + ttl, id) end
 if site ~= '' then redis.call('SADD', KEYS[1], site) end
@@ -42,8 +41,16 @@ for i = 2, #KEYS do
 end
 return lapsed`;
 
-/** Drop a lease from every scope (KEYS = the scope ZSETs, ARGV[1] = the lease id): one round trip. */
-export const SLOT_RELEASE_LUA = `for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+/**
+ * Drop leases from their scopes, several leases a call (releases of one moment are batched: one round trip).
+ * ARGV: for each lease, how many of KEYS are its scope ZSETs, then its id; KEYS: those ZSETs, lease after lease.
+ */
+export const SLOT_RELEASE_LUA = `local k = 1
+for i = 1, #ARGV, 2 do
+  local n, id = tonumber(ARGV[i]), ARGV[i + 1]
+  for j = k, k + n - 1 do redis.call('ZREM', KEYS[j], id) end
+  k = k + n
+end
 return 0`;
 
 /** Live leases per scope key (KEYS). */

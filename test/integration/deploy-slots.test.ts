@@ -112,6 +112,25 @@ describe('deploy slots on Redis', { timeout: 60_000 }, () => {
     await agents[2]!.release(rival);
   });
 
+  it('releases of one moment share a script call and free exactly their own slots, whatever their scopes', async () => {
+    const slots = agents[0]!;
+    const withFleetCap = caps({ perHost: 1, perSite: 10, maxInFlight: 10 });
+    const noFleetCap = caps({ perHost: 1, perSite: 10, maxInFlight: undefined });
+    const held = [
+      ...[0, 1, 2].map((i) => lease(`batch-a${i}`, withFleetCap, 'LILLE', `LILLE-b${i}`)),
+      ...[3, 4].map((i) => lease(`batch-b${i}`, noFleetCap, 'LILLE', `LILLE-b${i}`)),
+      lease('batch-kept', withFleetCap, 'LILLE', 'LILLE-b5'),
+    ];
+    for (const l of held) expect((await slots.acquire(l)).kind).toBe('acquired');
+    expect((await slots.counts(['LILLE'])).sites['LILLE']).toBe(6);
+    // Released together (one batch), the kept lease stays counted and every released host is free again.
+    await Promise.all(held.slice(0, 5).map((l) => slots.release(l)));
+    expect((await slots.counts(['LILLE'])).sites['LILLE']).toBe(1);
+    for (const l of held.slice(0, 5))
+      expect((await slots.acquire({ ...l, id: `${l.id}-again` })).kind).toBe('acquired');
+    expect((await slots.acquire({ ...held[5]!, id: 'batch-kept-again' })).kind).toBe('full');
+  });
+
   it('connection rates: tokens per second shared by agents, global and per site together', async () => {
     const c = caps({ connectionsPerSecond: 20, siteConnectionsPerSecond: 5 });
     const lyon = resolveRateScopes(c, 'RL');

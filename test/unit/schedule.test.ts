@@ -215,4 +215,30 @@ describe('maintenance windows against the wall clock (property)', () => {
       { numRuns: 300 },
     );
   });
+
+  it('answers the same when asked again and again through a night (its memo of open windows) as when asked afresh', () => {
+    // One schedule object asked every 7 minutes for two days, in two zones, with the deploy estimate changing: each
+    // answer equals the one for a structurally equal schedule never asked before (no memo).
+    const asked: RolloutSchedule = {
+      campaign: weeknights('Europe/Paris'),
+      sites: { newyork: weeknights('America/New_York') },
+    };
+    const start = at('2026-12-08T18:00:00Z');
+    let opens = 0;
+    let waits = 0;
+    for (let now = start; now < start + 2 * 24 * 60 * MIN; now += 7 * MIN) {
+      for (const where of ['paris', 'newyork']) {
+        const expected = (now / (7 * MIN)) % 3 === 0 ? 15 * MIN : 5 * MIN;
+        const fresh: RolloutSchedule = structuredClone(asked);
+        const answer = decideSchedule(asked, where, expected, now);
+        expect(answer.kind, `${where} ${new Date(now).toISOString()}`).toBe(
+          decideSchedule(fresh, where, expected, now).kind,
+        );
+        if (answer.kind === 'open') opens += 1;
+        else waits += 1;
+      }
+    }
+    expect(opens).toBeGreaterThan(50);
+    expect(waits).toBeGreaterThan(50);
+  });
 });
