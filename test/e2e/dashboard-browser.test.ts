@@ -45,7 +45,6 @@ let hostsDir: string | undefined;
 let agent: RunningAgent | undefined;
 let dashboard: DashboardHarness;
 let browser: Browser;
-const pageErrors: string[] = [];
 
 const userRoot = (name: string): string => join(workstation.root, name);
 
@@ -140,13 +139,6 @@ beforeAll(async () => {
   });
   dashboard = await startDashboard(fixture.fleet);
   browser = await launchBrowser();
-  browser.page.on('pageerror', (error) => pageErrors.push(error.message));
-  browser.page.on('console', (message) => {
-    // An error answer (401 before the login, the 422 of the bad upload) is logged as a failed load: expected.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(message.text());
-    }
-  });
 }, 120_000);
 
 afterAll(async () => {
@@ -293,6 +285,6 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('#who')).toBe('read-only (read-only)');
     expect(await page.locator('[data-action], #user-actions button, #user-table input').count()).toBe(0);
 
-    expect(pageErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   }, 180_000);
 });

@@ -15,7 +15,6 @@ const C = 'waves-ui';
 let f: FleetFixture;
 let dashboard: DashboardHarness;
 let browser: Browser;
-const pageErrors: string[] = [];
 
 /** A daily one-hour window starting two hours from now (never the current hour): shut now. */
 function shutWindow(): string {
@@ -49,12 +48,6 @@ beforeAll(async () => {
   await f.fleet.start(C);
   dashboard = await startDashboard(f.fleet);
   browser = await launchBrowser();
-  browser.page.on('pageerror', (error) => pageErrors.push(error.message));
-  browser.page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(message.text());
-    }
-  });
 }, 60_000);
 
 afterAll(async () => {
@@ -150,6 +143,6 @@ describe('waves and windows in the dashboard', () => {
       C,
       'running',
     ]);
-    expect(pageErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   }, 60_000);
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { reservedDeviceNameReason } from '../../src/csv/logon-name.js';
 import type { OfficeVersion, UserSpec } from '../../src/csv/user-spec.js';
 import type { ProfileOptions } from '../../src/profile/index.js';
 
@@ -26,6 +27,8 @@ export function accountNameArb(alphabet: Alphabet = 'unicode'): fc.Arbitrary<str
       .filter((name) => !/^[ .]|[ .]$/.test(name))
       // The grammar refuses a name wrapped in ' quotes (the PRF reader would strip them).
       .filter((name) => !(name.length > 1 && name.startsWith("'") && name.endsWith("'")))
+      // Nor a Windows device name (`con`, `nul.x`, `COM1`): its `<name>.prf` could not exist on a workstation.
+      .filter((name) => reservedDeviceNameReason(name) === undefined)
   );
 }
 

@@ -21,6 +21,11 @@ const FLAGS = [
 export interface Browser {
   readonly page: Page;
   readonly context: BrowserContext;
+  /**
+   * Script errors and console errors of the page since launch. A failed load (the 401 before the login, the 422 of a
+   * bad upload) is logged by chromium as a console error: expected, not counted.
+   */
+  readonly pageErrors: readonly string[];
   /** Saves a full-page screenshot as test-results/screenshots/<name>.png and answers its path. */
   screenshot(name: string, page?: Page): Promise<string>;
   close(): Promise<void>;
@@ -41,9 +46,17 @@ export async function launchBrowser(): Promise<Browser> {
     viewport: { width: 1280, height: 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      pageErrors.push(message.text());
+    }
+  });
   return {
     page,
     context,
+    pageErrors,
     async screenshot(name, target = page) {
       const path = join(SCREENSHOT_DIR, `${name}.png`);
       await target.screenshot({ path, fullPage: true });
