@@ -2,13 +2,12 @@ import { chown, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
-import { type RunningAgent, startAgent } from '../../src/workers/start-agent.js';
+import type { RunningAgent } from '../../src/workers/start-agent.js';
 import { type Browser, launchBrowser } from '../helpers/browser.js';
 import { ADMIN_TOKEN, type DashboardHarness, READONLY_TOKEN, startDashboard } from '../helpers/dashboard-client.js';
 import { createFleetFixture, type FleetFixture } from '../helpers/fleet-fixture.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
+import { startSshAgent } from '../helpers/ssh-agent.js';
 import {
   ensureTestAccount,
   generateKey,
@@ -110,33 +109,18 @@ beforeAll(async () => {
     `${sshd.endpoints.map((e) => sshd.knownHostsLine(e)).join('\n')}\n`,
   );
   const logger = createLogger({ level: 'silent' });
-  const createSsh = createSshTransportHook(
-    {
-      sshKey: key.path,
-      sshAgent: false,
-      knownHosts: join(fixture.dir, 'known_hosts'),
-      hostKeyPolicy: 'strict',
-      allowApplyCommands: join(fixture.dir, 'apply-commands.yaml'),
-      commandTimeoutMs: 20_000,
-      redisUrl: TEST_REDIS_URL,
+  agent = (
+    await startSshAgent({
       prefix: fixture.prefix,
-    },
-    logger,
-  );
-  agent = await startAgent({
-    redisUrl: TEST_REDIS_URL,
-    prefix: fixture.prefix,
-    roles: ['generate', 'deploy'],
-    concurrency: 4,
-    lockMs: 10_000,
-    stalledMs: 5_000,
-    maxStalls: 5,
-    pollMs: 100,
-    graceMs: 5_000,
-    logger,
-    transportKinds: ['ssh'],
-    ...(createSsh && { createSsh }),
-  });
+      logger,
+      ssh: {
+        sshKey: key.path,
+        knownHosts: join(fixture.dir, 'known_hosts'),
+        hostKeyPolicy: 'strict',
+        allowApplyCommands: join(fixture.dir, 'apply-commands.yaml'),
+      },
+    })
+  ).agent;
   dashboard = await startDashboard(fixture.fleet);
   browser = await launchBrowser();
 }, 120_000);

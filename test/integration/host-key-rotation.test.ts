@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { RecordStore } from '../../src/store/types.js';
-import { startAgent } from '../../src/workers/start-agent.js';
 import { makeSpec, seedCampaign } from '../helpers/pipeline-campaign.js';
-import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
 import { runCli } from '../helpers/run-cli.js';
+import { type RunningTestAgent, startSshAgent } from '../helpers/ssh-agent.js';
 import { generateKey, makeTempDir, makeWorkstation, Sshd, type Workstation } from '../helpers/sshd.js';
 
 /**
@@ -26,7 +25,7 @@ let sshd: Sshd;
 const ws: Workstation[] = [];
 let store: RecordStore;
 const logLines: string[] = [];
-let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+let agent: RunningTestAgent | undefined;
 
 const template = (w: Workstation) =>
   `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${w.root}' {rollback}`;
@@ -75,34 +74,19 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'info', destination: sink });
-  const createSsh = createSshTransportHook(
-    {
-      sshKey: key.path,
-      sshAgent: false,
-      knownHosts: join(dir, 'known_hosts'),
-      hostKeyPolicy: 'accept-new',
-      hostKeyPinSecretFile: join(dir, 'pin-secret'),
-      allowApplyCommands: join(dir, 'apply-commands.yaml'),
-      commandTimeoutMs: 20_000,
-      redisUrl: TEST_REDIS_URL,
+  agent = (
+    await startSshAgent({
       prefix,
-    },
-    logger,
-  );
-  agent = await startAgent({
-    redisUrl: TEST_REDIS_URL,
-    prefix,
-    roles: ['generate', 'deploy'],
-    concurrency: 4,
-    lockMs: 10_000,
-    stalledMs: 5_000,
-    maxStalls: 5,
-    pollMs: 100,
-    graceMs: 5_000,
-    logger,
-    transportKinds: ['ssh'],
-    ...(createSsh && { createSsh }),
-  });
+      logger,
+      ssh: {
+        sshKey: key.path,
+        knownHosts: join(dir, 'known_hosts'),
+        hostKeyPolicy: 'accept-new',
+        hostKeyPinSecretFile: join(dir, 'pin-secret'),
+        allowApplyCommands: join(dir, 'apply-commands.yaml'),
+      },
+    })
+  ).agent;
 });
 
 afterAll(async () => {

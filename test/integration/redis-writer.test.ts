@@ -4,12 +4,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createStoreKeys } from '../../src/store/keys.js';
-import { startAgent } from '../../src/workers/start-agent.js';
 import { makeSpec, seedCampaign, waitForFinal } from '../helpers/pipeline-campaign.js';
-import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
+import { type RunningTestAgent, startSshAgent } from '../helpers/ssh-agent.js';
 import { generateKey, makeTempDir, makeWorkstation, Sshd, type Workstation } from '../helpers/sshd.js';
 
 /**
@@ -26,31 +25,21 @@ let wsGood: Workstation;
 let wsTarget: Workstation;
 let keyPath: string;
 const prefixes: string[] = [];
-const agents: Array<Awaited<ReturnType<typeof startAgent>>> = [];
+const agents: Array<RunningTestAgent> = [];
 
 const standIn = (ws: Workstation): string =>
   `sh {script} --campaign {campaign} --user {user} --prf {prf} --office {office} --checksum {checksum} --root '${ws.root}' {rollback}`;
 
 async function startTestAgent(prefix: string, flags: Record<string, unknown>) {
   const logger = createLogger({ level: 'warn' });
-  const createSsh = createSshTransportHook(
-    { sshKey: keyPath, sshAgent: false, commandTimeoutMs: 20_000, redisUrl: TEST_REDIS_URL, prefix, ...flags },
-    logger,
-  );
-  const agent = await startAgent({
-    redisUrl: TEST_REDIS_URL,
-    prefix,
-    roles: ['generate', 'deploy'],
-    concurrency: 4,
-    lockMs: 10_000,
-    stalledMs: 5_000,
-    maxStalls: 5,
-    pollMs: 100,
-    graceMs: 2_000,
-    logger,
-    transportKinds: ['ssh'],
-    ...(createSsh && { createSsh }),
-  });
+  const agent = (
+    await startSshAgent({
+      prefix,
+      logger,
+      ssh: { sshKey: keyPath, ...flags },
+      graceMs: 2_000,
+    })
+  ).agent;
   agents.push(agent);
   return agent;
 }

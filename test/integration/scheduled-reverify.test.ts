@@ -4,16 +4,15 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScheduledReverify } from '../../src/campaign/verify-users.js';
-import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import { encodeRpcFlags, formatPtLong } from '../../src/profile/rpc-flags.js';
 import { PENDING_RESTART_NOTE } from '../../src/rollout/remote-result.js';
 import { createDeploySlots } from '../../src/store/deploy-slots.js';
 import { createVerificationStore } from '../../src/store/verification-store.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { startAgent } from '../../src/workers/start-agent.js';
 import { makeSpec, seedCampaign } from '../helpers/pipeline-campaign.js';
-import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
+import { type RunningTestAgent, startSshAgent } from '../helpers/ssh-agent.js';
 import { generateKey, makeTempDir, makeWorkstation, Sshd, type Workstation } from '../helpers/sshd.js';
 
 /**
@@ -30,7 +29,7 @@ let dir: string;
 let sshd: Sshd;
 let ws: Workstation;
 let createSsh: (() => Promise<Transport>) | undefined;
-let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+let agent: RunningTestAgent | undefined;
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -56,33 +55,16 @@ beforeAll(async () => {
   await writeFile(join(dir, 'apply-commands.yaml'), `stand-in: ${JSON.stringify(applyCommand())}\n`);
   await writeFile(join(dir, 'known_hosts'), `${sshd.knownHostsLine(sshd.endpoints[0]!)}\n`);
   const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
-  createSsh = createSshTransportHook(
-    {
+  ({ agent, createSsh } = await startSshAgent({
+    prefix,
+    logger,
+    ssh: {
       sshKey: key.path,
-      sshAgent: false,
       knownHosts: join(dir, 'known_hosts'),
       hostKeyPolicy: 'strict',
       allowApplyCommands: join(dir, 'apply-commands.yaml'),
-      commandTimeoutMs: 20_000,
-      redisUrl: TEST_REDIS_URL,
-      prefix,
     },
-    logger,
-  );
-  agent = await startAgent({
-    redisUrl: TEST_REDIS_URL,
-    prefix,
-    roles: ['generate', 'deploy'],
-    concurrency: 4,
-    lockMs: 10_000,
-    stalledMs: 5_000,
-    maxStalls: 5,
-    pollMs: 100,
-    graceMs: 5_000,
-    logger,
-    transportKinds: ['ssh'],
-    ...(createSsh && { createSsh }),
-  });
+  }));
 });
 
 afterAll(async () => {

@@ -6,12 +6,11 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollbackUsers } from '../../src/campaign/act-on-users.js';
-import { createSshTransportHook } from '../../src/cli/ssh-options.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { RecordStore } from '../../src/store/types.js';
-import { startAgent } from '../../src/workers/start-agent.js';
 import { makeSpec, seedCampaign, waitForFinal } from '../helpers/pipeline-campaign.js';
-import { connectTestRedis, createTestPrefix, deletePrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { connectTestRedis, createTestPrefix, deletePrefix } from '../helpers/redis.js';
+import { type RunningTestAgent, startSshAgent } from '../helpers/ssh-agent.js';
 import { generateKey, makeTempDir, makeWorkstation, Sshd, type Workstation } from '../helpers/sshd.js';
 
 /** The real pipeline (BullMQ agent, records in Redis) deploying over the ssh transport to real sshd daemons. */
@@ -28,7 +27,7 @@ let siteB: Sshd;
 let wsA: Workstation;
 let wsB: Workstation;
 const logLines: string[] = [];
-let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+let agent: RunningTestAgent | undefined;
 
 function siteSettings(sshd: Sshd, ws: Workstation) {
   return {
@@ -92,35 +91,21 @@ beforeAll(async () => {
   });
   const logger = createLogger({ level: 'debug', destination: sink });
   // The agent command's parsed flags, turned into the registry hook by the helper the `agent` command uses.
-  const createSsh = createSshTransportHook(
-    {
-      sshKey: key.path,
-      sshKeyPassphraseFile: join(dir, 'passphrase'),
-      sshPasswordFile: join(dir, 'password'),
-      sshAgent: false,
-      knownHosts: join(dir, 'known_hosts'),
-      hostKeyPolicy: 'strict',
-      allowApplyCommands: join(dir, 'apply-commands.yaml'),
-      commandTimeoutMs: 20_000,
-      redisUrl: TEST_REDIS_URL,
+  agent = (
+    await startSshAgent({
       prefix,
-    },
-    logger,
-  );
-  agent = await startAgent({
-    redisUrl: TEST_REDIS_URL,
-    prefix,
-    roles: ['generate', 'deploy'],
-    concurrency: 8,
-    lockMs: 10_000,
-    stalledMs: 5_000,
-    maxStalls: 5,
-    pollMs: 100,
-    graceMs: 5_000,
-    logger,
-    transportKinds: ['ssh'],
-    ...(createSsh && { createSsh }),
-  });
+      logger,
+      ssh: {
+        sshKey: key.path,
+        sshKeyPassphraseFile: join(dir, 'passphrase'),
+        sshPasswordFile: join(dir, 'password'),
+        knownHosts: join(dir, 'known_hosts'),
+        hostKeyPolicy: 'strict',
+        allowApplyCommands: join(dir, 'apply-commands.yaml'),
+      },
+      concurrency: 8,
+    })
+  ).agent;
 });
 
 afterAll(async () => {
