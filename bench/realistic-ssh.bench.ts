@@ -3,39 +3,39 @@
  * reuse cannot help. ≥ 500 loopback hosts (32 sshd daemons × 16 addresses, 127.20.d.i) and, in the same run on the
  * same hosts, at the same concurrency and per-host cap:
  *   - raw:     a node-ssh loop (bench/lib/raw-node-ssh.ts): connect with TCP_NODELAY, SFTP put, exec, close;
- *   - fleet:   fleet-rollout end to end — a real `fleet-rollout agent` process (generate + deploy over BullMQ, the
- *              ssh transport, records in its own redis-server, so its CPU is ours alone);
+ *   - fleet:   fleet-rollout end to end — one long-lived `fleet-rollout agent` process with its shipped timings
+ *              (generate + deploy over BullMQ, the ssh transport, records in its own redis-server, so its CPU is
+ *              ours alone), a new campaign each round (bench/lib/fleet-agent-arm.ts);
  *   - ansible: when ansible-playbook is on PATH, a play doing the same per host (copy the PRF, run the same apply
  *              script) with pipelining and ControlPersist (bench/lib/ansible-play.ts); skipped with a line otherwise.
  * Prints users/s, CPU per user (orchestrator side: bench loop / agent + redis / ansible tree; sshd side: the daemons
  * and their sessions, apply script included) and the ratios fleet/raw and fleet/ansible; writes
- * bench/results/realistic-ssh.json. Raw and fleet run in alternating rounds (raw, fleet, fleet, raw) so a load
- * that changes under the run (a shared machine) weighs on both alike. Build first (the npm script does).
- * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_ANSIBLE=0 (skip Ansible);
- * BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, 1 round, results in the smoke folder.
+ * bench/results/realistic-ssh.json. First one warm-up round per arm (the JIT compiler's first users; an agent is a
+ * daemon that serves campaign after campaign), reported apart; then raw and fleet in alternating rounds (raw, fleet,
+ * fleet, raw) so a load that changes under the run (a shared machine) weighs on both alike. Build first (the npm
+ * script does).
+ * Env: BENCH_DAEMONS (32), BENCH_CONCURRENCY (20), BENCH_ROUNDS (2), BENCH_WARM_UP (1), BENCH_ANSIBLE=0 (skip
+ * Ansible); BENCH_SMOKE=1: 1 daemon (16 hosts), concurrency 10, no warm-up, 1 round, results in the smoke folder.
  */
 
-import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
-import { findRedisServer, startEmbeddedRedis } from '../src/workers/embedded-redis.js';
-import { spawnAgent, waitForLog } from '../test/helpers/agent-process.js';
-import { waitForFinal } from '../test/helpers/pipeline-campaign.js';
 import { ANSIBLE_INSTALL_HINT, findAnsiblePlaybook, runAnsiblePlay } from './lib/ansible-play.js';
 import { benchSize, writeBenchResult } from './lib/bench-size.js';
 import { type BenchUser, makeBenchUsers } from './lib/bench-users.js';
-import { benchAllowListFile, seedBenchCampaign } from './lib/fleet-campaign.js';
+import { type FleetAgentArm, startFleetAgentArm } from './lib/fleet-agent-arm.js';
 import { type LoopbackFleet, startLoopbackFleet } from './lib/loopback-hosts.js';
-import { cpuSeconds, peakRss } from './lib/proc-cpu.js';
 import { deployRaw } from './lib/raw-node-ssh.js';
 import { runPool } from './lib/run-pool.js';
+import { measureSigningCost } from './lib/signing-cost.js';
 
 const DAEMONS = benchSize('BENCH_DAEMONS', { full: 32, smoke: 1 });
 const CONCURRENCY = benchSize('BENCH_CONCURRENCY', { full: 20, smoke: 10 });
 /** Rounds of the raw and fleet arms, in alternating order (ABBA); Ansible runs once. */
 const ROUNDS = benchSize('BENCH_ROUNDS', { full: 2, smoke: 1 });
+/** Unmeasured rounds per arm before those (JIT, first connections); their figures are reported apart. */
+const WARM_UP = benchSize('BENCH_WARM_UP', { full: 1, smoke: 0 });
 /** The agent's default --ssh-per-host, applied to every arm (one user per host: it never binds, but it is the same). */
 const PER_HOST = 10;
 const TARGETS = { fleetOverRaw: 0.9, fleetOverAnsible: 20, orchestratorCpuMsPerUser: 12 };
@@ -120,45 +120,16 @@ async function runRaw(hosts: LoopbackFleet, users: readonly BenchUser[], campaig
   return { seconds, failures, orchestratorCpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-/** A `fleet-rollout agent` process over its own redis-server: CPU read from /proc for both. */
-async function runFleet(hosts: LoopbackFleet, users: readonly BenchUser[], campaign: string): Promise<ArmRun> {
-  const prefix = `bench-realistic-${campaign}`;
-  const embedded = await startEmbeddedRedis(findRedisServer() ?? 'redis-server', join(hosts.dir, `redis-${campaign}`));
-  const redis = new Redis(embedded.url, { maxRetriesPerRequest: null });
-  const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
-  // What the agent may run is the agent host's decision (docs/security.md): its allow-list names the bench commands.
-  const allowList = join(hosts.dir, `allow-${campaign}.yaml`);
-  writeFileSync(allowList, benchAllowListFile(hosts.hosts));
-  const agent = spawnAgent(embedded.url, prefix, [
-    ...['--allow-apply-commands', allowList],
-    ...['--concurrency', String(CONCURRENCY), '--ssh-per-host', String(PER_HOST), '--transport', 'ssh'],
-    ...['--ssh-key', hosts.key.path, '--no-ssh-agent', '--known-hosts', hosts.knownHostsPath],
-    ...['--lock-ms', '60000', '--stalled-ms', '30000', '--poll-ms', '100'],
-  ]);
-  try {
-    await waitForLog(agent, 'agent started');
-    const agentBefore = cpuSeconds(agent.pid);
-    const redisBefore = cpuSeconds(embedded.pid ?? 0);
-    const started = performance.now();
-    await queues.enqueueGenerate(campaign, queued);
-    const counts = await waitForFinal(store, campaign, users.length);
-    const seconds = (performance.now() - started) / 1000;
-    const agentCpu = cpuSeconds(agent.pid) - agentBefore;
-    const redisCpu = cpuSeconds(embedded.pid ?? 0) - redisBefore;
-    return {
-      seconds,
-      failures: users.length - (counts.applied ?? 0),
-      orchestratorCpuSeconds: agentCpu + redisCpu,
-      cpuSeconds: { agent: agentCpu, redis: redisCpu },
-      peakRssMB: round(peakRss(agent.pid) / 1048576),
-    };
-  } finally {
-    // SIGTERM: the agent drains and closes its connections, so the sshd sessions end and are counted.
-    await agent.stop();
-    await queues.close();
-    redis.disconnect();
-    await embedded.stop();
-  }
+/** One round through the long-lived agent (bench/lib/fleet-agent-arm.ts): agent and redis-server CPU from /proc. */
+async function runFleet(fleet: FleetAgentArm, campaign: string): Promise<ArmRun> {
+  const run = await fleet.round(campaign);
+  return {
+    seconds: run.seconds,
+    failures: run.failures,
+    orchestratorCpuSeconds: run.agentCpuSeconds + run.redisCpuSeconds,
+    cpuSeconds: { agent: run.agentCpuSeconds, redis: run.redisCpuSeconds },
+    peakRssMB: run.peakRssMB,
+  };
 }
 
 async function runAnsible(hosts: LoopbackFleet, users: readonly BenchUser[], playbook: string): Promise<ArmRun> {
@@ -175,13 +146,13 @@ async function runAnsible(hosts: LoopbackFleet, users: readonly BenchUser[], pla
   return { seconds: run.seconds, failures: run.failures, orchestratorCpuSeconds: run.cpuSeconds };
 }
 
-function printArm(name: string, arm: ArmFigures): void {
+function printArm(name: string, arm: ArmFigures, note = ''): void {
   const parts = Object.entries(arm.cpuMsPerUser ?? {}).map(([k, v]) => `${k} ${v} ms`);
   if (arm.peakRssMB !== undefined) parts.push(`peak RSS ${arm.peakRssMB} MB`);
   console.log(
     `  ${name.padEnd(8)} ${String(arm.usersPerSecond).padStart(6)} users/s  ${arm.users} users in ${arm.seconds} s, ` +
       `${arm.failures} failed; CPU/user: orchestrator ${arm.orchestratorCpuMsPerUser ?? 'not measured'} ms, ` +
-      `sshd ${arm.sshdCpuMsPerUser} ms${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`,
+      `sshd ${arm.sshdCpuMsPerUser} ms${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${note}`,
   );
 }
 
@@ -191,28 +162,52 @@ async function main(): Promise<void> {
   const playbook = skipAnsible ? undefined : findAnsiblePlaybook();
   const hosts = await startLoopbackFleet({ daemons: DAEMONS, hostsPerDaemon: 16, network: 20 });
   const arms: Record<string, ArmFigures> = {};
+  const warmUp: Record<string, ArmFigures> = {};
+  let signing: { ssh2: number; agent: number } | undefined;
   try {
     // One user per host: users are the hosts.
     const users = await makeBenchUsers(hosts.hosts, hosts.hosts.length, hosts.dir);
     console.log(
-      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}, ${ROUNDS} round(s)`,
+      `${users.length} users on ${hosts.hosts.length} hosts (one each; ${DAEMONS} sshd daemons), concurrency ${CONCURRENCY}, per-host cap ${PER_HOST}, ${WARM_UP} warm-up + ${ROUNDS} measured round(s)`,
     );
     console.log(`  sshd CPU counts ${hosts.sshdCpuScope}`);
-    const rawRuns: MeasuredRun[] = [];
-    const fleetRuns: MeasuredRun[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      // raw, fleet, then fleet, raw: a load that changes under the run weighs on both arms alike.
-      const order = r % 2 === 0 ? (['raw', 'fleet'] as const) : (['fleet', 'raw'] as const);
-      for (const arm of order) {
-        if (arm === 'raw')
-          rawRuns.push(await measureArm(hosts, users.length, () => runRaw(hosts, users, `bench-raw-${r}`)));
-        else fleetRuns.push(await measureArm(hosts, users.length, () => runFleet(hosts, users, `bench-fleet-${r}`)));
+    signing = await measureSigningCost(hosts.key.path);
+    console.log(`  one login signature: ssh2's key ${signing.ssh2} ms, the agent's (decoded once) ${signing.agent} ms`);
+    const fleet = await startFleetAgentArm(hosts, users, { concurrency: CONCURRENCY, perHost: PER_HOST });
+    try {
+      const raw = (name: string) => measureArm(hosts, users.length, () => runRaw(hosts, users, name));
+      const agent = (name: string) => measureArm(hosts, users.length, () => runFleet(fleet, name));
+      // Warm-up rounds, not in the ratios (reported apart): the first users of a process pay its JIT compiler, and an
+      // agent is a long-lived daemon, so its steady state is what a fleet sees; the raw loop gets the same round.
+      const warmRaw: MeasuredRun[] = [];
+      const warmFleet: MeasuredRun[] = [];
+      for (let r = 0; r < WARM_UP; r++) {
+        warmRaw.push(await raw(`bench-raw-warm-${r}`));
+        warmFleet.push(await agent(`bench-fleet-warm-${r}`));
       }
+      if (WARM_UP > 0) {
+        warmUp['raw'] = summarize(warmRaw);
+        warmUp['fleet'] = summarize(warmFleet);
+        printArm('raw', warmUp['raw'], ' (warm-up)');
+        printArm('fleet', warmUp['fleet'], ' (warm-up)');
+      }
+      const rawRuns: MeasuredRun[] = [];
+      const fleetRuns: MeasuredRun[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        // raw, fleet, then fleet, raw: a load that changes under the run weighs on both arms alike.
+        const order = r % 2 === 0 ? (['raw', 'fleet'] as const) : (['fleet', 'raw'] as const);
+        for (const arm of order) {
+          if (arm === 'raw') rawRuns.push(await raw(`bench-raw-${r}`));
+          else fleetRuns.push(await agent(`bench-fleet-${r}`));
+        }
+      }
+      arms['raw'] = summarize(rawRuns);
+      printArm('raw', arms['raw']);
+      arms['fleet'] = summarize(fleetRuns);
+      printArm('fleet', arms['fleet']);
+    } finally {
+      await fleet.close();
     }
-    arms['raw'] = summarize(rawRuns);
-    printArm('raw', arms['raw']);
-    arms['fleet'] = summarize(fleetRuns);
-    printArm('fleet', arms['fleet']);
     if (playbook) {
       // Once: at ~1 host/s it is the longest part, and its ratio to the others is far from any noise.
       arms['ansible'] = summarize([await measureArm(hosts, users.length, () => runAnsible(hosts, users, playbook))]);
@@ -248,19 +243,25 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       perHostConcurrency: PER_HOST,
       rounds: ROUNDS,
+      warmUpRounds: WARM_UP,
     },
     {
       mode: 'one host per user; same hosts, concurrency and per-host cap for every arm; CPU in ms per user',
       ansible: arms['ansible'] ? 'measured once' : skipAnsible ? 'skipped (BENCH_ANSIBLE=0)' : ANSIBLE_INSTALL_HINT,
       sshdCpuCounts: hosts.sshdCpuScope,
+      loginSignatureMs: signing,
       arms,
+      warmUp,
       ratios,
       targets: TARGETS,
       targetsMet,
     },
   );
   // Timings are not checked (shared machine); a user left unapplied means an arm is broken.
-  const broken = Object.entries(arms).filter(([, arm]) => arm.failures > 0);
+  const broken = Object.entries({
+    ...arms,
+    ...Object.fromEntries(Object.entries(warmUp).map(([k, v]) => [`${k} warm-up`, v])),
+  }).filter(([, arm]) => arm.failures > 0);
   if (broken.length > 0)
     throw new Error(`users not applied in: ${broken.map(([n, a]) => `${n} (${a.failures})`).join(', ')}`);
 }

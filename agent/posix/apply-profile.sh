@@ -155,16 +155,19 @@ fi
 # Only when deployed over SSH (the script then sits in <staging>/.fleet/); the local transport runs it in place.
 staging_state=safe
 script_dir=$(cd "$(dirname -- "$0")" 2>/dev/null && pwd -P) || script_dir=''
-unsafe_dir() { # unsafe_dir DIR: 0 when DIR is writable by others or owned by someone else than root or me
-  # (group write is left alone: with a umask of 002 every user's private group has it, which grants no one else)
-  [ -n "$(find "$1" -maxdepth 0 -perm -o+w -print 2>/dev/null)" ] && return 0
-  owner=$(stat -c %u -- "$1" 2>/dev/null) || return 0
-  [ "$owner" = 0 ] || [ "$owner" = "$(id -u)" ] || return 0
-  return 1
+owned_ok() { # owned_ok DIR: DIR belongs to me (the shell's own `test -O`, no process) or to root
+  [ -O "$1" ] 2>/dev/null && return 0
+  owner=$(stat -c %u -- "$1" 2>/dev/null) && [ "$owner" = 0 ]
 }
 case $script_dir in
   */.fleet)
-    if unsafe_dir "$script_dir" || unsafe_dir "${script_dir%/.fleet}"; then staging_state=unsafe; fi ;;
+    # Unsafe when either folder is writable by others (one `find` for both; a folder it cannot read counts as
+    # unsafe) or owned by someone else than root or me. Group write is left alone: with a umask of 002 every
+    # user's private group has it, which grants no one else.
+    others_write=$(find "$script_dir" "${script_dir%/.fleet}" -maxdepth 0 -perm -o+w -print 2>/dev/null) || others_write=x
+    if [ -n "$others_write" ] || ! owned_ok "$script_dir" || ! owned_ok "${script_dir%/.fleet}"; then
+      staging_state=unsafe
+    fi ;;
 esac
 if [ $staging_state = unsafe ] && [ $mode != probe ]; then
   fail $EX_CONFIG "the staging folder is writable by other accounts: refusing to run"

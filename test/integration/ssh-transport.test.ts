@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostKeyVerifier, type HostKeyVerifier, parseKnownHosts } from '../../src/transport/ssh/index.js';
@@ -144,6 +144,26 @@ describe('ssh transport against a real sshd', () => {
 
     const again = await applyAs('alice', endpoint, { text });
     expect(again.status).toBe('already-applied');
+  });
+
+  it('never replaces the .prf with an upload that does not read back the same (ImportPRF keeps naming a good file)', async () => {
+    const endpoint = sshd.endpoints[2]!;
+    const ws = stations.get(endpoint)!;
+    const first = '[General]\r\nProfileName=first\r\n';
+    expect((await applyAs('grace', endpoint, { text: first })).status).toBe('applied');
+    const prfPath = join(ws.staging, CAMPAIGN, 'grace.prf');
+    // The upload's name leads to /dev/null: the writes succeed, and what reads back is nothing.
+    await symlink('/dev/null', `${prfPath}.tmp`);
+    const failure = await failureOf(applyAs('grace', endpoint, { text: '[General]\r\nProfileName=second\r\n' }));
+    expect(failure).toMatchObject({ code: 'FR_ERR_SSH_CHECKSUM_MISMATCH', retryable: true });
+    expect(await readFile(prfPath, 'latin1')).toBe(first);
+    expect(await readFile(join(ws.root, 'registry', 'grace', SETUP, 'FleetRolloutChecksum'), 'utf8')).toBe(
+      `${prf(first).sha256}\n`,
+    );
+    await rm(`${prfPath}.tmp`);
+    const second = '[General]\r\nProfileName=second\r\n';
+    expect((await applyAs('grace', endpoint, { text: second })).status).toBe('applied');
+    expect(await readFile(prfPath, 'latin1')).toBe(second);
   });
 
   it("carries o'brien, a Unicode name and a would-be injection through intact, as literal user names", async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +22,8 @@ interface Run {
   readonly json: Record<string, unknown>;
 }
 
-function run(args: string[], asUser?: string): Promise<Run> {
-  const [cmd, argv] = asUser ? ['runuser', ['-u', asUser, '--', 'dash', SCRIPT, ...args]] : ['dash', [SCRIPT, ...args]];
+function run(args: string[], asUser?: string, script = SCRIPT): Promise<Run> {
+  const [cmd, argv] = asUser ? ['runuser', ['-u', asUser, '--', 'dash', script, ...args]] : ['dash', [script, ...args]];
   return new Promise((resolve) => {
     execFile(cmd as string, argv as string[], (error, stdout, stderr) => {
       const code = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
@@ -177,6 +177,44 @@ describe('agent/posix/apply-profile.sh', () => {
     const result = await run(host.args('erin', prf, sha), isRoot ? 'fleet-test' : undefined);
     expect(result.code).toBe(77);
     expect(result.json['status']).toBe('error');
+  });
+
+  it('runs from <staging>/.fleet only when both folders belong to root or the deploy account and others cannot write', async () => {
+    // The script checks the folder it runs from when that is an SSH push's `.fleet` (docs/windows-workstations.md §3).
+    const account = ensureTestAccount();
+    const host = await makeHost();
+    const staging = join(host.root, '..', 'push');
+    const fleet = join(staging, '.fleet');
+    await mkdir(fleet, { recursive: true });
+    const script = join(fleet, 'apply-profile.sh');
+    await writeFile(script, await readFile(SCRIPT));
+    const { prf, sha } = await host.stage('hank', 'h');
+    await chown(host.root, account.uid, account.gid);
+    await chown(host.staging, account.uid, account.gid);
+    await chown(prf, account.uid, account.gid);
+    const runPushed = async (): Promise<number> => {
+      const result = await run(host.args('hank', prf, sha), account.login, script);
+      if (result.code === 78) expect(result.json['message']).toContain('writable by other accounts');
+      return result.code;
+    };
+    const cases: Array<[string, number, number, number, number]> = [
+      // [what, staging owner, .fleet owner, .fleet mode, expected exit]
+      ["both the deploy account's", account.uid, account.uid, 0o755, 0],
+      ["staging root-owned, .fleet the deploy account's", 0, account.uid, 0o755, 0],
+      ['.fleet owned by another account', account.uid, 65534, 0o755, 78],
+      ['staging owned by another account', 65534, account.uid, 0o755, 78],
+      ['.fleet writable by others', account.uid, account.uid, 0o757, 78],
+      ['.fleet group-writable (umask 002)', account.uid, account.uid, 0o775, 0],
+    ];
+    const seen: Array<[string, number]> = [];
+    for (const [what, stagingOwner, fleetOwner, fleetMode] of cases) {
+      await chown(staging, stagingOwner, account.gid);
+      await chown(fleet, fleetOwner, account.gid);
+      await chmod(staging, 0o755);
+      await chmod(fleet, fleetMode);
+      seen.push([what, await runPushed()]);
+    }
+    expect(seen).toEqual(cases.map(([what, , , , exit]) => [what, exit]));
   });
 
   it('refuses unsafe arguments with exit 64 and keeps odd but valid names literal', async () => {

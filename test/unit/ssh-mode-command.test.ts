@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildApplyCommand, CHECKSUM_MISMATCH_MARKER, quotePosix } from '../../src/transport/ssh/apply-command.js';
+import { buildApplyCommand } from '../../src/transport/ssh/apply-command.js';
 import {
-  posixApplyPrelude,
   SCRIPT_CHANGED_LINE,
   scriptBudgetSeconds,
   templateWithMode,
@@ -69,14 +67,18 @@ describe('script modes and the pre-run script check', () => {
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** Runs `sh -c <prelude> cat <prf>` in a scratch folder; `dirName` may hold characters sha256sum escapes. */
-async function runPrelude(dirName: string, setup: { script: string; upload: string; expect?: string }) {
-  const dir = join(await mkdtemp(join(tmpdir(), 'fleet-prelude-')), dirName);
+/** Runs the checked default-like command `sh -c '<check> cat {prf}'` in a scratch folder named `dirName`. */
+async function runChecked(dirName: string, script: string) {
+  const dir = join(await mkdtemp(join(tmpdir(), 'fleet-script-check-')), dirName);
   execFileSync('mkdir', ['-p', dir]);
-  const files = { script: join(dir, 'apply-profile.sh'), tmp: join(dir, 'u.prf.tmp'), prf: join(dir, 'u.prf') };
-  await writeFile(files.script, setup.script);
-  await writeFile(files.tmp, setup.upload);
-  const command = `${posixApplyPrelude(files, sha('script v1'), sha(setup.expect ?? setup.upload))} cat ${quotePosix(files.prf)}`;
+  const files = { script: join(dir, 'apply-profile.sh'), prf: join(dir, 'u.prf') };
+  await writeFile(files.script, script);
+  await writeFile(files.prf, '[General]');
+  const command = buildApplyCommand(
+    'posix',
+    { ...values, script: files.script, prf: files.prf },
+    withScriptCheck('posix', 'cat {prf} # {script} {user} {office} {campaign} {checksum}', sha('script v1')),
+  );
   let exitCode = 0;
   let stdout: string;
   try {
@@ -86,32 +88,23 @@ async function runPrelude(dirName: string, setup: { script: string; upload: stri
     exitCode = failed.status;
     stdout = failed.stdout;
   }
-  const state = { exitCode, stdout, tmpLeft: existsSync(files.tmp), prfMade: existsSync(files.prf) };
   await rm(join(dir, '..'), { recursive: true, force: true });
-  return state;
+  return { exitCode, stdout };
 }
 
-describe('the posix apply prelude (one sha256sum for the script and the upload)', () => {
-  it('renames a verified upload and runs the command', async () => {
-    const run = await runPrelude('plain', { script: 'script v1', upload: '[General]' });
-    expect(run).toEqual({ exitCode: 0, stdout: '[General]', tmpLeft: false, prfMade: true });
+describe('the posix script check in front of every run', () => {
+  it('runs the command when the script on the host is the version the agent pushed', async () => {
+    expect(await runChecked('plain', 'script v1')).toEqual({ exitCode: 0, stdout: '[General]' });
   });
 
-  it('answers exit 78 for a stale script and leaves the upload for the run after the push', async () => {
-    const run = await runPrelude('stale', { script: 'script v0', upload: '[General]' });
+  it('answers exit 78 and the script-changed line for any other content, and runs nothing', async () => {
+    const run = await runChecked('stale', 'script v0');
     expect(run.exitCode).toBe(78);
     expect(run.stdout.trimEnd()).toBe(SCRIPT_CHANGED_LINE);
-    expect(run.tmpLeft).toBe(true);
-    expect(run.prfMade).toBe(false);
   });
 
-  it('answers the mismatch marker and exit 65 for an upload that differs, and removes it', async () => {
-    const run = await runPrelude('bad', { script: 'script v1', upload: '[General]', expect: 'other' });
-    expect(run).toEqual({ exitCode: 65, stdout: `${CHECKSUM_MISMATCH_MARKER}\n`, tmpLeft: false, prfMade: false });
-  });
-
-  it('decides through the per-file checks when sha256sum escapes a name (backslash, quote)', async () => {
-    const run = await runPrelude("o'b\\x", { script: 'script v1', upload: '[General]' });
-    expect(run).toEqual({ exitCode: 0, stdout: '[General]', tmpLeft: false, prfMade: true });
+  it('holds for folder names sha256sum would escape (backslash, quote)', async () => {
+    expect(await runChecked("o'b\\x", 'script v1')).toEqual({ exitCode: 0, stdout: '[General]' });
+    expect((await runChecked("o'b\\x", 'script v2')).exitCode).toBe(78);
   });
 });

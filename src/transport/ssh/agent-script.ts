@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { TargetOs } from '../transport.js';
 import type { RemotePaths } from './remote-paths.js';
-import { ensureRemoteDir, remoteFileSize, renameRemoteFile, type SftpCall, writeRemoteFile } from './sftp-upload.js';
+import { ensureRemoteDir, remoteFileSize, type SftpCall, uploadAndRename } from './sftp-upload.js';
 
 export interface AgentScript {
   readonly bytes: Buffer;
@@ -40,11 +40,10 @@ export async function scriptMayBeCurrent(call: SftpCall, paths: RemotePaths, scr
 
 /**
  * Push the apply script, so a workstation needs nothing but its SSH server and shell. Written under a unique temp
- * name and renamed, so concurrent agents never run a half-written script.
+ * name, read back and renamed, so concurrent agents never run a half-written script.
  */
 export async function pushAgentScript(call: SftpCall, paths: RemotePaths, script: AgentScript): Promise<void> {
   await ensureRemoteDir(call, paths.scriptDir);
   const tmp = `${paths.script}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeRemoteFile(call, tmp, script.bytes);
-  await renameRemoteFile(call, tmp, paths.script);
+  await uploadAndRename(call, tmp, paths.script, script.bytes);
 }

@@ -89,18 +89,3 @@ export function buildApplyCommand(os: TargetOs, values: ApplyCommandValues, temp
   const wrapped = `$ProgressPreference = 'SilentlyContinue'; $LASTEXITCODE = 1; ${text}; exit $LASTEXITCODE`;
   return `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ${encodePowerShell(wrapped)}`;
 }
-
-/** Line the posix prelude prints when the uploaded file does not match (told apart from the script's own 65). */
-export const CHECKSUM_MISMATCH_MARKER = '{"status":"checksum-mismatch"}';
-
-/**
- * posix: the uploaded `.tmp` must have the artifact's SHA-256 (sha256sum), else it is removed and the run answers the
- * marker line and exit 65. Part of the apply's own exec (mode-command.ts, posixApplyPrelude): one round trip.
- */
-export function posixUploadCheck(tmpPath: string, checksum: string): string {
-  const tmp = quotePosix(tmpPath);
-  return [
-    `s=$(sha256sum < ${tmp}) && [ "\${s%% *}" = ${quotePosix(checksum)} ]`,
-    `|| { rm -f ${tmp}; echo 'fleet-rollout: uploaded file checksum mismatch' >&2; echo '${CHECKSUM_MISMATCH_MARKER}'; exit 65; };`,
-  ].join(' ');
-}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { FleetError } from '../../errors/index.js';
 import type { SshCredentials } from './options.js';
+import { withReusedSigningKey } from './signing-key.js';
 
 export interface CredentialSources {
   /** Private key file (OpenSSH or PEM). */
@@ -67,7 +68,7 @@ export async function loadSshCredentials(sources: CredentialSources): Promise<Ss
         { path: sources.keyPath },
       );
     }
-    privateKey = key;
+    privateKey = withReusedSigningKey(key);
   }
   const password = sources.passwordFile ? await readSecretFile(sources.passwordFile, 'password') : undefined;
   return { privateKey, agentSocket: sources.agentSocket || undefined, password };

@@ -1,5 +1,5 @@
 import type { TargetOs } from '../transport.js';
-import { DEFAULT_TEMPLATES, posixUploadCheck, quotePosix, quotePowerShell } from './apply-command.js';
+import { DEFAULT_TEMPLATES, quotePosix, quotePowerShell } from './apply-command.js';
 
 /**
  * Extra switches of the apply script (its read-only modes and the stage-while-running option), added to the
@@ -96,27 +96,5 @@ export function withScriptCheck(os: TargetOs, template: string | undefined, sha2
   return (
     `$null = ((Get-FileHash -Algorithm SHA256 -LiteralPath {script}).Hash -eq '${sha256}') -or ` +
     `$([Console]::Out.WriteLine([char]123 + '${SCRIPT_CHANGED}' + [char]125); exit ${SCRIPT_CHANGED_EXIT}); ${base}`
-  );
-}
-
-/**
- * posix apply, in front of the substituted command: the script check and the upload check (apply-command.ts) as one
- * `sha256sum` of both files — one process on the host in the usual case. Only when that output differs are the two
- * told apart, the script first: a stale script leaves the upload in place for the run after the push. Then the
- * verified upload is renamed over the `.prf` (atomic). Not template text: braces are allowed here.
- */
-export function posixApplyPrelude(
-  files: { readonly script: string; readonly tmp: string; readonly prf: string },
-  scriptSha256: string,
-  checksum: string,
-): string {
-  checkSha(scriptSha256);
-  const [script, tmp] = [quotePosix(files.script), quotePosix(files.tmp)];
-  // sha256sum prints `<hash>  <name>` per file (a name with `\` or a newline is escaped: the slow path then decides).
-  const expected = quotePosix(`${scriptSha256}  ${files.script}\n${checksum}  ${files.tmp}`);
-  return (
-    `if [ "$(sha256sum ${script} ${tmp} 2>/dev/null)" = ${expected} ]; then :; else ` +
-    `${posixScriptCheck(script, scriptSha256)} ${posixUploadCheck(files.tmp, checksum)} fi; ` +
-    `mv -f ${tmp} ${quotePosix(files.prf)} || exit 73;`
   );
 }

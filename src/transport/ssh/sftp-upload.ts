@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { SFTPWrapper } from 'ssh2';
 import { FleetError } from '../../errors/index.js';
 import { abortError } from './semaphore.js';
@@ -112,44 +111,79 @@ export function tryRemoteMkdir(call: SftpCall, dir: string): Promise<boolean> {
   return callSftp<boolean>(call, 'mkdir', (done) => call.sftp.mkdir(dir, (error) => done(undefined, !error)));
 }
 
-/** Write `bytes` to `path` (created/truncated), chunked and pipelined; on failure the handle is closed. */
-export async function writeRemoteFile(call: SftpCall, path: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Upload `bytes` to `tmp` and, once they read back the same, rename it over `final` (posix-rename@openssh.com:
+ * atomic; else remove + rename). The file is opened read+write and read back through the handle that wrote it, so a
+ * difference (another writer of the same name, a short write the server did not report) is seen before anything is
+ * replaced: an earlier run's `.prf`, which ImportPRF may still name, stays as it was. No process runs on the host.
+ * Three round trips: open; the writes with the read-back; close with the rename. OpenSSH's sftp-server (Win32-OpenSSH's
+ * too) handles a session's requests one at a time in the order they came (docs/windows-workstations.md [S26]): the
+ * read sees the writes, and the rename comes after the close (Windows opens read+write without sharing).
+ * On failure the handle is closed and `tmp` left as it is (it never ends in `.prf`; the next attempt truncates it:
+ * removing it here could race with that attempt's open of the same name).
+ */
+export async function uploadAndRename(call: SftpCall, tmp: string, final: string, bytes: Uint8Array): Promise<void> {
   const { sftp } = call;
-  const handle = await callSftp<Buffer>(call, 'open', (done) => sftp.open(path, 'w', 0o644, done));
+  const handle = await callSftp<Buffer>(call, 'open', (done) => sftp.open(tmp, 'w+', 0o644, done));
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let verified = false;
   try {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let next = 0;
-    const writeNext = async (): Promise<void> => {
-      while (next < buffer.length) {
-        const offset = next;
-        next += CHUNK;
-        const length = Math.min(CHUNK, buffer.length - offset);
-        await callSftp<void>(call, 'write', (done) => sftp.write(handle, buffer, offset, length, offset, done));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(WINDOW, Math.ceil(buffer.length / CHUNK) || 1) }, writeNext));
-    await callSftp<void>(call, 'close', (done) => sftp.close(handle, done));
+    const chunks = Math.ceil(buffer.length / CHUNK);
+    let readBack: Promise<Buffer>;
+    if (chunks <= WINDOW) {
+      // Every write and the read leave in one flight.
+      const writes = Array.from({ length: chunks }, (_, i) => writeChunk(call, handle, buffer, i * CHUNK));
+      readBack = readHandle(call, handle, buffer.length + 1);
+      await Promise.all(writes);
+    } else {
+      await writeWindowed(call, handle, buffer);
+      readBack = readHandle(call, handle, buffer.length + 1);
+    }
+    // One byte more is asked for: a longer file shows up as a difference too.
+    verified = (await readBack).equals(buffer);
   } catch (error) {
-    // Close only. Removing the file here could race with the next attempt's open of the same name (the unlink would
-    // land after it and orphan that upload); the temp name never ends in .prf and the next attempt truncates it.
     sftp.close(handle, () => undefined);
     throw error;
   }
+  const closed = callSftp<void>(call, 'close', (done) => sftp.close(handle, done));
+  if (!verified) {
+    await closed;
+    throw new FleetError('FR_ERR_SSH_CHECKSUM_MISMATCH', `uploaded file checksum does not match on ${call.host}`, {
+      host: call.host,
+      step: 'verify',
+    });
+  }
+  await Promise.all([closed, renameRemoteFile(call, tmp, final)]);
 }
 
-/** SHA-256 of a remote file read back over SFTP (Windows: no shell round trip through PowerShell). */
-export async function hashRemoteFile(call: SftpCall, path: string): Promise<string | undefined> {
-  const data = await callSftp<Buffer | undefined>(call, 'read', (done) =>
-    call.sftp.readFile(path, (error, content) => {
-      if (error && (error as { code?: unknown }).code === NO_SUCH_FILE) done(undefined, undefined);
-      else done(error, content);
-    }),
+function writeChunk(call: SftpCall, handle: Buffer, buffer: Buffer, offset: number): Promise<void> {
+  const length = Math.min(CHUNK, buffer.length - offset);
+  return callSftp<void>(call, 'write', (done) => call.sftp.write(handle, buffer, offset, length, offset, done));
+}
+
+/** Files of more than WINDOW chunks: WINDOW writes in flight at a time. */
+async function writeWindowed(call: SftpCall, handle: Buffer, buffer: Buffer): Promise<void> {
+  let next = 0;
+  const writeNext = async (): Promise<void> => {
+    while (next < buffer.length) {
+      const offset = next;
+      next += CHUNK;
+      await writeChunk(call, handle, buffer, offset);
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, writeNext));
+}
+
+/** Up to `length` bytes from the start of an open file (fewer at its end; ssh2 splits what a packet cannot hold). */
+function readHandle(call: SftpCall, handle: Buffer, length: number): Promise<Buffer> {
+  const target = Buffer.alloc(length);
+  return callSftp<Buffer>(call, 'read', (done) =>
+    call.sftp.read(handle, target, 0, length, 0, (error, read) => done(error, target.subarray(0, read ?? 0))),
   );
-  return data ? createHash('sha256').update(data).digest('hex') : undefined;
 }
 
 /** Atomic replace: posix-rename@openssh.com when offered, else remove + rename. */
-export async function renameRemoteFile(call: SftpCall, from: string, to: string): Promise<void> {
+async function renameRemoteFile(call: SftpCall, from: string, to: string): Promise<void> {
   const { sftp } = call;
   await callSftp<void>(call, 'rename', (done) => {
     try {

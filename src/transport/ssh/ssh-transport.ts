@@ -16,16 +16,10 @@ import type {
   VerifyRequest,
 } from '../transport.js';
 import { type AgentScripts, loadAgentScripts, pushAgentScript, scriptMayBeCurrent } from './agent-script.js';
-import {
-  type ApplyCommandValues,
-  buildApplyCommand,
-  CHECKSUM_MISMATCH_MARKER,
-  resolveApplyTemplate,
-} from './apply-command.js';
+import { type ApplyCommandValues, buildApplyCommand, resolveApplyTemplate } from './apply-command.js';
 import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import {
   EXIT_TEST_CODE,
-  posixApplyPrelude,
   SCRIPT_CHANGED_LINE,
   type ScriptMode,
   scriptBudgetSeconds,
@@ -34,14 +28,7 @@ import {
 } from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
-import {
-  ensureRemoteDir,
-  hashRemoteFile,
-  renameRemoteFile,
-  type SftpCall,
-  tryRemoteMkdir,
-  writeRemoteFile,
-} from './sftp-upload.js';
+import { ensureRemoteDir, type SftpCall, tryRemoteMkdir, uploadAndRename } from './sftp-upload.js';
 import { killedError, type SshConnection } from './ssh-connection.js';
 
 export interface SshTransport extends Transport {
@@ -150,22 +137,23 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
   }
 
   /**
-   * Upload to the .tmp name. The campaign folder is asked for in the same flight as the open (its failure, when the
-   * folder exists, is ignored); a missing staging tree is made only when the open still says it is missing.
+   * Upload to the .tmp name, read it back and rename it over the .prf (sftp-upload.ts). The campaign folder is asked
+   * for in the same flight as the open (its failure, when the folder exists, is ignored); a missing staging tree is
+   * made only when the open still says it is missing.
    */
-  async function uploadTmp(conn: SshConnection, call: SftpCall, paths: RemotePaths, bytes: Uint8Array) {
+  async function upload(conn: SshConnection, call: SftpCall, paths: RemotePaths, bytes: Uint8Array) {
     const made = conn.once(
       `mkdir:${paths.campaignDir}`,
       async () => void (await tryRemoteMkdir(call, paths.campaignDir)),
     );
     const mkdir = made.catch(() => undefined);
     try {
-      await writeRemoteFile(call, paths.prfTmp, bytes);
+      await uploadAndRename(call, paths.prfTmp, paths.prf, bytes);
     } catch (error) {
       if (!(error instanceof FleetError) || error.details['sftpStatus'] !== NO_SUCH_FILE) throw error;
       await mkdir;
       await ensureRemoteDir(call, paths.campaignDir);
-      await writeRemoteFile(call, paths.prfTmp, bytes);
+      await uploadAndRename(call, paths.prfTmp, paths.prf, bytes);
     }
   }
 
@@ -173,29 +161,15 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     const { target, artifact, signal } = request;
     const paths = resolveRemotePaths(target, request.campaign, artifact.fileName);
     const call = await openSftp(conn, target, signal);
-    // Independent SFTP requests in flight together: one round-trip chain instead of two.
-    await Promise.all([ensureScript(conn, call, target, paths), uploadTmp(conn, call, paths, artifact.bytes)]);
+    // Independent SFTP requests in flight together: one round-trip chain instead of two. Nothing runs on the host
+    // before the verified .prf is in place; the script checks the artifact's SHA-256 again before applying it.
+    await Promise.all([ensureScript(conn, call, target, paths), upload(conn, call, paths, artifact.bytes)]);
     const chosen = request.stageWhileRunning
       ? templateWithMode(target.targetOs, template, { kind: 'stage-while-running' })
       : template;
     const values = commandValues(paths, request, artifact.sha256, false);
-    let command: string;
-    if (target.targetOs === 'posix') {
-      // Script check, upload check and rename in front of the apply, in the same exec (posixApplyPrelude).
-      const files = { script: paths.nativeScript, tmp: paths.nativePrfTmp, prf: paths.nativePrf };
-      const prelude = posixApplyPrelude(files, scripts.posix.sha256, artifact.sha256);
-      command = `${prelude} ${buildApplyCommand('posix', values, boundedTemplate(target, chosen))}`;
-    } else {
-      // Windows: size + content read back over SFTP, then the atomic rename; the script checks Get-FileHash too.
-      if ((await hashRemoteFile(call, paths.prfTmp)) !== artifact.sha256) throw checksumMismatch(target.host);
-      await renameRemoteFile(call, paths.prfTmp, paths.prf);
-      command = buildApplyCommand('windows', values, checkedTemplate(target, chosen));
-    }
-    const run = await runChecked(conn, call, target, paths, command, 'apply');
-    if (run.exitCode === 65 && run.stdout.trimEnd().endsWith(CHECKSUM_MISMATCH_MARKER)) {
-      throw checksumMismatch(target.host);
-    }
-    return run;
+    const command = buildApplyCommand(target.targetOs, values, checkedTemplate(target, chosen));
+    return runChecked(conn, call, target, paths, command, 'apply');
   }
 
   async function runRollback(conn: SshConnection, request: RollbackRequest, template?: string): Promise<RemoteRun> {
@@ -300,13 +274,6 @@ function signalName(number: number): string {
 function lastLine(stdout: string): string {
   const trimmed = stdout.trimEnd();
   return trimmed.slice(trimmed.lastIndexOf('\n') + 1).trim();
-}
-
-function checksumMismatch(host: string): FleetError {
-  return new FleetError('FR_ERR_SSH_CHECKSUM_MISMATCH', `uploaded file checksum does not match on ${host}`, {
-    host,
-    step: 'verify',
-  });
 }
 
 /** The validated values an apply-command template may use (apply and rollback differ only in checksum and flag). */
