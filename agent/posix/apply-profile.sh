@@ -135,7 +135,7 @@ case $campaign in '' | *[!A-Za-z0-9._-]*) fail $EX_USAGE "invalid --campaign" ;;
 [ ${#campaign} -le 64 ] || fail $EX_USAGE "invalid --campaign"
 case $user in '' | . | .. | */* | *[[:cntrl:]]* | *\\*\\* | \\* | *\\ | *\\. | *\\..) fail $EX_USAGE "invalid --user" ;; esac
 # DOMAIN\name is kept as DOMAIN+name on disk (+ is not allowed in account names, so no two users collide).
-user_dir=$(printf '%s' "$user" | tr '\\' '+')
+case $user in *\\*) user_dir=${user%%\\*}+${user#*\\} ;; *) user_dir=$user ;; esac
 case $office in 11.0 | 12.0 | 14.0 | 15.0 | 16.0) ;; *) fail $EX_USAGE "invalid --office" ;; esac
 case $prf in /*) ;; *) fail $EX_USAGE "--prf must be an absolute path" ;; esac
 case $root in /*) ;; *) fail $EX_USAGE "--root must be an absolute path" ;; esac
@@ -154,7 +154,10 @@ fi
 # --- staging tree: refuse to run from a folder others may write (docs/windows-workstations.md §3) ----
 # Only when deployed over SSH (the script then sits in <staging>/.fleet/); the local transport runs it in place.
 staging_state=safe
-script_dir=$(cd "$(dirname -- "$0")" 2>/dev/null && pwd -P) || script_dir=''
+# The folder this script runs from, symlinks resolved: cd there and back (no subshell, no dirname process).
+case $0 in */*) script_dir=${0%/*} ;; *) script_dir=. ;; esac
+here=$PWD
+if cd -P -- "${script_dir:-/}" 2>/dev/null; then script_dir=$PWD; cd -- "$here" 2>/dev/null || true; else script_dir=''; fi
 owned_ok() { # owned_ok DIR: DIR belongs to me (the shell's own `test -O`, no process) or to root
   [ -O "$1" ] 2>/dev/null && return 0
   owner=$(stat -c %u -- "$1" 2>/dev/null) && [ "$owner" = 0 ]
@@ -362,7 +365,7 @@ else
     } >"$backup.tmp" && mv -f -- "$backup.tmp" "$backup" || fail $EX_NOPERM "cannot write the backup"
   fi
   printf '%s\n' "$prf" >"$setup/ImportPRF" || fail $EX_NOPERM "cannot write ImportPRF"
-  rm -f -- "$setup/FirstRun" "$setup/First-Run"
+  if [ -e "$setup/FirstRun" ] || [ -e "$setup/First-Run" ]; then rm -f -- "$setup/FirstRun" "$setup/First-Run"; fi
   printf '%s\n' "$campaign" >"$setup/FleetRolloutCampaign" &&
     printf '%s\n' "$checksum" >"$setup/FleetRolloutChecksum" || fail $EX_NOPERM "cannot record the checksum"
 fi

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchUser } from './bench-users.js';
 import { createCpuGroup } from './cpu-cgroup.js';
-import { INSTALLED_SCRIPT_NAME } from './loopback-hosts.js';
+import { installedScript } from './loopback-hosts.js';
 import { applyArguments } from './raw-node-ssh.js';
 
 /** Printed when ansible-playbook is missing: the benchmark installs nothing itself. */
@@ -83,7 +83,7 @@ function inventoryFor(users: readonly BenchUser[], options: AnsiblePlayOptions):
   const hosts = Object.fromEntries(
     users.map((u, i) => {
       const remotePrf = `${u.host.ws.staging}/${options.campaign}/${u.name}.prf`;
-      const script = `${u.host.ws.root}/${INSTALLED_SCRIPT_NAME}`;
+      const script = installedScript(u.host);
       return [
         `ws${i}`,
         {

@@ -49,9 +49,17 @@ export interface LoopbackFleetOptions {
   readonly network: number;
 }
 
-/** The apply script the raw loop and Ansible run is the one the transport pushes: installed at `<root>/`. */
+/** The apply script every arm runs: the one the transport pushes. */
 export const APPLY_SCRIPT = new URL('../../agent/posix/apply-profile.sh', import.meta.url);
-export const INSTALLED_SCRIPT_NAME = 'apply-profile.sh';
+
+/**
+ * Where every arm runs it from: where the fleet transport keeps its copy (`<staging>/.fleet/`, remote-paths.ts),
+ * installed beforehand so no arm pushes it. The same file at the same place does the same work for every arm
+ * (its staging-folder check included): what differs between the arms is theirs alone.
+ */
+export function installedScript(host: LoopbackHost): string {
+  return join(host.ws.staging, '.fleet', 'apply-profile.sh');
+}
 
 /**
  * Starts `daemons` real sshd daemons on loopback, `hostsPerDaemon` addresses each (127.<network>.<d>.<i+2>), a
@@ -86,13 +94,10 @@ export async function startLoopbackFleet(options: LoopbackFleetOptions): Promise
   for (const sshd of daemons) {
     for (const e of sshd.endpoints) {
       const ws = await makeWorkstation(dir, e);
-      await copyFile(APPLY_SCRIPT, join(ws.root, INSTALLED_SCRIPT_NAME));
-      // Where the fleet transport keeps its copy (src/transport/ssh/remote-paths.ts): installed like the others', so
-      // every arm finds the script in place and only the fleet's check that it is current remains.
       const fleetScriptDir = join(ws.staging, '.fleet');
       await mkdir(fleetScriptDir);
-      await copyFile(APPLY_SCRIPT, join(fleetScriptDir, INSTALLED_SCRIPT_NAME));
-      for (const path of [fleetScriptDir, join(fleetScriptDir, INSTALLED_SCRIPT_NAME)]) {
+      await copyFile(APPLY_SCRIPT, installedScript({ ...e, ws }));
+      for (const path of [fleetScriptDir, installedScript({ ...e, ws })]) {
         await chown(path, account.uid, account.gid);
       }
       hosts.push({ ...e, ws });

@@ -1,7 +1,7 @@
 import { connect as connectTcp } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { BenchUser } from './bench-users.js';
-import { INSTALLED_SCRIPT_NAME } from './loopback-hosts.js';
+import { installedScript } from './loopback-hosts.js';
 
 export interface RawDeploy {
   readonly login: string;
@@ -45,7 +45,7 @@ export async function deployRaw(user: BenchUser, options: RawDeploy): Promise<vo
   try {
     const remotePrf = `${user.host.ws.staging}/${options.campaign}/${user.name}.prf`;
     await ssh.putFile(user.localPrf, remotePrf);
-    const script = `${user.host.ws.root}/${INSTALLED_SCRIPT_NAME}`;
+    const script = installedScript(user.host);
     const command = ['sh', script, ...applyArguments(user, options.campaign, remotePrf)].map(quote).join(' ');
     const result = await ssh.execCommand(command);
     if (result.code !== 0) throw new Error(`exit ${result.code}: ${result.stderr}`);

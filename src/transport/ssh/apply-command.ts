@@ -38,10 +38,17 @@ export function quotePowerShell(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
 }
 
+/** Templates found well formed already: an agent checks the same few texts for every user it deploys. */
+const WELL_FORMED = new Set<string>();
+const WELL_FORMED_MAX = 1024;
+
 /** A template the agent is about to use must be well formed (allow-list entries are checked at start-up too). */
 export function checkApplyTemplate(template: string): void {
+  if (WELL_FORMED.has(template)) return;
   const problems = checkApplyTemplateText(template);
   if (problems.length > 0) throw new FleetError('FR_ERR_CONFIG_INVALID', problems.join('; '));
+  if (WELL_FORMED.size >= WELL_FORMED_MAX) WELL_FORMED.clear();
+  WELL_FORMED.add(template);
 }
 
 /**
