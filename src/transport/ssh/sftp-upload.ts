@@ -129,18 +129,17 @@ export async function uploadAndRename(call: SftpCall, tmp: string, final: string
   let verified = false;
   try {
     const chunks = Math.ceil(buffer.length / CHUNK);
-    let readBack: Promise<Buffer>;
+    // One byte more is asked for: a longer file shows up as a difference too.
+    let readBack: Buffer;
     if (chunks <= WINDOW) {
-      // Every write and the read leave in one flight.
+      // Every write and the read leave in one flight (one Promise.all: a read failing first is still handled).
       const writes = Array.from({ length: chunks }, (_, i) => writeChunk(call, handle, buffer, i * CHUNK));
-      readBack = readHandle(call, handle, buffer.length + 1);
-      await Promise.all(writes);
+      [, readBack] = await Promise.all([Promise.all(writes), readHandle(call, handle, buffer.length + 1)]);
     } else {
       await writeWindowed(call, handle, buffer);
-      readBack = readHandle(call, handle, buffer.length + 1);
+      readBack = await readHandle(call, handle, buffer.length + 1);
     }
-    // One byte more is asked for: a longer file shows up as a difference too.
-    verified = (await readBack).equals(buffer);
+    verified = readBack.equals(buffer);
   } catch (error) {
     sftp.close(handle, () => undefined);
     throw error;

@@ -4,7 +4,7 @@ import type { ParsedKey } from 'ssh2';
 /**
  * ssh2 defect (1.17 on Node 20 / OpenSSL 3): a parsed key signs by handing `crypto.sign` its PEM text, so OpenSSL
  * decodes the key again for every signature, once per SSH login. Measured here: 0.83 ms per ed25519 login signature
- * against 0.07 ms through a KeyObject made once (bench:ssh prints both), a tenth of the agent's CPU per workstation
+ * against 0.07 ms through a KeyObject made once (bench:realistic prints both), a tenth of the agent's CPU per workstation
  * when every user has their own. The workaround keeps ssh2's key and its behaviour and only swaps how it signs: the
  * same algorithm (the one asked for, else the key's own), the same return contract (a signature or an Error).
  * Anything unexpected (ssh2's internals changed, a key OpenSSL will not load) keeps ssh2's own signing.
