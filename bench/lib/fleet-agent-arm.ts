@@ -66,7 +66,11 @@ export async function startFleetAgentArm(
       const { store, queues, queued } = await seedBenchCampaign(redis, prefix, campaign, users, hosts.account.login);
       try {
         // Outside the clock: the agent finds the new campaign at its next look (every pollMs).
-        await waitForServing(agent, campaign);
+        await waitForLog(
+          agent,
+          (line) =>
+            line.includes('"msg":"serving campaign"') && line.includes(`"campaign":${JSON.stringify(campaign)}`),
+        );
         const agentBefore = cpuSeconds(agent.pid);
         const redisBefore = cpuSeconds(embedded.pid ?? 0);
         const started = performance.now();
@@ -90,14 +94,4 @@ export async function startFleetAgentArm(
       await embedded.stop();
     },
   };
-}
-
-/** Until the agent logged that it serves `campaign` (one JSON line per message). */
-async function waitForServing(agent: AgentProcess, campaign: string): Promise<void> {
-  const serving = (line: string): boolean =>
-    line.includes('"msg":"serving campaign"') && line.includes(`"campaign":${JSON.stringify(campaign)}`);
-  while (!agent.output().split('\n').some(serving)) {
-    if (agent.child.exitCode !== null) throw new Error(`agent exited:\n${agent.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

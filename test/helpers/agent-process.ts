@@ -59,9 +59,16 @@ export function spawnAgent(redisUrl: string, prefix: string, extra: readonly str
   };
 }
 
-/** Waits until the agent logged `message` (e.g. "serving campaign"); the test timeout bounds it. */
-export async function waitForLog(agent: AgentProcess, message: string): Promise<void> {
-  while (!agent.output().includes(message)) {
+/**
+ * Waits until the agent logged `message` (e.g. "serving campaign"), or a line `message` accepts (one JSON line per
+ * log record); the test timeout bounds it.
+ */
+export async function waitForLog(agent: AgentProcess, message: string | ((line: string) => boolean)): Promise<void> {
+  const logged =
+    typeof message === 'string'
+      ? () => agent.output().includes(message)
+      : () => agent.output().split('\n').some(message);
+  while (!logged()) {
     if (agent.child.exitCode !== null) throw new Error(`agent exited early:\n${agent.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -74,6 +74,19 @@ function applyAs(
   });
 }
 
+/** `user` applied through `via` with the agent's default command: the script the transport pushes itself. */
+function applyWithDefaultCommand(via: SshTransport, endpoint: SshdEndpoint, user: string) {
+  const { applyCommand: _unused, ...target } = targetOf(endpoint);
+  return via.apply({
+    campaign: CAMPAIGN,
+    user,
+    office: '11.0',
+    artifact: { fileName: `${user}.prf`, ...prf('[General]\r\n') },
+    target,
+    signal: new AbortController().signal,
+  });
+}
+
 async function setFault(endpoint: SshdEndpoint, lines: string[]): Promise<void> {
   const ws = stations.get(endpoint)!;
   await rm(join(ws.root, 'fault.runs'), { force: true });
@@ -316,15 +329,7 @@ describe('ssh transport against a real sshd', () => {
     const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
     const user = `default-cmd-${process.pid}`;
     try {
-      const { applyCommand: _unused, ...defaultTarget } = targetOf(endpoint);
-      const outcome = await fresh.apply({
-        campaign: CAMPAIGN,
-        user,
-        office: '11.0',
-        artifact: { fileName: `${user}.prf`, ...prf('[General]\r\n') },
-        target: defaultTarget,
-        signal: new AbortController().signal,
-      });
+      const outcome = await applyWithDefaultCommand(fresh, endpoint, user);
       expect(outcome.status).toBe('applied');
     } finally {
       await fresh.close();
@@ -364,15 +369,7 @@ describe('ssh transport against a real sshd', () => {
     const fresh = await createSshTransport({ applyAllowList: allowList(), credentials, hostKeys });
     const user = `stale-same-size-${process.pid}`;
     try {
-      const { applyCommand: _unused, ...defaultTarget } = targetOf(endpoint);
-      const outcome = await fresh.apply({
-        campaign: CAMPAIGN,
-        user,
-        office: '11.0',
-        artifact: { fileName: `${user}.prf`, ...prf('[General]\r\n') },
-        target: defaultTarget,
-        signal: new AbortController().signal,
-      });
+      const outcome = await applyWithDefaultCommand(fresh, endpoint, user);
       expect(outcome.status).toBe('applied');
       expect(fresh.stats.dials).toBe(1);
     } finally {

@@ -64,6 +64,11 @@ function callSftp<T>(call: SftpCall, step: string, start: (done: (error: unknown
   });
 }
 
+/** An SFTP failure that says the path (or its folder) does not exist: the caller may make the folder and try again. */
+export function isNoSuchFile(error: unknown): boolean {
+  return error instanceof FleetError && error.details['sftpStatus'] === NO_SUCH_FILE;
+}
+
 /** mkdir -p over SFTP (works the same on Windows OpenSSH). */
 export async function ensureRemoteDir(call: SftpCall, dir: string): Promise<void> {
   const found = await callSftp<'dir' | 'other' | 'none'>(call, 'stat', (done) =>

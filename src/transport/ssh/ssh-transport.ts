@@ -28,7 +28,7 @@ import {
 } from './mode-command.js';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, type SshTransportOptions } from './options.js';
 import { type RemotePaths, resolveRemotePaths } from './remote-paths.js';
-import { ensureRemoteDir, type SftpCall, tryRemoteMkdir, uploadAndRename } from './sftp-upload.js';
+import { ensureRemoteDir, isNoSuchFile, type SftpCall, tryRemoteMkdir, uploadAndRename } from './sftp-upload.js';
 import { killedError, type SshConnection } from './ssh-connection.js';
 
 export interface SshTransport extends Transport {
@@ -37,7 +37,6 @@ export interface SshTransport extends Transport {
   readonly stats: PoolStats;
 }
 
-const NO_SUCH_FILE = 2;
 /** A logon name, a UPN or DOMAIN\\name (one backslash, neither side empty); never `/` or a control character. */
 const USER_RE = /^(?:[^\u0000-\u001f\u007f/\\]{1,15}\\)?[^\u0000-\u001f\u007f/\\]{1,104}$/;
 
@@ -150,7 +149,7 @@ export async function createSshTransport(options: SshTransportOptions): Promise<
     try {
       await uploadAndRename(call, paths.prfTmp, paths.prf, bytes);
     } catch (error) {
-      if (!(error instanceof FleetError) || error.details['sftpStatus'] !== NO_SUCH_FILE) throw error;
+      if (!isNoSuchFile(error)) throw error;
       await mkdir;
       await ensureRemoteDir(call, paths.campaignDir);
       await uploadAndRename(call, paths.prfTmp, paths.prf, bytes);
