@@ -30,11 +30,15 @@ export function benchResultsDir(): string {
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 const loadAtStart = loadavg().map(round2);
 
-/** The machine and its load: other engineers share these cores, so every figure carries the load it ran under. */
+/**
+ * The machine and its load: other engineers share these cores, so every figure carries the load it ran under, and
+ * the CPU model (the same benchmark's users/s differed by a third between two 2-core VMs of this workplace).
+ */
 export function machineLoad(): Record<string, unknown> {
   return {
     node: process.version,
     cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
     loadAverageAtStart: loadAtStart,
     loadAverageAtEnd: loadavg().map(round2),
   };
