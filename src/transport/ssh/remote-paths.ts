@@ -13,7 +13,6 @@ export interface RemotePaths {
   readonly prfTmp: string;
   readonly nativeScript: string;
   readonly nativePrf: string;
-  readonly nativePrfTmp: string;
 }
 
 const SCRIPT_NAMES: Readonly<Record<TargetOs, string>> = {
@@ -64,6 +63,5 @@ export function resolveRemotePaths(target: DeployTarget, campaign: string, fileN
     prfTmp,
     nativeScript: toNative(script, os),
     nativePrf: toNative(prf, os),
-    nativePrfTmp: toNative(prfTmp, os),
   };
 }
